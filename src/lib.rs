@@ -1,0 +1,19 @@
+//! schoolday: rehearse the school day before it happens.
+//!
+//! Data flows one way: [`scenario`] (YAML → validated model) → [`load`] (seeded arrival
+//! schedule) → [`runtime`] (one task per virtual user) → [`metrics`] (HDR histograms, timeline,
+//! outcomes) → [`analysis`] (summary) → [`report`] (terminal, JSON). The [`target`] module is the
+//! embedded demo school workspace that scenarios can run against out of the box.
+
+pub mod analysis;
+pub mod app;
+pub mod cli;
+pub mod exit_code;
+pub mod http;
+pub mod load;
+pub mod metrics;
+pub mod report;
+pub mod rng;
+pub mod runtime;
+pub mod scenario;
+pub mod target;
