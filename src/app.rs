@@ -1,1 +1,161 @@
-//! app
+//! The application, readable top to bottom: load → plan → run → analyse → report.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::analysis::{self, Summary};
+use crate::cli::{Cli, Command, RunArgs, TargetArgs, ValidateArgs};
+use crate::exit_code::ExitCode;
+use crate::http::Clients;
+use crate::load;
+use crate::report::{self, RunDir, Style};
+use crate::runtime::{self, Progress};
+use crate::scenario::{self, Scenario, Target};
+use crate::target::{EmbeddedConfig, EmbeddedTarget};
+
+pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let style = Style::detect(cli.color);
+    match cli.command {
+        Command::Run(args) => run(args, style),
+        Command::Validate(args) => validate(args, style),
+        Command::Target(args) => serve_target(args),
+    }
+}
+
+/// Load a scenario, or print why not.
+fn load_scenario(path: &std::path::Path) -> Result<Scenario, ExitCode> {
+    scenario::load_file(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::Invalid
+    })
+}
+
+fn validate(args: ValidateArgs, style: Style) -> anyhow::Result<ExitCode> {
+    let scenario = match load_scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let plan = load::plan(&scenario);
+    report::plan::render(&scenario, &plan, &style, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::Success)
+}
+
+fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
+    let mut scenario = match load_scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let scenario = Arc::new(scenario);
+    let plan = load::plan(&scenario);
+    // Created before any load is sent, so a bad output path fails first.
+    let dir = RunDir::create(&args.out, &scenario.name, SystemTime::now())
+        .with_context(|| format!("cannot create the run directory under {}", args.out.display()))?;
+
+    let target = match &scenario.target {
+        Target::Embedded(config) => {
+            Some(EmbeddedTarget::start(config).context("cannot start the embedded target on 127.0.0.1")?)
+        }
+        Target::Url(_) => None,
+    };
+    let base_url = match (&target, &scenario.target) {
+        (Some(t), _) => t.base_url().to_string(),
+        (None, Target::Url(url)) => url.to_string(),
+        (None, Target::Embedded(_)) => unreachable!("an embedded target was started above"),
+    };
+    let clients = Clients::new(scenario.http.connections).context("cannot set up the HTTP client")?;
+
+    eprintln!(
+        "{} {} — {} users, {} + {} grace, against {}",
+        style.bold("running"),
+        scenario.name,
+        report::format::count(plan.arrivals.len() as u64),
+        report::format::clock(scenario.duration),
+        report::format::clock(scenario.grace),
+        base_url
+    );
+    let generator = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("schoolday-user")
+        .build()
+        .context("cannot start the generator runtime")?;
+    let output = generator.block_on(async {
+        let stop = CancellationToken::new();
+        let on_ctrl_c = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: stopping arrivals, cutting off active users, writing the partial report…");
+                on_ctrl_c.cancel();
+            }
+        });
+        let (progress_tx, progress_rx) = watch::channel(Progress::default());
+        let display = tokio::spawn(report::progress::show(progress_rx, scenario.duration + scenario.grace, style));
+        let output = runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx).await;
+        let _ = display.await;
+        output
+    });
+    generator.shutdown_timeout(Duration::from_secs(2));
+
+    let target_counts = target.map(|t| {
+        let counts = serde_json::to_value(t.counts()).unwrap_or_default();
+        t.shutdown();
+        counts
+    });
+    let summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);
+    let written = report::write_files(&summary, &dir)?;
+    report::terminal::render(&summary, &style, &mut std::io::stdout().lock())?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout)?;
+    writeln!(stdout, "Run directory: {}", dir.path().display())?;
+    for file in written {
+        writeln!(stdout, "  {}", file.display())?;
+    }
+    Ok(exit_code(&summary))
+}
+
+/// What the run means for a script waiting on it.
+pub fn exit_code(summary: &Summary) -> ExitCode {
+    let connect_errors = summary.requests.errors.get("connect").copied().unwrap_or(0);
+    if summary.run.interrupted {
+        ExitCode::Interrupted
+    } else if summary.requests.sent > 0 && connect_errors == summary.requests.sent {
+        eprintln!("error: the target is unreachable: every request failed to connect ({})", summary.target.url);
+        ExitCode::TargetUnreachable
+    } else {
+        ExitCode::Success
+    }
+}
+
+fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
+    let mut config = EmbeddedConfig::default();
+    if let Some(workers) = args.workers {
+        config.workers = workers;
+    }
+    if let Some(queue) = args.queue {
+        config.queue = queue;
+    }
+    if let Some(service_time) = args.service_time {
+        config.service_time.default = service_time;
+    }
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
+    let target = EmbeddedTarget::start_on(&config, addr).with_context(|| format!("cannot serve on {addr}"))?;
+    eprintln!(
+        "embedded school workspace listening on {} ({} workers, queue {}); Ctrl-C to stop",
+        target.base_url(),
+        config.workers,
+        config.queue
+    );
+    let waiter = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    waiter.block_on(async { tokio::signal::ctrl_c().await })?;
+    let counts = target.counts();
+    target.shutdown();
+    println!("{}", serde_json::to_string_pretty(&counts)?);
+    Ok(ExitCode::Success)
+}

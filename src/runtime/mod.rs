@@ -1,1 +1,190 @@
-//! runtime
+//! The runtime: keep every arrival's appointment, run each user as its own task, and end the
+//! run cleanly (on time, or early on Ctrl-C) with every user accounted for.
+//!
+//! The schedule is a sorted list of intended instants. The pacing loop sleeps until the next
+//! one and spawns every user that is due; if it falls behind, users start late, the lag is
+//! recorded, and their latency still counts from the intended instant. A collector task closes
+//! each second of the timeline and publishes progress. The runtime never formats output.
+
+mod cookies;
+mod user;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::http::Clients;
+use crate::load::Plan;
+use crate::metrics::{Collector, Layout, Recorder, RunMetrics};
+use crate::scenario::Scenario;
+
+pub use cookies::CookieJar;
+pub use user::sample_think;
+
+/// What every user task shares, read-only.
+pub struct RunContext {
+    pub scenario: Arc<Scenario>,
+    /// The target's base URL without a trailing slash; request paths are appended to it.
+    pub base_url: String,
+    pub clients: Clients,
+    pub recorder: Arc<Recorder>,
+    /// Cancelled when the run ends: users still on their way are cut off.
+    pub cut_off: CancellationToken,
+}
+
+impl RunContext {
+    fn layout_step(&self, persona: usize, request: usize) -> usize {
+        self.recorder.layout().step_id(persona, request)
+    }
+}
+
+/// A snapshot for progress displays, published once a second.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Progress {
+    pub elapsed: Duration,
+    pub arrived: u64,
+    pub scheduled: u64,
+    pub active_users: u64,
+    pub in_flight: u64,
+    /// Requests ended in the last second.
+    pub requests_per_second: u64,
+    pub ok_total: u64,
+    pub errors_total: u64,
+    pub lag_p99: Duration,
+}
+
+/// The result of a run, before analysis.
+#[derive(Debug)]
+pub struct RunOutput {
+    pub metrics: RunMetrics,
+    /// Wall-clock time of the run's start.
+    pub started_at: SystemTime,
+    /// From the start to the last user's end.
+    pub elapsed: Duration,
+    /// Stopped early by the caller (Ctrl-C).
+    pub interrupted: bool,
+    /// Users scheduled, per persona (some may not have arrived if interrupted).
+    pub scheduled: Vec<u64>,
+}
+
+/// Lead time between setting up and the first appointment, so that set-up work does not
+/// count as lag for users due at t = 0.
+const START_LEAD: Duration = Duration::from_millis(20);
+
+/// Run `plan` against `base_url`. `stop` ends the run early (the report is then marked
+/// interrupted). Progress snapshots are sent on `progress` once a second.
+pub async fn run(
+    scenario: Arc<Scenario>,
+    plan: &Plan,
+    base_url: &str,
+    clients: Clients,
+    stop: CancellationToken,
+    progress: watch::Sender<Progress>,
+) -> RunOutput {
+    let layout = Layout::new(scenario.personas.iter().map(|p| {
+        (p.name.as_str(), p.journey.requests.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+    }));
+    let workers = tokio::runtime::Handle::current().metrics().num_workers();
+    let recorder = Arc::new(Recorder::new(layout, workers + 2));
+    let mut scheduled = vec![0u64; scenario.personas.len()];
+    for arrival in &plan.arrivals {
+        scheduled[arrival.persona as usize] += 1;
+    }
+    let ctx = Arc::new(RunContext {
+        scenario: scenario.clone(),
+        base_url: base_url.trim_end_matches('/').to_string(),
+        clients,
+        recorder: recorder.clone(),
+        cut_off: CancellationToken::new(),
+    });
+
+    let started_at = SystemTime::now();
+    let start = Instant::now() + START_LEAD;
+    let collector_done = CancellationToken::new();
+    let collector = tokio::spawn(collect(
+        Collector::new(recorder),
+        start,
+        plan.arrivals.len() as u64,
+        progress,
+        collector_done.clone(),
+    ));
+
+    let users = TaskTracker::new();
+    let mut interrupted = false;
+    for arrival in &plan.arrivals {
+        let intended = start + arrival.offset();
+        if Instant::now() < intended {
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => { interrupted = true; break; }
+                _ = tokio::time::sleep_until(intended) => {}
+            }
+        } else if stop.is_cancelled() {
+            interrupted = true;
+            break;
+        }
+        users.spawn(user::run_user(ctx.clone(), *arrival, intended));
+    }
+
+    // Arrivals are over. Users still on their way get until the end of the run plus the grace
+    // period, unless the caller stops the run first.
+    if !interrupted {
+        let deadline = start + scenario.duration + scenario.grace;
+        users.close();
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => interrupted = true,
+            _ = users.wait() => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+    ctx.cut_off.cancel();
+    users.close();
+    users.wait().await;
+    let elapsed = Instant::now().saturating_duration_since(start);
+
+    collector_done.cancel();
+    let collector = collector.await.expect("the collector task does not panic");
+    let metrics = collector.finish(elapsed.as_secs_f64().ceil() as u32);
+    RunOutput { metrics, started_at, elapsed, interrupted, scheduled }
+}
+
+/// Close one timeline second per second of the run, publishing progress after each.
+async fn collect(
+    mut collector: Collector,
+    start: Instant,
+    scheduled: u64,
+    progress: watch::Sender<Progress>,
+    done: CancellationToken,
+) -> Collector {
+    let mut t = 0u32;
+    let (mut arrived, mut ok_total, mut errors_total) = (0u64, 0u64, 0u64);
+    loop {
+        let next = start + Duration::from_secs(t as u64 + 1);
+        tokio::select! {
+            biased;
+            _ = done.cancelled() => return collector,
+            _ = tokio::time::sleep_until(next) => {}
+        }
+        t += 1;
+        let second = collector.tick(t);
+        arrived += second.arrivals;
+        ok_total += second.ok;
+        errors_total += second.error_total();
+        progress.send_replace(Progress {
+            elapsed: Duration::from_secs(t as u64),
+            arrived,
+            scheduled,
+            active_users: second.active_users,
+            in_flight: second.in_flight,
+            requests_per_second: second.finished(),
+            ok_total,
+            errors_total,
+            lag_p99: Duration::from_micros(second.lag.p99_us),
+        });
+    }
+}

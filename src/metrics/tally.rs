@@ -1,0 +1,212 @@
+//! A tally of what happened over some span of time: per step, per persona, and the
+//! generator's own lag. The same type serves as one recording shard's interval, one second of
+//! the timeline, and the run's totals, so merging is one `absorb`.
+
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use super::kinds::{ErrorCounts, ErrorKind, Outcome};
+
+/// Latencies are recorded in microseconds with 3 significant digits (0.1% precision), in
+/// histograms that grow to the largest value seen, so a step that never waits long stays small.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant digits is a valid histogram precision")
+}
+
+pub fn micros(d: Duration) -> u64 {
+    d.as_micros().min(u64::MAX as u128) as u64
+}
+
+/// Record a duration, growing the histogram as needed. (`saturating_record` would clamp to the
+/// current range of an auto-resizing histogram and silently hide the slowest requests.)
+pub fn record(h: &mut Histogram<u64>, d: Duration) {
+    if h.record(micros(d)).is_err() {
+        h.saturating_record(micros(d));
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StepTally {
+    /// From the request's intended start (arrival, or previous completion plus think time) to
+    /// the end of its body: what the user waited, generator delays included.
+    pub latency: Histogram<u64>,
+    /// From the actual send to the end of the body: what the target took.
+    pub service: Histogram<u64>,
+    pub started: u64,
+    pub ok: u64,
+    pub errors: ErrorCounts,
+    pub bytes: u64,
+}
+
+impl StepTally {
+    fn new() -> Self {
+        StepTally {
+            latency: new_histogram(),
+            service: new_histogram(),
+            started: 0,
+            ok: 0,
+            errors: [0; ErrorKind::COUNT],
+            bytes: 0,
+        }
+    }
+
+    /// Requests that ended, successfully or not.
+    pub fn finished(&self) -> u64 {
+        self.ok + self.errors.iter().sum::<u64>()
+    }
+
+    pub fn error_total(&self) -> u64 {
+        self.errors.iter().sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PersonaTally {
+    pub arrived: u64,
+    pub outcomes: [u64; Outcome::COUNT],
+    /// Time from the user's intended arrival to reaching its goal.
+    pub time_to_goal: Histogram<u64>,
+}
+
+impl PersonaTally {
+    fn new() -> Self {
+        PersonaTally { arrived: 0, outcomes: [0; Outcome::COUNT], time_to_goal: new_histogram() }
+    }
+
+    pub fn ended(&self) -> u64 {
+        self.outcomes.iter().sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Tally {
+    /// Indexed by global step id (see `Layout`).
+    pub steps: Vec<StepTally>,
+    pub personas: Vec<PersonaTally>,
+    /// Generator schedule lag: actual minus intended start of arrivals and of requests.
+    pub lag: Histogram<u64>,
+}
+
+impl Tally {
+    pub fn new(steps: usize, personas: usize) -> Self {
+        Tally {
+            steps: (0..steps).map(|_| StepTally::new()).collect(),
+            personas: (0..personas).map(|_| PersonaTally::new()).collect(),
+            lag: new_histogram(),
+        }
+    }
+
+    /// Add `other` into `self`.
+    pub fn add(&mut self, other: &Tally) {
+        for (mine, theirs) in self.steps.iter_mut().zip(&other.steps) {
+            add_histogram(&mut mine.latency, &theirs.latency);
+            add_histogram(&mut mine.service, &theirs.service);
+            mine.started += theirs.started;
+            mine.ok += theirs.ok;
+            for (m, t) in mine.errors.iter_mut().zip(theirs.errors) {
+                *m += t;
+            }
+            mine.bytes += theirs.bytes;
+        }
+        for (mine, theirs) in self.personas.iter_mut().zip(&other.personas) {
+            mine.arrived += theirs.arrived;
+            for (m, t) in mine.outcomes.iter_mut().zip(theirs.outcomes) {
+                *m += t;
+            }
+            add_histogram(&mut mine.time_to_goal, &theirs.time_to_goal);
+        }
+        add_histogram(&mut self.lag, &other.lag);
+    }
+
+    /// Empty every counter and histogram, keeping allocations for reuse.
+    pub fn reset(&mut self) {
+        for s in &mut self.steps {
+            s.latency.reset();
+            s.service.reset();
+            s.started = 0;
+            s.ok = 0;
+            s.errors = [0; ErrorKind::COUNT];
+            s.bytes = 0;
+        }
+        for p in &mut self.personas {
+            p.arrived = 0;
+            p.outcomes = [0; Outcome::COUNT];
+            p.time_to_goal.reset();
+        }
+        self.lag.reset();
+    }
+
+    pub fn record_request(&mut self, step: usize, latency: Duration, service: Duration, result: Result<u64, ErrorKind>) {
+        let s = &mut self.steps[step];
+        record(&mut s.latency, latency);
+        record(&mut s.service, service);
+        match result {
+            Ok(bytes) => {
+                s.ok += 1;
+                s.bytes += bytes;
+            }
+            Err(kind) => s.errors[kind.index()] += 1,
+        }
+    }
+}
+
+/// Histograms here auto-resize, so adding cannot fail for range reasons; if it ever did, the
+/// values would be lost silently, so fail loudly in debug builds.
+fn add_histogram(into: &mut Histogram<u64>, from: &Histogram<u64>) {
+    if from.is_empty() {
+        return;
+    }
+    let added = into.add(from);
+    debug_assert!(added.is_ok(), "histogram add failed: {added:?}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn add_merges_counts_and_histograms_exactly() {
+        let mut a = Tally::new(2, 1);
+        let mut b = Tally::new(2, 1);
+        a.record_request(0, Duration::from_millis(10), Duration::from_millis(8), Ok(100));
+        b.record_request(0, Duration::from_secs(30), Duration::from_secs(29), Err(ErrorKind::Timeout));
+        b.record_request(1, Duration::from_micros(5), Duration::from_micros(4), Ok(1));
+        b.personas[0].arrived = 3;
+        b.personas[0].outcomes[Outcome::Completed.index()] = 2;
+        a.add(&b);
+        assert_eq!(a.steps[0].finished(), 2);
+        assert_eq!(a.steps[0].errors[ErrorKind::Timeout.index()], 1);
+        assert_eq!(a.steps[0].latency.len(), 2);
+        assert!(a.steps[0].latency.max() >= 29_900_000, "30 s kept, not clipped");
+        assert_eq!(a.steps[1].bytes, 1);
+        assert_eq!(a.personas[0].arrived, 3);
+        assert_eq!(a.personas[0].ended(), 2);
+        a.reset();
+        assert_eq!(a.steps[0].finished(), 0);
+        assert!(a.steps[0].latency.is_empty());
+    }
+
+    #[test]
+    fn merging_is_associative_for_quantiles() {
+        let mut parts: Vec<Tally> = (0..3).map(|_| Tally::new(1, 0)).collect();
+        for i in 0..3000u64 {
+            let d = Duration::from_micros(1 + i * i % 100_000);
+            parts[(i % 3) as usize].record_request(0, d, d, Ok(0));
+        }
+        let mut left = Tally::new(1, 0);
+        left.add(&parts[0]);
+        left.add(&parts[1]);
+        left.add(&parts[2]);
+        let mut right = Tally::new(1, 0);
+        let mut bc = Tally::new(1, 0);
+        bc.add(&parts[1]);
+        bc.add(&parts[2]);
+        right.add(&bc);
+        right.add(&parts[0]);
+        for q in [0.5, 0.95, 0.99, 0.999, 1.0] {
+            assert_eq!(left.steps[0].latency.value_at_quantile(q), right.steps[0].latency.value_at_quantile(q));
+        }
+        assert_eq!(left.steps[0].latency.len(), 3000);
+    }
+}

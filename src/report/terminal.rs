@@ -1,0 +1,179 @@
+//! The end-of-run summary printed to the terminal: what was offered, what came back, who got
+//! what they came for, and whether the generator itself kept up.
+
+use std::io::{self, Write};
+
+use super::format::{clock, count, micros, percent, share};
+use super::style::Style;
+use crate::analysis::Summary;
+
+pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let s = summary;
+    writeln!(out)?;
+    writeln!(out, "{} {}", style.bold("schoolday ·"), style.bold(&s.scenario.name))?;
+    let connections = match s.target.connections {
+        crate::scenario::ConnectionMode::PerUser => "per-user connections",
+        crate::scenario::ConnectionMode::Shared => "shared connections",
+    };
+    writeln!(
+        out,
+        "{}",
+        style.dim(&format!(
+            "target {} ({}, {connections}) · duration {} + {} grace · seed {} · scale {} · ran {}",
+            s.target.kind,
+            s.target.url,
+            clock(secs(s.scenario.duration_s)),
+            clock(secs(s.scenario.grace_s)),
+            s.scenario.seed,
+            s.scenario.scale,
+            clock(secs(s.run.elapsed_s)),
+        ))
+    )?;
+    if s.run.interrupted {
+        writeln!(out, "{}", style.yellow("INTERRUPTED: partial results (users not yet arrived are counted as not started)"))?;
+    }
+
+    writeln!(out)?;
+    writeln!(out, "{}", style.bold("Requests — latency from intended start (what users waited)"))?;
+    let mut table = Table::new(&["persona", "step", "sent", "ok", "p50", "p90", "p99", "p99.9", "max", "errors"]);
+    for step in &s.steps {
+        let errors = step.errors.iter().map(|(k, n)| format!("{k} {}", count(*n))).collect::<Vec<_>>().join(", ");
+        let finished = step.ok + step.errors.values().sum::<u64>();
+        table.row(vec![
+            step.persona.clone(),
+            if step.goal { format!("{} (goal)", step.name) } else { step.name.clone() },
+            count(step.sent),
+            share(step.ok, finished),
+            micros(step.latency.p50_us),
+            micros(step.latency.p90_us),
+            micros(step.latency.p99_us),
+            micros(step.latency.p999_us),
+            micros(step.latency.max_us),
+            if errors.is_empty() { "-".into() } else { errors },
+        ]);
+    }
+    table.write(out, style)?;
+    let r = &s.requests;
+    let error_total: u64 = r.errors.values().sum();
+    let mut line = format!("{} sent, {} ok, {} errors", count(r.sent), count(r.ok), count(error_total));
+    if r.cut_off > 0 {
+        line.push_str(&format!(", {} cut off in flight at the end", count(r.cut_off)));
+    }
+    writeln!(out, "{line}")?;
+
+    writeln!(out)?;
+    writeln!(out, "{}", style.bold("Users — did they get what they came for?"))?;
+    let mut table = Table::new(&[
+        "persona", "scheduled", "completed", "failed", "cut off", "not started", "goal ≤1m", "≤5m", "≤15m", "p50 to goal", "p95 to goal",
+    ]);
+    for p in &s.personas {
+        let within = |k: &str| p.goal_within.get(k).map(|f| percent(*f)).unwrap_or_else(|| "n/a".into());
+        table.row(vec![
+            p.name.clone(),
+            count(p.scheduled),
+            count(p.completed),
+            count(p.failed),
+            count(p.cut_off),
+            count(p.not_started),
+            within("1m"),
+            within("5m"),
+            within("15m"),
+            if p.time_to_goal.count > 0 { micros(p.time_to_goal.p50_us) } else { "-".into() },
+            if p.time_to_goal.count > 0 { micros(p.time_to_goal.p95_us) } else { "-".into() },
+        ]);
+    }
+    table.write(out, style)?;
+    if s.personas.iter().all(|p| p.accounting_closes) {
+        writeln!(out, "{}", style.green("accounting closes: scheduled = completed + failed + cut off + not started, for every persona"))?;
+    } else {
+        writeln!(out, "{}", style.red("ACCOUNTING DOES NOT CLOSE: some users are unaccounted for (this is a schoolday bug; please report it)"))?;
+    }
+
+    writeln!(out)?;
+    let lag = &s.generator.lag;
+    let lag_line = format!(
+        "Generator lag (actual − intended start): p50 {} · p99 {} · max {}",
+        micros(lag.p50_us),
+        micros(lag.p99_us),
+        micros(lag.max_us)
+    );
+    if s.generator.healthy {
+        writeln!(out, "{lag_line} {}", style.green("· kept up"))?;
+    } else {
+        writeln!(out, "{lag_line}")?;
+        writeln!(
+            out,
+            "{}",
+            style.red(&format!(
+                "WARNING: generator lag p99 {} exceeds {}: the load generator fell behind its schedule, so the target \
+                 received less load than planned. Latencies still count from intended starts, but do not read this run \
+                 as the target's capacity. Use a bigger machine, fewer users per process (--shard), or a smaller scale.",
+                micros(lag.p99_us),
+                micros(s.generator.lag_p99_limit_us)
+            ))
+        )?;
+    }
+    if let Some(counts) = &s.target_counts {
+        if let Some(received) = counts.get("received").and_then(|r| r.as_object()) {
+            let total: u64 = received.iter().filter(|(k, _)| *k != "GET /health").filter_map(|(_, v)| v.as_u64()).sum();
+            let shed = counts.get("shed").and_then(|v| v.as_u64()).unwrap_or(0);
+            let sent_to_target = r.sent - r.errors.get("connect").copied().unwrap_or(0);
+            let agree = if total == sent_to_target { style.green("matches") } else { style.yellow("differs from") };
+            writeln!(
+                out,
+                "Embedded target received {} requests ({} shed with 503) — {agree} the {} the harness sent",
+                count(total),
+                count(shed),
+                count(sent_to_target)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn secs(s: f64) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(s.max(0.0))
+}
+
+/// A left-aligned first two columns, right-aligned numbers table.
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(header: &[&str]) -> Self {
+        Table { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+    }
+
+    fn row(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    fn write(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let width = |i: usize| {
+            std::iter::once(&self.header[i]).chain(self.rows.iter().map(|r| &r[i])).map(|c| c.chars().count()).max().unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..self.header.len()).map(width).collect();
+        let line = |cells: &[String]| {
+            cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let pad = widths[i].saturating_sub(c.chars().count());
+                    if i < 2 || i == cells.len() - 1 && self.header[i] == "errors" {
+                        format!("{c}{}", " ".repeat(pad))
+                    } else {
+                        format!("{}{c}", " ".repeat(pad))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+        };
+        writeln!(out, "{}", style.dim(line(&self.header).trim_end()))?;
+        for row in &self.rows {
+            writeln!(out, "{}", line(row).trim_end())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,125 @@
+//! A virtual user's cookie jar, as small as a browser's is for one site.
+//!
+//! A run talks to one target, so cookies are keyed by name only: domain and path scoping would
+//! cost memory in every user and change nothing. Expiry is honoured in the one form that
+//! matters for sessions: a `Max-Age` of zero or less, or an `Expires` in the past (used to
+//! delete a cookie on logout).
+
+use std::time::SystemTime;
+
+#[derive(Debug, Default, Clone)]
+pub struct CookieJar {
+    cookies: Vec<(Box<str>, Box<str>)>,
+}
+
+impl CookieJar {
+    /// Apply one `Set-Cookie` header value.
+    pub fn store(&mut self, set_cookie: &str) {
+        let mut attrs = set_cookie.split(';');
+        let Some((name, value)) = attrs.next().and_then(|nv| nv.split_once('=')) else {
+            return;
+        };
+        let (name, value) = (name.trim(), value.trim().trim_matches('"'));
+        if name.is_empty() {
+            return;
+        }
+        let expired = attrs.any(|attr| {
+            let (key, val) = attr.split_once('=').unwrap_or((attr, ""));
+            let (key, val) = (key.trim(), val.trim());
+            if key.eq_ignore_ascii_case("max-age") {
+                val.parse::<i64>().map(|secs| secs <= 0).unwrap_or(false)
+            } else if key.eq_ignore_ascii_case("expires") {
+                httpdate_in_past(val)
+            } else {
+                false
+            }
+        });
+        self.cookies.retain(|(n, _)| &**n != name);
+        if !expired {
+            self.cookies.push((name.into(), value.into()));
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.cookies.iter().find(|(n, _)| &**n == name).map(|(_, v)| &**v)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cookies.is_empty()
+    }
+
+    /// The `Cookie` request header value (`a=1; b=2`).
+    pub fn header_value(&self, out: &mut String) {
+        for (i, (name, value)) in self.cookies.iter().enumerate() {
+            if i > 0 {
+                out.push_str("; ");
+            }
+            out.push_str(name);
+            out.push('=');
+            out.push_str(value);
+        }
+    }
+
+    /// Forget every cookie (a dropped session).
+    pub fn clear(&mut self) {
+        self.cookies.clear();
+    }
+}
+
+fn httpdate_in_past(value: &str) -> bool {
+    match humantime::parse_rfc3339_weak(value).ok().or_else(|| parse_imf_fixdate(value)) {
+        Some(when) => when <= SystemTime::now(),
+        None => false,
+    }
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`, the only date form servers send in practice.
+fn parse_imf_fixdate(value: &str) -> Option<SystemTime> {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    let [_, day, month, year, time, _] = parts.as_slice() else { return None };
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(month))?
+        + 1;
+    let text = format!("{year}-{month:02}-{day:0>2}T{time}Z");
+    humantime::parse_rfc3339(&text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_replaces_and_renders() {
+        let mut jar = CookieJar::default();
+        jar.store("ENTSESSION=abc; Path=/; HttpOnly");
+        jar.store("lang=fr");
+        jar.store("ENTSESSION=def; Path=/");
+        assert_eq!(jar.get("ENTSESSION"), Some("def"));
+        let mut out = String::new();
+        jar.header_value(&mut out);
+        assert_eq!(out, "lang=fr; ENTSESSION=def");
+    }
+
+    #[test]
+    fn expiry_deletes() {
+        let mut jar = CookieJar::default();
+        jar.store("ENTSESSION=abc");
+        jar.store("ENTSESSION=; Max-Age=0");
+        assert_eq!(jar.get("ENTSESSION"), None);
+        jar.store("a=1");
+        jar.store("a=deleted; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+        assert!(jar.is_empty());
+        jar.store("b=2; Expires=Fri, 01 Jan 2100 00:00:00 GMT");
+        assert_eq!(jar.get("b"), Some("2"));
+    }
+
+    #[test]
+    fn garbage_is_ignored() {
+        let mut jar = CookieJar::default();
+        jar.store("no equals sign");
+        jar.store("=value");
+        jar.store("");
+        assert!(jar.is_empty());
+    }
+}
