@@ -235,6 +235,9 @@ mod tests {
             assert!((share - 0.6827).abs() < 0.015, "{spacing:?}: {share}");
             let share2 = count_between(&offsets, 180.0, 420.0) as f64 / 20_000.0;
             assert!((share2 - 0.9545).abs() < 0.01, "{spacing:?}: {share2}");
+            // Centred on `at`: the mean is within 4 standard errors (σ/√N = 0.42 s).
+            let mean = offsets.iter().map(|&o| o as f64 / 1e9).sum::<f64>() / 20_000.0;
+            assert!((mean - 300.0).abs() < 4.0 * 0.43, "{spacing:?}: mean {mean}");
         }
     }
 
