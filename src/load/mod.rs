@@ -29,6 +29,7 @@
 mod curve;
 mod rate;
 mod schedule;
+mod shape;
 mod shard;
 #[cfg(test)]
 mod tests;

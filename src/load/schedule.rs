@@ -237,7 +237,10 @@ mod tests {
             assert!((share2 - 0.9545).abs() < 0.01, "{spacing:?}: {share2}");
             // Centred on `at`: the mean is within 4 standard errors (σ/√N = 0.42 s).
             let mean = offsets.iter().map(|&o| o as f64 / 1e9).sum::<f64>() / 20_000.0;
-            assert!((mean - 300.0).abs() < 4.0 * 0.43, "{spacing:?}: mean {mean}");
+            assert!(
+                (mean - 300.0).abs() < 4.0 * 0.43,
+                "{spacing:?}: mean {mean}"
+            );
         }
     }
 
