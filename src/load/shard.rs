@@ -1,0 +1,151 @@
+//! Splitting one seeded plan across machines (`--shard i/N`).
+//!
+//! Every shard plans the *whole* schedule from the same seed and keeps its part, so no shard
+//! needs to talk to another and the union of the parts is, by construction, the single-machine
+//! plan. Parts are dealt round-robin by position in the time-sorted schedule (not by persona or
+//! by time range): each shard then sees 1/N of the load at every moment, with the same curve,
+//! persona mix and synchronised bursts, which is what makes N small generators behave like one
+//! big one.
+
+use std::time::Duration;
+
+use crate::load::Plan;
+
+impl Plan {
+    /// Shard `index` of `count`: the arrivals at positions `index`, `index + count`, … of the
+    /// sorted schedule. User indices are kept, so a user is the same user on every shard.
+    ///
+    /// The shard's [`PersonaPlan`](crate::load::PersonaPlan)s describe the shard: its users,
+    /// first and last arrivals, and the peak rate divided by `count` (its share of the offered
+    /// load). `count == 0` is treated as 1; an `index >= count` gets no arrivals.
+    pub fn shard(&self, index: u32, count: u32) -> Plan {
+        let count = count.max(1) as usize;
+        let index = index as usize;
+        let arrivals: Vec<_> = if index < count {
+            self.arrivals
+                .iter()
+                .skip(index)
+                .step_by(count)
+                .copied()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut personas = self.personas.clone();
+        for p in &mut personas {
+            p.users = 0;
+            p.first_arrival = None;
+            p.last_arrival = None;
+            p.peak_rate /= count as f64;
+        }
+        for a in &arrivals {
+            if let Some(p) = personas.get_mut(a.persona as usize) {
+                p.users += 1;
+                p.first_arrival.get_or_insert(a.offset());
+                p.last_arrival = Some(a.offset());
+            }
+        }
+        Plan { arrivals, personas }
+    }
+
+    /// When the last arrival is due (zero for an empty plan).
+    pub fn last_offset(&self) -> Duration {
+        self.arrivals.last().map_or(Duration::ZERO, |a| a.offset())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::load::tests::{persona, scenario};
+    use crate::load::{plan, Plan};
+    use crate::scenario::{Shape, Spacing};
+
+    fn mixed_plan(seed: u64) -> Plan {
+        let s = |x: u64| std::time::Duration::from_secs(x);
+        plan(&scenario(
+            seed,
+            60,
+            vec![
+                persona(
+                    "pupil",
+                    Some(500),
+                    Shape::Peak {
+                        at: s(30),
+                        spread: s(8),
+                        from: s(0),
+                        to: s(60),
+                    },
+                    Spacing::Poisson,
+                ),
+                persona(
+                    "parent",
+                    None,
+                    Shape::Constant {
+                        rate: 5.0,
+                        from: s(0),
+                        to: s(60),
+                    },
+                    Spacing::Poisson,
+                ),
+                persona(
+                    "exam",
+                    Some(200),
+                    Shape::Burst {
+                        at: s(40),
+                        spread: s(0),
+                        decay: None,
+                    },
+                    Spacing::Even,
+                ),
+            ],
+        ))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn shards_union_is_the_whole_plan(seed in 0u64..1000, count in 1u32..12) {
+            let whole = mixed_plan(seed);
+            let shards: Vec<Plan> = (0..count).map(|i| whole.shard(i, count)).collect();
+            let mut union: Vec<_> = shards.iter().flat_map(|s| s.arrivals.iter().copied()).collect();
+            union.sort_unstable();
+            prop_assert_eq!(&union, &whole.arrivals);
+            for (i, shard) in shards.iter().enumerate() {
+                // Balanced to within one arrival, sorted, and self-consistent.
+                let n = whole.arrivals.len();
+                let expected = n / count as usize + usize::from(i < n % count as usize);
+                prop_assert_eq!(shard.arrivals.len(), expected);
+                prop_assert!(shard.arrivals.windows(2).all(|w| w[0] <= w[1]));
+                let users: u64 = shard.personas.iter().map(|p| p.users).sum();
+                prop_assert_eq!(users, shard.arrivals.len() as u64);
+            }
+            let users: u64 = shards.iter().flat_map(|s| &s.personas).map(|p| p.users).sum();
+            prop_assert_eq!(users, whole.arrivals.len() as u64);
+        }
+    }
+
+    #[test]
+    fn out_of_range_shards_are_empty_and_count_zero_is_whole() {
+        let whole = mixed_plan(1);
+        assert!(whole.shard(3, 3).arrivals.is_empty());
+        assert_eq!(whole.shard(0, 0), whole);
+        assert_eq!(whole.shard(0, 1), whole);
+    }
+
+    #[test]
+    fn shards_share_the_shape() {
+        let whole = mixed_plan(2);
+        let half = whole.shard(1, 2);
+        assert_eq!(
+            half.personas[0].peak_rate * 2.0,
+            whole.personas[0].peak_rate
+        );
+        // The synchronised exam start is split, not moved: half the takers, same nanosecond.
+        let exam: Vec<_> = half.arrivals.iter().filter(|a| a.persona == 2).collect();
+        assert_eq!(exam.len(), 100);
+        assert!(exam.iter().all(|a| a.offset_ns == 40_000_000_000));
+    }
+}
