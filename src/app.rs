@@ -53,11 +53,31 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    let scenario = Arc::new(scenario);
+    let finished = run_scenario(Arc::new(scenario), &args.out, style)?;
+    report::terminal::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout)?;
+    writeln!(stdout, "Run directory: {}", finished.dir.path().display())?;
+    for file in &finished.files {
+        writeln!(stdout, "  {}", file.display())?;
+    }
+    Ok(exit_code(&finished.summary))
+}
+
+/// A run that has ended and written its files.
+pub struct Finished {
+    pub summary: Summary,
+    pub dir: RunDir,
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// Plan, run and report one scenario: the whole pipeline without the command line. Progress
+/// goes to stderr; the summary is returned and written under `out`.
+pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style) -> anyhow::Result<Finished> {
     let plan = load::plan(&scenario);
     // Created before any load is sent, so a bad output path fails first.
-    let dir = RunDir::create(&args.out, &scenario.name, SystemTime::now())
-        .with_context(|| format!("cannot create the run directory under {}", args.out.display()))?;
+    let dir = RunDir::create(out, &scenario.name, SystemTime::now())
+        .with_context(|| format!("cannot create the run directory under {}", out.display()))?;
 
     let target = match &scenario.target {
         Target::Embedded(config) => {
@@ -109,15 +129,8 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
         counts
     });
     let summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);
-    let written = report::write_files(&summary, &dir)?;
-    report::terminal::render(&summary, &style, &mut std::io::stdout().lock())?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout)?;
-    writeln!(stdout, "Run directory: {}", dir.path().display())?;
-    for file in written {
-        writeln!(stdout, "  {}", file.display())?;
-    }
-    Ok(exit_code(&summary))
+    let files = report::write_files(&summary, &dir)?;
+    Ok(Finished { summary, dir, files })
 }
 
 /// What the run means for a script waiting on it.
