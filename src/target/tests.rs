@@ -371,6 +371,75 @@ async fn health_answers_while_every_worker_is_busy() {
     assert_eq!(busy.await.unwrap().unwrap().status(), StatusCode::OK);
 }
 
+/// A 401 is decided inside a worker slot (a real server pays for the session lookup) but
+/// holds it only briefly: five refusals take far less than one full service time.
+#[tokio::test]
+async fn refusals_hold_the_slot_only_briefly() {
+    let service = Duration::from_millis(300);
+    let config = EmbeddedConfig {
+        workers: 1,
+        service_time: ServiceTimes::uniform(service),
+        ..quick()
+    };
+    let target = EmbeddedTarget::start(&config).unwrap();
+    let client = client();
+    let started = Instant::now();
+    for _ in 0..5 {
+        let response = client.get(url(&target, "/grades")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert!(started.elapsed() < service, "{:?}", started.elapsed());
+    assert_eq!(
+        target.counts().peak_in_service,
+        1,
+        "refusals did take the slot"
+    );
+}
+
+#[tokio::test]
+async fn oversized_or_odd_requests_are_answered_not_crashed() {
+    let target = EmbeddedTarget::start(&quick()).unwrap();
+    let client = client();
+    let huge = format!(
+        r#"{{"user":"eleve.9","password":"{}"}}"#,
+        "x".repeat(100_000)
+    );
+    let response = client
+        .post(url(&target, "/login"))
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let token = login(&client, &target, "eleve.9").await;
+    let binary = client
+        .post(url(&target, "/exam/answer"))
+        .header(AUTHORIZATION, format!("Bearer {token}"))
+        .body(vec![0xff_u8, 0x00, 0xfe])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(binary.status(), StatusCode::BAD_REQUEST);
+    let unknown = client
+        .delete(url(&target, "/homework"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let counts = target.counts();
+    assert_eq!(counts.received["other"], 1);
+    assert_eq!(
+        counts.by_status,
+        BTreeMap::from([(200, 1), (400, 2), (404, 1)])
+    );
+}
+
+#[test]
+fn a_target_can_be_shared_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<EmbeddedTarget>();
+}
+
 #[tokio::test]
 async fn login_burns_its_cpu_inside_the_slot() {
     let config = EmbeddedConfig {
