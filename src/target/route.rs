@@ -146,13 +146,8 @@ mod tests {
     #[test]
     fn service_time_falls_back_to_default() {
         let times = ServiceTimes {
-            default: Duration::from_millis(7),
             login: Some(Duration::from_millis(30)),
-            ..ServiceTimes::default()
-        };
-        let times = ServiceTimes {
-            agenda: None,
-            ..times
+            ..ServiceTimes::uniform(Duration::from_millis(7))
         };
         assert_eq!(Route::Agenda.service_time(&times), Duration::from_millis(7));
         assert_eq!(Route::Login.service_time(&times), Duration::from_millis(30));
