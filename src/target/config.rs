@@ -35,6 +35,24 @@ pub struct ServiceTimes {
     pub logout: Option<Duration>,
 }
 
+impl ServiceTimes {
+    /// The same service time for every route.
+    pub fn uniform(time: Duration) -> ServiceTimes {
+        ServiceTimes {
+            default: time,
+            login: None,
+            agenda: None,
+            homework: None,
+            grades: None,
+            messages: None,
+            files: None,
+            exam_start: None,
+            exam_answer: None,
+            logout: None,
+        }
+    }
+}
+
 impl Default for ServiceTimes {
     fn default() -> Self {
         ServiceTimes {
