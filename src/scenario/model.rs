@@ -78,11 +78,7 @@ pub enum UserSource {
     Generated,
     /// Rows of a CSV file with a header line; `user.<column>` reads a column. If there is an
     /// `id` column it is `user.id`, otherwise ids are generated.
-    Csv {
-        path: PathBuf,
-        columns: Vec<String>,
-        rows: Vec<Vec<String>>,
-    },
+    Csv { path: PathBuf, columns: Vec<String>, rows: Vec<Vec<String>> },
 }
 
 /// When users show up: an open-model arrival process.
@@ -107,40 +103,19 @@ pub enum Spacing {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
     /// A constant rate between `from` and `to` (to defaults to the run's duration).
-    Constant {
-        rate: f64,
-        from: Duration,
-        to: Duration,
-    },
+    Constant { rate: f64, from: Duration, to: Duration },
     /// A rate going linearly from `from_rate` to `to_rate` between `from` and `to`.
-    Ramp {
-        from_rate: f64,
-        to_rate: f64,
-        from: Duration,
-        to: Duration,
-    },
+    Ramp { from_rate: f64, to_rate: f64, from: Duration, to: Duration },
     /// Consecutive constant-rate stages starting at `from`.
-    Steps {
-        from: Duration,
-        stages: Vec<(f64, Duration)>,
-    },
+    Steps { from: Duration, stages: Vec<(f64, Duration)> },
     /// Piecewise-linear rate through (time, rate) points, zero outside them.
     Points { points: Vec<(Duration, f64)> },
     /// A Gaussian bump (the 8:00 wave): centred at `at`, standard deviation `spread`,
     /// truncated to [from, to]. Requires a population.
-    Peak {
-        at: Duration,
-        spread: Duration,
-        from: Duration,
-        to: Duration,
-    },
+    Peak { at: Duration, spread: Duration, from: Duration, to: Duration },
     /// Everyone at `at` (an exam start): uniformly within `spread` after it, or with
     /// exponentially decaying density of mean `decay`. Requires a population.
-    Burst {
-        at: Duration,
-        spread: Duration,
-        decay: Option<Duration>,
-    },
+    Burst { at: Duration, spread: Duration, decay: Option<Duration> },
 }
 
 /// A persona's journey, compiled: a flat program of operations plus the tables they index.
@@ -166,19 +141,12 @@ pub enum Op {
     Think(Think),
     /// Start of a loop of `count` iterations whose body is `ops[self+1 .. end]`; `end` is the
     /// index of the matching `LoopEnd`.
-    LoopStart {
-        count: u32,
-        end: usize,
-    },
+    LoopStart { count: u32, end: usize },
     /// End of a loop body; `start` is the index of the matching `LoopStart`.
-    LoopEnd {
-        start: usize,
-    },
+    LoopEnd { start: usize },
     /// Weighted choice: jump to one branch's first op. Each branch ends with a `Jump` past
     /// the last branch.
-    Choose {
-        branches: Vec<(u32, usize)>,
-    },
+    Choose { branches: Vec<(u32, usize)> },
     Jump(usize),
 }
 
@@ -188,10 +156,7 @@ pub enum Think {
     Fixed(Duration),
     Uniform(Duration, Duration),
     /// Log-normal with this median and 90th percentile.
-    LogNormal {
-        median: Duration,
-        p90: Duration,
-    },
+    LogNormal { median: Duration, p90: Duration },
 }
 
 #[derive(Debug, Clone)]
@@ -218,10 +183,7 @@ pub enum Body {
     None,
     Json(JsonTemplate),
     Form(Vec<(String, Template)>),
-    Raw {
-        content_type: Option<String>,
-        template: Template,
-    },
+    Raw { content_type: Option<String>, template: Template },
 }
 
 #[derive(Debug, Clone)]
@@ -278,10 +240,6 @@ impl RequestSpec {
     /// Whether the response body must be kept in memory (for captures or checks); otherwise
     /// it is only counted as it streams past.
     pub fn needs_body(&self) -> bool {
-        self.check.needs_body()
-            || self
-                .captures
-                .iter()
-                .any(|c| matches!(c.source, CaptureSource::Json(_)))
+        self.check.needs_body() || self.captures.iter().any(|c| matches!(c.source, CaptureSource::Json(_)))
     }
 }

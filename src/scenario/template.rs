@@ -57,14 +57,8 @@ pub struct TemplateError {
 impl Template {
     /// A template with no placeholders.
     pub fn literal(text: &str) -> Self {
-        let parts: Vec<Part> = if text.is_empty() {
-            Vec::new()
-        } else {
-            vec![Part::Lit(text.into())]
-        };
-        Template {
-            parts: parts.into(),
-        }
+        let parts: Vec<Part> = if text.is_empty() { Vec::new() } else { vec![Part::Lit(text.into())] };
+        Template { parts: parts.into() }
     }
 
     /// Compile `text`, resolving every `{{ name }}` through `resolver`.
@@ -83,15 +77,11 @@ impl Template {
             })?;
             let name = after_open[..close].trim();
             if name.is_empty() {
-                return Err(TemplateError {
-                    offset: offset + open,
-                    message: "empty `{{ }}`".to_string(),
-                });
+                return Err(TemplateError { offset: offset + open, message: "empty `{{ }}`".to_string() });
             }
-            let part = resolver.resolve(name).map_err(|message| TemplateError {
-                offset: offset + open,
-                message,
-            })?;
+            let part = resolver
+                .resolve(name)
+                .map_err(|message| TemplateError { offset: offset + open, message })?;
             parts.push(part);
             let consumed = open + 2 + close + 2;
             rest = &rest[consumed..];
@@ -100,9 +90,7 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Lit(rest.into()));
         }
-        Ok(Template {
-            parts: parts.into(),
-        })
+        Ok(Template { parts: parts.into() })
     }
 
     pub fn parts(&self) -> &[Part] {
@@ -135,12 +123,7 @@ impl Template {
     }
 
     /// Append the rendered text to `out` as the inside of a JSON string (escaped, no quotes).
-    fn render_json_escaped(
-        &self,
-        ctx: &dyn Context,
-        out: &mut String,
-        scratch: &mut String,
-    ) -> Result<(), MissingVar> {
+    fn render_json_escaped(&self, ctx: &dyn Context, out: &mut String, scratch: &mut String) -> Result<(), MissingVar> {
         for part in self.parts.iter() {
             match part {
                 Part::Lit(text) => escape_json_into(text, out),
@@ -184,12 +167,7 @@ pub enum JsonTemplate {
 
 impl JsonTemplate {
     /// Append the rendered JSON text to `out`. `scratch` is a reusable buffer.
-    pub fn render(
-        &self,
-        ctx: &dyn Context,
-        out: &mut String,
-        scratch: &mut String,
-    ) -> Result<(), MissingVar> {
+    pub fn render(&self, ctx: &dyn Context, out: &mut String, scratch: &mut String) -> Result<(), MissingVar> {
         match self {
             JsonTemplate::Null => out.push_str("null"),
             JsonTemplate::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -302,20 +280,12 @@ mod tests {
 
     #[test]
     fn renders_literals_and_placeholders() {
-        let user = User {
-            token: Some("abc".into()),
-        };
-        assert_eq!(
-            render("/users/{{user.id}}/items/{{ iteration }}", &user).unwrap(),
-            "/users/pupil-000042/items/3"
-        );
+        let user = User { token: Some("abc".into()) };
+        assert_eq!(render("/users/{{user.id}}/items/{{ iteration }}", &user).unwrap(), "/users/pupil-000042/items/3");
         assert_eq!(render("{{ token }}", &user).unwrap(), "abc");
         assert_eq!(render("no placeholders", &user).unwrap(), "no placeholders");
         assert_eq!(render("", &user).unwrap(), "");
-        assert_eq!(
-            render("{{user.index}}{{user.index}}", &user).unwrap(),
-            "4242"
-        );
+        assert_eq!(render("{{user.index}}{{user.index}}", &user).unwrap(), "4242");
     }
 
     #[test]
@@ -337,43 +307,23 @@ mod tests {
 
     #[test]
     fn literal_detection() {
-        assert_eq!(
-            Template::parse("/agenda", &Names).unwrap().as_literal(),
-            Some("/agenda")
-        );
-        assert_eq!(
-            Template::parse("/a/{{token}}", &Names)
-                .unwrap()
-                .as_literal(),
-            None
-        );
+        assert_eq!(Template::parse("/agenda", &Names).unwrap().as_literal(), Some("/agenda"));
+        assert_eq!(Template::parse("/a/{{token}}", &Names).unwrap().as_literal(), None);
         assert_eq!(Template::literal("").as_literal(), Some(""));
     }
 
     #[test]
     fn json_body_escapes_rendered_values() {
         let body = JsonTemplate::Object(vec![
-            (
-                "user".into(),
-                JsonTemplate::String(Template::parse("{{user.id}}", &Names).unwrap()),
-            ),
-            (
-                "password".into(),
-                JsonTemplate::String(Template::parse("{{user.password}}", &Names).unwrap()),
-            ),
+            ("user".into(), JsonTemplate::String(Template::parse("{{user.id}}", &Names).unwrap())),
+            ("password".into(), JsonTemplate::String(Template::parse("{{user.password}}", &Names).unwrap())),
             ("n".into(), JsonTemplate::Number(7.into())),
-            (
-                "tags".into(),
-                JsonTemplate::Array(vec![JsonTemplate::Bool(true), JsonTemplate::Null]),
-            ),
+            ("tags".into(), JsonTemplate::Array(vec![JsonTemplate::Bool(true), JsonTemplate::Null])),
         ]);
         let user = User { token: None };
         let (mut out, mut scratch) = (String::new(), String::new());
         body.render(&user, &mut out, &mut scratch).unwrap();
-        assert_eq!(
-            out,
-            r#"{"user":"pupil-000042","password":"s3cr\"et","n":7,"tags":[true,null]}"#
-        );
+        assert_eq!(out, r#"{"user":"pupil-000042","password":"s3cr\"et","n":7,"tags":[true,null]}"#);
         let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(parsed["password"], "s3cr\"et");
     }
