@@ -93,7 +93,10 @@ pub mod error_counts_as_map {
     use serde::de::{Deserializer, MapAccess, Visitor};
     use serde::ser::{SerializeMap, Serializer};
 
-    pub fn serialize<S: Serializer>(counts: &ErrorCounts, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        counts: &ErrorCounts,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(ErrorKind::COUNT))?;
         for kind in ErrorKind::ALL {
             map.serialize_entry(kind.name(), &counts[kind.index()])?;
@@ -101,7 +104,9 @@ pub mod error_counts_as_map {
         map.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ErrorCounts, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<ErrorCounts, D::Error> {
         struct CountsVisitor;
         impl<'de> Visitor<'de> for CountsVisitor {
             type Value = ErrorCounts;

@@ -90,7 +90,14 @@ pub async fn run(
     progress: watch::Sender<Progress>,
 ) -> RunOutput {
     let layout = Layout::new(scenario.personas.iter().map(|p| {
-        (p.name.as_str(), p.journey.requests.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+        (
+            p.name.as_str(),
+            p.journey
+                .requests
+                .iter()
+                .map(|r| r.name.clone())
+                .collect::<Vec<_>>(),
+        )
     }));
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     let recorder = Arc::new(Recorder::new(layout, workers + 2));
@@ -163,7 +170,13 @@ pub async fn run(
     collector_done.cancel();
     let collector = collector.await.expect("the collector task does not panic");
     let metrics = collector.finish(elapsed.as_secs_f64().ceil() as u32);
-    RunOutput { metrics, started_at, elapsed, interrupted, scheduled }
+    RunOutput {
+        metrics,
+        started_at,
+        elapsed,
+        interrupted,
+        scheduled,
+    }
 }
 
 /// Close one timeline second per second of the run, publishing progress after each.

@@ -34,7 +34,8 @@ pub fn scenario_in(dir: &Path, name: &str, yaml: &str) -> Arc<Scenario> {
 /// Run a scenario in-process and return its summary (and where it was written).
 pub fn run(dir: &Path, yaml: &str) -> (Summary, PathBuf) {
     let scenario = scenario_in(dir, "scenario.yaml", yaml);
-    let finished = schoolday::app::run_scenario(scenario, &dir.join("reports"), Style::plain()).expect("run");
+    let finished =
+        schoolday::app::run_scenario(scenario, &dir.join("reports"), Style::plain()).expect("run");
     (finished.summary, finished.dir.path().to_path_buf())
 }
 
@@ -47,6 +48,10 @@ pub fn assert_accounting_closes(summary: &Summary) {
             "persona {} does not add up: {p:?}",
             p.name
         );
-        assert!(p.accounting_closes, "persona {} says its accounting does not close", p.name);
+        assert!(
+            p.accounting_closes,
+            "persona {} says its accounting does not close",
+            p.name
+        );
     }
 }
