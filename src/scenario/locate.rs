@@ -175,11 +175,11 @@ mod tests {
         );
         assert_eq!(
             at(&l, "personas.pupil.journey[1].post"),
-            (Some((6, 10)), (6, 16))
+            (Some((6, 11)), (6, 17))
         );
         assert_eq!(
             at(&l, "personas.pupil.journey[1].json.k[1]"),
-            (None, (6, 37))
+            (None, (6, 36))
         );
     }
 

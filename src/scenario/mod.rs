@@ -12,6 +12,10 @@
 //! `locate.rs` maps YAML paths back to line:column, `yaml_error.rs` rewrites serde's errors,
 //! `suggest.rs` finds "did you mean", `units.rs` parses durations, rates and sizes.
 
+// Errors are built once, on the cold path, and carry what the user needs to read (the source
+// line, the path, the hint); boxing them would only add noise to every signature.
+#![allow(clippy::result_large_err)]
+
 mod arrival;
 mod compile;
 mod error;
