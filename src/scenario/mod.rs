@@ -61,6 +61,16 @@ pub fn load_str(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
             "start with `name:`, `target:`, `duration:` and `personas:`; see docs/scenario.md for a complete example",
         ));
     }
+    if let Some((yaml_path, first, second)) = src.locator.first_duplicate() {
+        let key = yaml_path.rsplit('.').next().unwrap_or(yaml_path);
+        let message = format!(
+            "`{key}` is written twice in the same mapping (first on line {})",
+            first.line
+        );
+        return Err(src
+            .error_at_pos(yaml_path, Some(*second), message)
+            .with_hint("YAML keeps only one of them: remove or rename the other"));
+    }
     let raw: raw::RawScenario =
         serde_yaml::from_str(text).map_err(|e| yaml_error::convert(&src, &e))?;
     validate::scenario(&src, raw)

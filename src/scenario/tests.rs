@@ -123,6 +123,13 @@ const CASES: &[(&str, &str)] = &[
   hint: did you mean `user.password`?"#,
     ),
     (
+        "duplicate-persona",
+        r#"tests/fixtures/scenarios/invalid/duplicate-persona.yaml:12:3: personas.pupil: `pupil` is written twice in the same mapping (first on line 6)
+  12 |   pupil:
+     |   ^
+  hint: YAML keeps only one of them: remove or rename the other"#,
+    ),
+    (
         "duplicate-step-name",
         r#"tests/fixtures/scenarios/invalid/duplicate-step-name.yaml:13:14: personas.pupil.journey[2].get: step name `GET /agenda` is already used (line 10)
   13 |       - get: /agenda
