@@ -85,7 +85,7 @@ pub fn arrival(
                     At::Key,
                     format!("`{given}` does not apply to `shape: {shape}`"),
                 )
-                .with_hint(format!("`{shape}` takes {}", one_of(&takes))));
+                .with_hint(format!("`{shape}` takes {}", suggest::all_of(&takes))));
         }
     }
     let present = raw.present();

@@ -385,3 +385,52 @@ fn flow_hint(key: &str) -> String {
             .to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{load_str, Op, Think};
+    use std::time::Duration;
+
+    fn ops(journey: &str, think: &str) -> Vec<Op> {
+        let text = format!(
+            "name: t\ntarget: embedded\nduration: 1m\npersonas:\n  p:\n    arrival: {{ shape: constant, rate: 1 }}\n{think}    journey:\n{journey}"
+        );
+        let scenario =
+            load_str(&text, std::path::Path::new("t.yaml")).unwrap_or_else(|e| panic!("{e}"));
+        scenario.personas[0].journey.ops.clone()
+    }
+
+    #[test]
+    fn nested_loops_and_choices_point_at_the_right_ops() {
+        let journey = "      - repeat: 2\n        steps:\n          - get: /a\n          - choose:\n              - steps:\n                  - repeat: 3\n                    steps: [ { get: /b } ]\n              - steps: [ { get: /c, goal: true } ]\n";
+        use Op::*;
+        assert_eq!(
+            ops(journey, ""),
+            [
+                LoopStart { count: 2, end: 9 },
+                Request(0),
+                Choose {
+                    branches: vec![(1, 3), (1, 7)]
+                },
+                LoopStart { count: 3, end: 5 },
+                Request(1),
+                LoopEnd { start: 3 },
+                Jump(9),
+                Request(2),
+                Jump(9), // past the last branch: the outer loop's end
+                LoopEnd { start: 0 },
+            ]
+        );
+    }
+
+    #[test]
+    fn think_goes_between_requests_only() {
+        let t = Op::Think(Think::Fixed(Duration::from_secs(3)));
+        let journey = "      - get: /a\n      - get: /b\n        goal: true\n";
+        assert_eq!(
+            ops(journey, "    think: 3s\n"),
+            [Op::Request(0), t, Op::Request(1)]
+        );
+        assert_eq!(ops(journey, ""), [Op::Request(0), Op::Request(1)]);
+    }
+}

@@ -156,7 +156,7 @@ impl<'a> Source<'a> {
         error
     }
 
-    /// The 1-based line of the line `n`, if the file has it.
+    /// The text of line `n` (1-based), if the file has it.
     pub fn line_text(&self, n: usize) -> Option<String> {
         self.text.lines().nth(n.checked_sub(1)?).map(str::to_string)
     }

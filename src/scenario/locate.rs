@@ -31,6 +31,9 @@ pub struct Spot {
 #[derive(Debug, Default)]
 pub struct Locator {
     spots: HashMap<String, Spot>,
+    /// Mapping keys written twice: (path, first key, second key). YAML forbids them, but
+    /// deserialising into a map keeps the last one silently, which would drop a persona.
+    duplicates: Vec<(String, Pos, Pos)>,
 }
 
 /// What a container on the walk's stack is waiting for.
@@ -105,7 +108,14 @@ impl Locator {
             }
             Some(Frame::Map { path, pending_key }) => {
                 let (key, key_pos) = pending_key.take()?;
-                (join(path, &key), Some(key_pos))
+                let path = join(path, &key);
+                if let Some(Spot {
+                    key: Some(first), ..
+                }) = self.spots.get(&path)
+                {
+                    self.duplicates.push((path.clone(), *first, key_pos));
+                }
+                (path, Some(key_pos))
             }
         };
         self.spots.insert(path.clone(), Spot { key, value: pos });
@@ -122,6 +132,11 @@ impl Locator {
             }
             path = parent(path)?;
         }
+    }
+
+    /// The first key written twice in one mapping, if any.
+    pub fn first_duplicate(&self) -> Option<&(String, Pos, Pos)> {
+        self.duplicates.first()
     }
 
     /// Whether `path` itself is in the document.
@@ -175,11 +190,11 @@ mod tests {
         );
         assert_eq!(
             at(&l, "personas.pupil.journey[1].post"),
-            (Some((6, 10)), (6, 16))
+            (Some((6, 11)), (6, 17))
         );
         assert_eq!(
             at(&l, "personas.pupil.journey[1].json.k[1]"),
-            (None, (6, 37))
+            (None, (6, 36))
         );
     }
 
@@ -190,6 +205,17 @@ mod tests {
         assert!(!l.contains("personas.pupil.arrival"));
         assert_eq!(parent("a.b[2]"), Some("a.b"));
         assert_eq!(parent("a"), Some(""));
+    }
+
+    #[test]
+    fn duplicate_keys_are_noticed() {
+        let l = Locator::new("personas:\n  pupil: 1\n  parent: 2\n  pupil: 3\n");
+        let (path, first, second) = l.first_duplicate().unwrap();
+        assert_eq!(
+            (path.as_str(), first.line, second.line),
+            ("personas.pupil", 2, 4)
+        );
+        assert!(Locator::new(DOC).first_duplicate().is_none());
     }
 
     #[test]

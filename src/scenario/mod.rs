@@ -12,6 +12,10 @@
 //! `locate.rs` maps YAML paths back to line:column, `yaml_error.rs` rewrites serde's errors,
 //! `suggest.rs` finds "did you mean", `units.rs` parses durations, rates and sizes.
 
+// Errors are built once, on the cold path, and carry what the user needs to read (the source
+// line, the path, the hint); boxing them would only add noise to every signature.
+#![allow(clippy::result_large_err)]
+
 mod arrival;
 mod compile;
 mod error;
@@ -56,6 +60,16 @@ pub fn load_str(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         return Err(ScenarioError::new(path, "the scenario is empty").with_hint(
             "start with `name:`, `target:`, `duration:` and `personas:`; see docs/scenario.md for a complete example",
         ));
+    }
+    if let Some((yaml_path, first, second)) = src.locator.first_duplicate() {
+        let key = yaml_path.rsplit('.').next().unwrap_or(yaml_path);
+        let message = format!(
+            "`{key}` is written twice in the same mapping (first on line {})",
+            first.line
+        );
+        return Err(src
+            .error_at_pos(yaml_path, Some(*second), message)
+            .with_hint("YAML keeps only one of them: remove or rename the other"));
     }
     let raw: raw::RawScenario =
         serde_yaml::from_str(text).map_err(|e| yaml_error::convert(&src, &e))?;

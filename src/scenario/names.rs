@@ -45,11 +45,7 @@ impl<'a> Names<'a> {
 
     /// Every name that resolves, for suggestions and for listing in messages.
     fn known(&self) -> Vec<String> {
-        let mut known = vec![
-            "user.id".to_string(),
-            "user.index".to_string(),
-            "iteration".to_string(),
-        ];
+        let mut known = vec!["user.id".to_string(), "user.index".to_string()];
         if let Some(columns) = self.columns {
             known.extend(
                 columns
@@ -58,6 +54,7 @@ impl<'a> Names<'a> {
                     .map(|c| format!("user.{c}")),
             );
         }
+        known.push("iteration".to_string());
         known.extend(self.vars.iter().cloned());
         known
     }
@@ -84,7 +81,7 @@ impl Resolver for Names<'_> {
         let known = self.known();
         *self.hint.borrow_mut() = suggest::did_you_mean(name, known.iter().map(String::as_str));
         let listed: Vec<&str> = known.iter().map(String::as_str).collect();
-        let available = suggest::one_of(&listed);
+        let available = suggest::all_of(&listed);
         Err(if self.scenario_wide && !name.starts_with("user.") {
             format!(
                 "`{name}` cannot be used in `http.headers`, which every persona shares: only {available} are available there (set headers that need captures on the steps)"
@@ -93,10 +90,8 @@ impl Resolver for Names<'_> {
             format!(
                 "unknown template variable `{name}`: generated users only have `user.id` and `user.index` (add `users: {{ csv: file.csv }}` for more columns)"
             )
-        } else if name.starts_with("user.") {
-            format!("unknown template variable `{name}`: the users' columns give {available}")
         } else {
-            format!("unknown template variable `{name}`: available here are {available}")
+            format!("unknown template variable `{name}`: available here: {available}")
         })
     }
 }
@@ -124,8 +119,8 @@ fn template_error(src: &Source, path: &str, text: &str, err: &TemplateError) -> 
     // as written (plain or quoted, not a block scalar or an escaped string).
     if let (Some(line), Some(column)) = (&error.source_line, error.column) {
         let chars: Vec<char> = line.chars().collect();
-        let quoted = matches!(chars.get(column - 1), Some('"' | '\''));
-        let start = column - 1 + usize::from(quoted);
+        let quoted = matches!(chars.get(column.saturating_sub(1)), Some('"' | '\''));
+        let start = column.saturating_sub(1) + usize::from(quoted);
         let before = &text[..err.offset.min(text.len())];
         let written: String = chars
             .iter()

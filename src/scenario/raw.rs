@@ -25,8 +25,8 @@ use crate::scenario::model::ConnectionMode;
     expecting = "a scenario: a mapping with `name`, `target`, `duration` and `personas`"
 )]
 pub struct RawScenario {
-    pub name: Option<String>,
-    pub description: Option<String>,
+    pub name: Option<Scalar>,
+    pub description: Option<Scalar>,
     pub target: Option<String>,
     pub embedded: Option<RawEmbedded>,
     pub http: Option<RawHttp>,
@@ -216,7 +216,7 @@ impl<'de> Deserialize<'de> for RawThink {
     expecting = "a journey step, e.g. `{ get: /agenda }`, `{ think: 5s }` or `{ repeat: 3, steps: [...] }`"
 )]
 pub struct RawStep {
-    pub name: Option<String>,
+    pub name: Option<Scalar>,
     pub get: Option<String>,
     pub post: Option<String>,
     pub put: Option<String>,

@@ -44,15 +44,15 @@ pub fn request(
         "delete" => http::Method::DELETE,
         _ => http::Method::HEAD,
     };
-    let name = match &step.name {
-        Some(name) if name.trim().is_empty() => {
+    let name = match step.name.as_ref().map(|n| n.as_str().trim()) {
+        Some("") => {
             return Err(src.error(
                 &join(path, "name"),
                 At::Value,
                 "a step name cannot be empty",
             ))
         }
-        Some(name) => name.clone(),
+        Some(name) => name.to_string(),
         None => format!("{http_method} {target}"),
     };
     let query = pairs(src, &join(path, "query"), step.query.as_ref(), names)?;

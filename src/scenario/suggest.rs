@@ -50,13 +50,22 @@ fn edit_distance(a: &str, b: &str) -> usize {
     previous[b.len()]
 }
 
-/// Quote names for a message: "`a`, `b` or `c`".
+/// Quote alternatives for a message: "`a`, `b` or `c`".
 pub fn one_of(names: &[&str]) -> String {
+    listed(names, "or")
+}
+
+/// Quote a set for a message: "`a`, `b` and `c`".
+pub fn all_of(names: &[&str]) -> String {
+    listed(names, "and")
+}
+
+fn listed(names: &[&str], conjunction: &str) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     match quoted.as_slice() {
         [] => String::new(),
         [only] => only.clone(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        [init @ .., last] => format!("{} {conjunction} {last}", init.join(", ")),
     }
 }
 
@@ -94,5 +103,6 @@ mod tests {
     fn lists() {
         assert_eq!(one_of(&["a", "b", "c"]), "`a`, `b` or `c`");
         assert_eq!(one_of(&["a"]), "`a`");
+        assert_eq!(all_of(&["a", "b"]), "`a` and `b`");
     }
 }

@@ -20,7 +20,7 @@ type Result<T> = std::result::Result<T, ScenarioError>;
 
 /// Validate a whole scenario.
 pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
-    let name = match raw.name.as_deref().map(str::trim) {
+    let name = match raw.name.as_ref().map(|n| n.as_str().trim()) {
         Some(name) if !name.is_empty() => name.to_string(),
         Some(_) => return Err(src.error("name", At::Value, "the name is empty")),
         None => {
@@ -82,7 +82,7 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
     }
     Ok(Scenario {
         name,
-        description: raw.description,
+        description: raw.description.map(|d| d.0),
         source: src.file.to_path_buf(),
         target,
         http,
