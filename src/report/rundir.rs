@@ -96,7 +96,7 @@ mod tests {
         assert_eq!(slug("Monday 8:00 — first day!"), "monday-8-00-first-day");
         assert_eq!(slug("***"), "run");
         let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_532_712);
-        assert_eq!(timestamp(at), "20261126-104512");
+        assert_eq!(timestamp(at), "20261124-150512");
     }
 
     #[test]
