@@ -84,10 +84,10 @@ pub fn run_scenario(
         .with_context(|| format!("cannot create the run directory under {}", out.display()))?;
 
     let target = match &scenario.target {
-        Target::Embedded(config) => Some(
+        Target::Embedded(config) => Some(Arc::new(
             EmbeddedTarget::start(config)
                 .context("cannot start the embedded target on 127.0.0.1")?,
-        ),
+        )),
         Target::Url(_) => None,
     };
     let base_url = match (&target, &scenario.target) {
@@ -123,7 +123,14 @@ pub fn run_scenario(
         });
         let (progress_tx, progress_rx) = watch::channel(Progress::default());
         let display = tokio::spawn(report::progress::show(progress_rx, scenario.duration + scenario.grace, style));
-        let output = runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx).await;
+        let on_storm: Option<runtime::StormHook> = target.clone().map(|t| {
+            let hook: runtime::StormHook = Arc::new(move || {
+                t.drop_sessions();
+            });
+            hook
+        });
+        let output =
+            runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx, on_storm).await;
         let _ = display.await;
         output
     });
@@ -131,7 +138,10 @@ pub fn run_scenario(
 
     let target_counts = target.map(|t| {
         let counts = serde_json::to_value(t.counts()).unwrap_or_default();
-        t.shutdown();
+        // The storm hook held the other reference; it is gone with the runtime.
+        if let Ok(t) = Arc::try_unwrap(t) {
+            t.shutdown();
+        }
         counts
     });
     let summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);

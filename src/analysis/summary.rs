@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::load::Plan;
-use crate::metrics::{ErrorKind, Outcome, RunMetrics, Second};
+use crate::metrics::{Cause, ErrorKind, Outcome, RunMetrics, Second};
 use crate::runtime::RunOutput;
 use crate::scenario::{ConnectionMode, Scenario, Target};
 
@@ -146,10 +146,19 @@ pub struct StepSummary {
     pub ok: u64,
     pub errors: BTreeMap<String, u64>,
     pub bytes: u64,
-    /// From intended start: what users experienced.
+    /// Per step, from its intended start to the end of its last attempt: what users
+    /// experienced, retries and waiting included.
     pub latency: Latency,
-    /// From actual send: what the target took.
+    /// Per attempt, from actual send: what the target took.
     pub service: Latency,
+    /// Attempts (`sent`) by cause: first, app_retry, reload, relogin, poll.
+    #[serde(default)]
+    pub attempts: BTreeMap<String, u64>,
+    /// Step executions that succeeded / failed (one step may take several attempts).
+    #[serde(default)]
+    pub steps_ok: u64,
+    #[serde(default)]
+    pub steps_failed: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,11 +168,37 @@ pub struct PersonaSummary {
     pub arrived: u64,
     pub completed: u64,
     pub failed: u64,
+    /// Gave up waiting for their goal (goal patience) and did not come back in time.
+    #[serde(default)]
+    pub abandoned: u64,
     pub cut_off: u64,
     /// Scheduled but never arrived (only when the run was interrupted).
     pub not_started: u64,
-    /// scheduled = completed + failed + cut_off + not_started, exactly.
+    /// scheduled = completed + failed + abandoned + cut_off + not_started, exactly.
     pub accounting_closes: bool,
+    /// Would have arrived inside a `blocked` window of the persona, so did not come (not
+    /// part of `scheduled`).
+    #[serde(default)]
+    pub blocked: u64,
+    /// Attempts sent by this persona's users, by cause.
+    #[serde(default)]
+    pub attempts: BTreeMap<String, u64>,
+    /// Attempts ÷ goals reached: the cost of one success, retries included (`None` when no
+    /// goal was reached).
+    #[serde(default)]
+    pub amplification: Option<f64>,
+    /// Login replays after a lost session, and users who came back after abandoning.
+    #[serde(default)]
+    pub relogins: u64,
+    #[serde(default)]
+    pub returns: u64,
+    /// Users put in a waiting room, their time there, and those who gave up in it.
+    #[serde(default)]
+    pub queued: u64,
+    #[serde(default)]
+    pub time_in_queue: Option<Latency>,
+    #[serde(default)]
+    pub abandoned_in_queue: u64,
     /// From intended arrival to reaching the goal, for users who reached it.
     pub time_to_goal: Latency,
     /// Share of arrived users who reached their goal within N of arriving.
@@ -185,7 +220,6 @@ pub fn summarize(
     base_url: &str,
     target_counts: Option<serde_json::Value>,
 ) -> Summary {
-    let _ = plan;
     let RunMetrics {
         layout,
         totals,
@@ -208,6 +242,9 @@ pub fn summarize(
             bytes: tally.bytes,
             latency: Latency::of(&tally.latency),
             service: Latency::of(&tally.service),
+            attempts: cause_map(&tally.attempts),
+            steps_ok: tally.steps_ok,
+            steps_failed: tally.steps_failed,
         });
     }
     let mut all_errors = [0u64; ErrorKind::COUNT];
@@ -225,7 +262,22 @@ pub fn summarize(
         .map(|(p, persona)| {
             let t = &totals.personas[p];
             let scheduled = output.scheduled[p];
-            let [completed, failed, cut_off] = Outcome::ALL.map(|o| t.outcomes[o.index()]);
+            let [completed, failed, abandoned, cut_off] =
+                Outcome::ALL.map(|o| t.outcomes[o.index()]);
+            let mut attempts = [0u64; Cause::COUNT];
+            for id in layout
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(_, (sp, _))| *sp == p)
+                .map(|(id, _)| id)
+            {
+                for (a, n) in attempts.iter_mut().zip(totals.steps[id].attempts) {
+                    *a += n;
+                }
+            }
+            let goals = t.time_to_goal.len();
+            let attempts_total: u64 = attempts.iter().sum();
             let not_started = scheduled.saturating_sub(t.arrived);
             let goal_within = GOAL_WINDOWS
                 .iter()
@@ -251,10 +303,20 @@ pub fn summarize(
                 arrived: t.arrived,
                 completed,
                 failed,
+                abandoned,
                 cut_off,
                 not_started,
-                accounting_closes: completed + failed + cut_off + not_started == scheduled
-                    && completed + failed + cut_off == t.arrived,
+                accounting_closes: completed + failed + abandoned + cut_off + not_started
+                    == scheduled
+                    && completed + failed + abandoned + cut_off == t.arrived,
+                blocked: plan.personas.get(p).map(|pp| pp.blocked).unwrap_or(0),
+                attempts: cause_map(&attempts),
+                amplification: (goals > 0).then(|| attempts_total as f64 / goals as f64),
+                relogins: t.relogins,
+                returns: t.returns,
+                queued: t.queued,
+                time_in_queue: (t.queued > 0).then(|| Latency::of(&t.time_in_queue)),
+                abandoned_in_queue: t.abandoned_in_queue,
                 time_to_goal: Latency::of(&t.time_to_goal),
                 goal_within,
             }
@@ -306,6 +368,14 @@ pub fn summarize(
         target_counts,
         timeline: timeline.clone(),
     }
+}
+
+fn cause_map(counts: &[u64; Cause::COUNT]) -> BTreeMap<String, u64> {
+    Cause::ALL
+        .iter()
+        .filter(|c| counts[c.index()] > 0)
+        .map(|c| (c.name().to_string(), counts[c.index()]))
+        .collect()
 }
 
 fn error_map(counts: &[u64; ErrorKind::COUNT]) -> BTreeMap<String, u64> {

@@ -84,6 +84,9 @@ pub struct PersonaPlan {
     pub peak_at: Duration,
     pub first_arrival: Option<Duration>,
     pub last_arrival: Option<Duration>,
+    /// Users who would have arrived inside one of the persona's `blocked` windows and so
+    /// did not come (not counted in `users`).
+    pub blocked: u64,
 }
 
 /// Build the arrival schedule for every persona from the scenario's seed.
@@ -106,6 +109,7 @@ pub fn plan(scenario: &Scenario) -> Plan {
     let mut arrivals = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     let mut personas = Vec::with_capacity(scenario.personas.len());
     for (i, (persona, curve)) in scenario.personas.iter().zip(&curves).enumerate() {
+        let start = arrivals.len();
         let summary = match u16::try_from(i) {
             Ok(index) => {
                 let mut rng = Rng::derive(scenario.seed, ARRIVAL_STREAM, i as u64, 0);
@@ -120,17 +124,62 @@ pub fn plan(scenario: &Scenario) -> Plan {
             }
             Err(_) => schedule::Summary::default(),
         };
-        let (peak_rate, peak_at) = curve.peak();
+        let (mut peak_rate, peak_at) = curve.peak();
+        let mut users = summary.users;
+        let (mut first, mut last) = (summary.first_ns, summary.last_ns);
+        let mut blocked = 0;
+        if persona.arrival.stagger.is_some() || !persona.blocked.is_empty() {
+            let mine = &mut arrivals[start..];
+            if let Some(stagger) = persona.arrival.stagger {
+                peak_rate /= stagger.waves.max(1) as f64;
+                staggered(mine, stagger, scenario.duration);
+            }
+            let before = arrivals.len();
+            let mut kept = start;
+            for j in start..arrivals.len() {
+                let at = arrivals[j].offset();
+                if !persona
+                    .blocked
+                    .iter()
+                    .any(|(from, to)| at >= *from && at < *to)
+                {
+                    arrivals[kept] = arrivals[j];
+                    kept += 1;
+                }
+            }
+            arrivals.truncate(kept);
+            blocked = (before - kept) as u64;
+            users -= blocked;
+            first = arrivals[start..].iter().map(|a| a.offset_ns).min();
+            last = arrivals[start..].iter().map(|a| a.offset_ns).max();
+        }
         personas.push(PersonaPlan {
             name: persona.name.clone(),
-            users: summary.users,
+            users,
             peak_rate,
             peak_at,
-            first_arrival: summary.first_ns.map(Duration::from_nanos),
-            last_arrival: summary.last_ns.map(Duration::from_nanos),
+            first_arrival: first.map(Duration::from_nanos),
+            last_arrival: last.map(Duration::from_nanos),
+            blocked,
         });
     }
     // Each persona's run is already sorted; merging them is one in-place sort.
     arrivals.sort_unstable();
     Plan { arrivals, personas }
+}
+
+/// Deal users round-robin into `waves` cohorts, cohort k starting `k × gap` later: each cohort
+/// follows the persona's shape with 1/waves of its users. Offsets pushed past the end of the
+/// run are held at its last instant (the validator keeps the last wave inside the run).
+fn staggered(
+    arrivals: &mut [ScheduledArrival],
+    stagger: crate::scenario::Stagger,
+    duration: Duration,
+) {
+    let gap = stagger.gap.as_nanos() as u64;
+    let end = (duration.as_nanos() as u64).saturating_sub(1);
+    for a in arrivals {
+        let wave = (a.user % stagger.waves.max(1)) as u64;
+        a.offset_ns = (a.offset_ns + wave * gap).min(end);
+    }
 }

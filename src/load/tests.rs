@@ -27,6 +27,7 @@ pub(crate) fn scenario(seed: u64, duration_secs: u64, personas: Vec<Persona>) ->
         seed,
         scale: 1.0,
         personas,
+        events: vec![],
     }
 }
 
@@ -40,13 +41,19 @@ pub(crate) fn persona(
         name: name.into(),
         population,
         users: UserSource::Generated,
-        arrival: Arrival { shape, spacing },
+        arrival: Arrival {
+            shape,
+            spacing,
+            stagger: None,
+        },
         journey: Journey {
             ops: vec![],
             requests: vec![],
             vars: vec![],
             goal: 0,
         },
+        behaviour: Default::default(),
+        blocked: vec![],
     }
 }
 

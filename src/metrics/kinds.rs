@@ -25,10 +25,13 @@ pub enum ErrorKind {
     Protocol,
     /// Anything else reported by the HTTP client (e.g. a URL the template rendered badly).
     Other,
+    /// The user stopped waiting for this response: a reload after page patience ran out, or
+    /// giving up on the goal. The target may still be working on it.
+    Abandoned,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::Connect,
         ErrorKind::Timeout,
         ErrorKind::Reset,
@@ -38,6 +41,7 @@ impl ErrorKind {
         ErrorKind::Capture,
         ErrorKind::Protocol,
         ErrorKind::Other,
+        ErrorKind::Abandoned,
     ];
     pub const COUNT: usize = Self::ALL.len();
 
@@ -56,6 +60,7 @@ impl ErrorKind {
             ErrorKind::Capture => "capture",
             ErrorKind::Protocol => "protocol",
             ErrorKind::Other => "other",
+            ErrorKind::Abandoned => "abandoned",
         }
     }
 }
@@ -70,12 +75,20 @@ pub enum Outcome {
     /// The journey could not continue before the goal (an error, or a journey that ended
     /// without passing through the goal).
     Failed,
+    /// Gave up waiting: the goal was not reached within the user's goal patience (and the
+    /// user did not come back, or came back and gave up again).
+    Abandoned,
     /// Still on its way to the goal when the run ended.
     CutOff,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 3] = [Outcome::Completed, Outcome::Failed, Outcome::CutOff];
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Completed,
+        Outcome::Failed,
+        Outcome::Abandoned,
+        Outcome::CutOff,
+    ];
     pub const COUNT: usize = Self::ALL.len();
 
     pub fn index(self) -> usize {
@@ -85,6 +98,83 @@ impl Outcome {
 
 /// Per-kind counters, indexed by `ErrorKind::index`.
 pub type ErrorCounts = [u64; ErrorKind::COUNT];
+
+/// Why an attempt (one HTTP request) was sent. Every retry is visible: nothing is hidden in
+/// "the request took longer".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// The step's first attempt.
+    First,
+    /// A retry by the application's retry policy.
+    AppRetry,
+    /// A person reloading a page that took too long (page patience).
+    Reload,
+    /// Replaying the login after the session was lost (a 401, or a storm), and re-issuing
+    /// the step that found the session gone.
+    Relogin,
+    /// Polling a waiting room.
+    Poll,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 5] = [
+        Cause::First,
+        Cause::AppRetry,
+        Cause::Reload,
+        Cause::Relogin,
+        Cause::Poll,
+    ];
+    pub const COUNT: usize = Self::ALL.len();
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::First => "first",
+            Cause::AppRetry => "app_retry",
+            Cause::Reload => "reload",
+            Cause::Relogin => "relogin",
+            Cause::Poll => "poll",
+        }
+    }
+}
+
+/// Attempts by cause, indexed by `Cause::index`.
+pub type CauseCounts = [u64; Cause::COUNT];
+
+/// Serialise `CauseCounts` as `{ "first": 10, "app_retry": 3, … }`.
+pub mod cause_counts_as_map {
+    use super::{Cause, CauseCounts};
+    use serde::de::Deserializer;
+    use serde::ser::{SerializeMap, Serializer};
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer>(
+        counts: &CauseCounts,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(Cause::COUNT))?;
+        for cause in Cause::ALL {
+            map.serialize_entry(cause.name(), &counts[cause.index()])?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<CauseCounts, D::Error> {
+        let map = BTreeMap::<String, u64>::deserialize(deserializer)?;
+        let mut counts = [0u64; Cause::COUNT];
+        for cause in Cause::ALL {
+            counts[cause.index()] = map.get(cause.name()).copied().unwrap_or(0);
+        }
+        Ok(counts)
+    }
+}
 
 /// Serialise `ErrorCounts` as `{ "connect": 0, "timeout": 3, … }`: readable in JSON, and
 /// robust to new kinds being added (missing keys read as zero).

@@ -12,7 +12,7 @@ mod tally;
 mod timeline;
 
 pub use collector::{Collector, RunMetrics};
-pub use kinds::{ErrorCounts, ErrorKind, Outcome};
+pub use kinds::{Cause, CauseCounts, ErrorCounts, ErrorKind, Outcome};
 pub use recorder::{Layout, Recorder};
 pub use tally::{micros, new_histogram, record, PersonaTally, StepTally, Tally};
 pub use timeline::{Quantiles, Second, StepSecond};

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::kinds::{ErrorKind, Outcome};
+use super::kinds::{Cause, ErrorKind, Outcome};
 use super::tally::{record, Tally};
 
 /// Names of what is recorded: personas and their request steps, flattened into global step
@@ -77,11 +77,31 @@ impl Recorder {
         f(&mut shard)
     }
 
-    pub fn request_started(&self, step: usize) {
-        self.with_shard(|t| t.steps[step].started += 1);
+    /// An attempt (one HTTP request) of `step` was sent, for `cause`.
+    pub fn attempt_started(&self, step: usize, cause: Cause) {
+        self.with_shard(|t| {
+            t.steps[step].started += 1;
+            t.steps[step].attempts[cause.index()] += 1;
+        });
     }
 
-    /// A request ended. `result` is the body size on success, or why it failed.
+    /// An attempt ended after `service`. `result` is the body size on success, or why it
+    /// failed.
+    pub fn attempt_finished(&self, step: usize, service: Duration, result: Result<u64, ErrorKind>) {
+        self.with_shard(|t| t.record_attempt(step, service, result));
+    }
+
+    /// A step ended (after all its attempts), `latency` after its intended start.
+    pub fn step_finished(&self, step: usize, latency: Duration, ok: bool) {
+        self.with_shard(|t| t.record_step(step, latency, ok));
+    }
+
+    /// A first attempt that is the whole step: its start.
+    pub fn request_started(&self, step: usize) {
+        self.attempt_started(step, Cause::First);
+    }
+
+    /// A first attempt that is the whole step: its end.
     pub fn request_finished(
         &self,
         step: usize,
@@ -89,7 +109,31 @@ impl Recorder {
         service: Duration,
         result: Result<u64, ErrorKind>,
     ) {
-        self.with_shard(|t| t.record_request(step, latency, service, result));
+        let ok = result.is_ok();
+        self.with_shard(|t| {
+            t.record_attempt(step, service, result);
+            t.record_step(step, latency, ok);
+        });
+    }
+
+    pub fn relogin(&self, persona: usize) {
+        self.with_shard(|t| t.personas[persona].relogins += 1);
+    }
+
+    pub fn returned(&self, persona: usize) {
+        self.with_shard(|t| t.personas[persona].returns += 1);
+    }
+
+    /// A user left a waiting room after `waited` (admitted, or it `gave_up`).
+    pub fn left_queue(&self, persona: usize, waited: Duration, gave_up: bool) {
+        self.with_shard(|t| {
+            let p = &mut t.personas[persona];
+            p.queued += 1;
+            record(&mut p.time_in_queue, waited);
+            if gave_up {
+                p.abandoned_in_queue += 1;
+            }
+        });
     }
 
     /// A user arrived `lag` after its intended arrival time.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use super::kinds::{ErrorCounts, ErrorKind, Outcome};
+use super::kinds::{Cause, CauseCounts, ErrorCounts, ErrorKind, Outcome};
 
 /// Latencies are recorded in microseconds with 3 significant digits (0.1% precision), in
 /// histograms that grow to the largest value seen, so a step that never waits long stays small.
@@ -26,17 +26,29 @@ pub fn record(h: &mut Histogram<u64>, d: Duration) {
     }
 }
 
+/// One request step. Two units on purpose: *attempts* are HTTP requests (what the target
+/// sees, every retry and reload included); *steps* are what a user experiences (one step may
+/// take several attempts).
 #[derive(Debug, Clone)]
 pub struct StepTally {
-    /// From the request's intended start (arrival, or previous completion plus think time) to
-    /// the end of its body: what the user waited, generator delays included.
+    /// Per step: from the step's intended start (arrival, or previous completion plus think
+    /// time) to the end of its last attempt: what the user waited, retries, reloads, queueing
+    /// and generator delays included.
     pub latency: Histogram<u64>,
-    /// From the actual send to the end of the body: what the target took.
+    /// Per attempt: from the actual send to the end of the body: what the target took.
     pub service: Histogram<u64>,
+    /// Attempts sent.
     pub started: u64,
+    /// Attempts sent, by cause.
+    pub attempts: CauseCounts,
+    /// Attempts that succeeded.
     pub ok: u64,
+    /// Attempts that failed, by kind.
     pub errors: ErrorCounts,
     pub bytes: u64,
+    /// Steps that ended in success / in failure.
+    pub steps_ok: u64,
+    pub steps_failed: u64,
 }
 
 impl StepTally {
@@ -45,13 +57,16 @@ impl StepTally {
             latency: new_histogram(),
             service: new_histogram(),
             started: 0,
+            attempts: [0; Cause::COUNT],
             ok: 0,
             errors: [0; ErrorKind::COUNT],
             bytes: 0,
+            steps_ok: 0,
+            steps_failed: 0,
         }
     }
 
-    /// Requests that ended, successfully or not.
+    /// Attempts that ended, successfully or not.
     pub fn finished(&self) -> u64 {
         self.ok + self.errors.iter().sum::<u64>()
     }
@@ -67,6 +82,15 @@ pub struct PersonaTally {
     pub outcomes: [u64; Outcome::COUNT],
     /// Time from the user's intended arrival to reaching its goal.
     pub time_to_goal: Histogram<u64>,
+    /// Login replays after a lost session (401 or storm).
+    pub relogins: u64,
+    /// Users who came back after abandoning.
+    pub returns: u64,
+    /// Users who were put in a waiting room, and how long each waited there.
+    pub queued: u64,
+    pub time_in_queue: Histogram<u64>,
+    /// Users who gave up while in a waiting room.
+    pub abandoned_in_queue: u64,
 }
 
 impl PersonaTally {
@@ -75,6 +99,11 @@ impl PersonaTally {
             arrived: 0,
             outcomes: [0; Outcome::COUNT],
             time_to_goal: new_histogram(),
+            relogins: 0,
+            returns: 0,
+            queued: 0,
+            time_in_queue: new_histogram(),
+            abandoned_in_queue: 0,
         }
     }
 
@@ -107,6 +136,11 @@ impl Tally {
             add_histogram(&mut mine.latency, &theirs.latency);
             add_histogram(&mut mine.service, &theirs.service);
             mine.started += theirs.started;
+            for (m, t) in mine.attempts.iter_mut().zip(theirs.attempts) {
+                *m += t;
+            }
+            mine.steps_ok += theirs.steps_ok;
+            mine.steps_failed += theirs.steps_failed;
             mine.ok += theirs.ok;
             for (m, t) in mine.errors.iter_mut().zip(theirs.errors) {
                 *m += t;
@@ -119,6 +153,11 @@ impl Tally {
                 *m += t;
             }
             add_histogram(&mut mine.time_to_goal, &theirs.time_to_goal);
+            mine.relogins += theirs.relogins;
+            mine.returns += theirs.returns;
+            mine.queued += theirs.queued;
+            add_histogram(&mut mine.time_in_queue, &theirs.time_in_queue);
+            mine.abandoned_in_queue += theirs.abandoned_in_queue;
         }
         add_histogram(&mut self.lag, &other.lag);
     }
@@ -129,6 +168,9 @@ impl Tally {
             s.latency.reset();
             s.service.reset();
             s.started = 0;
+            s.attempts = [0; Cause::COUNT];
+            s.steps_ok = 0;
+            s.steps_failed = 0;
             s.ok = 0;
             s.errors = [0; ErrorKind::COUNT];
             s.bytes = 0;
@@ -137,19 +179,23 @@ impl Tally {
             p.arrived = 0;
             p.outcomes = [0; Outcome::COUNT];
             p.time_to_goal.reset();
+            p.relogins = 0;
+            p.returns = 0;
+            p.queued = 0;
+            p.time_in_queue.reset();
+            p.abandoned_in_queue = 0;
         }
         self.lag.reset();
     }
 
-    pub fn record_request(
+    /// One attempt ended after `service`: its body size on success, or why it failed.
+    pub fn record_attempt(
         &mut self,
         step: usize,
-        latency: Duration,
         service: Duration,
         result: Result<u64, ErrorKind>,
     ) {
         let s = &mut self.steps[step];
-        record(&mut s.latency, latency);
         record(&mut s.service, service);
         match result {
             Ok(bytes) => {
@@ -158,6 +204,32 @@ impl Tally {
             }
             Err(kind) => s.errors[kind.index()] += 1,
         }
+    }
+
+    /// One step ended, `latency` after its intended start.
+    pub fn record_step(&mut self, step: usize, latency: Duration, ok: bool) {
+        let s = &mut self.steps[step];
+        record(&mut s.latency, latency);
+        if ok {
+            s.steps_ok += 1;
+        } else {
+            s.steps_failed += 1;
+        }
+    }
+
+    /// One first attempt that is the whole step (tests and simple callers).
+    pub fn record_request(
+        &mut self,
+        step: usize,
+        latency: Duration,
+        service: Duration,
+        result: Result<u64, ErrorKind>,
+    ) {
+        let ok = result.is_ok();
+        self.steps[step].started += 1;
+        self.steps[step].attempts[Cause::First.index()] += 1;
+        self.record_attempt(step, service, result);
+        self.record_step(step, latency, ok);
     }
 }
 

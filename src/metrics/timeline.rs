@@ -4,7 +4,7 @@
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::kinds::{ErrorCounts, ErrorKind};
+use super::kinds::{Cause, CauseCounts, ErrorCounts, ErrorKind};
 use super::tally::{new_histogram, Tally};
 
 /// Latency quantiles of a set of requests, in microseconds.
@@ -39,8 +39,11 @@ pub struct Second {
     pub t: u32,
     /// Users that arrived.
     pub arrivals: u64,
-    /// Requests sent.
+    /// Requests (attempts) sent.
     pub started: u64,
+    /// Requests sent, by cause: first attempts, retries, reloads, re-logins, polls.
+    #[serde(with = "super::kinds::cause_counts_as_map", default)]
+    pub attempts: CauseCounts,
     /// Requests that ended successfully.
     pub ok: u64,
     /// Requests that ended in error, by kind.
@@ -95,12 +98,16 @@ impl Gauges {
     pub fn second(&mut self, t: u32, tally: &Tally) -> Second {
         let mut all = new_histogram();
         let mut errors = [0u64; ErrorKind::COUNT];
+        let mut attempts = [0u64; Cause::COUNT];
         let (mut started, mut ok) = (0, 0);
         let steps = tally
             .steps
             .iter()
             .map(|s| {
                 started += s.started;
+                for (a, n) in attempts.iter_mut().zip(s.attempts) {
+                    *a += n;
+                }
                 ok += s.ok;
                 for (e, n) in errors.iter_mut().zip(s.errors) {
                     *e += n;
@@ -126,6 +133,7 @@ impl Gauges {
             t,
             arrivals,
             started,
+            attempts,
             ok,
             errors,
             goals,

@@ -7,6 +7,8 @@
 //! each second of the timeline and publishes progress. The runtime never formats output.
 
 mod cookies;
+mod request;
+pub mod retry;
 mod user;
 
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use tokio_util::task::TaskTracker;
 use crate::http::Clients;
 use crate::load::Plan;
 use crate::metrics::{Collector, Layout, Recorder, RunMetrics};
-use crate::scenario::Scenario;
+use crate::scenario::{Event, Scenario};
 
 pub use cookies::CookieJar;
 pub use user::sample_think;
@@ -34,7 +36,13 @@ pub struct RunContext {
     pub recorder: Arc<Recorder>,
     /// Cancelled when the run ends: users still on their way are cut off.
     pub cut_off: CancellationToken,
+    /// Per persona, the storm channel (the event index + 1 is sent when one strikes), for
+    /// the personas that some storm targets.
+    pub storms: Vec<Option<watch::Sender<usize>>>,
 }
+
+/// Called when a storm strikes, e.g. to drop the embedded target's server-side sessions.
+pub type StormHook = Arc<dyn Fn() + Send + Sync>;
 
 impl RunContext {
     fn layout_step(&self, persona: usize, request: usize) -> usize {
@@ -88,6 +96,7 @@ pub async fn run(
     clients: Clients,
     stop: CancellationToken,
     progress: watch::Sender<Progress>,
+    on_storm: Option<StormHook>,
 ) -> RunOutput {
     let layout = Layout::new(scenario.personas.iter().map(|p| {
         (
@@ -111,6 +120,15 @@ pub async fn run(
         clients,
         recorder: recorder.clone(),
         cut_off: CancellationToken::new(),
+        storms: (0..scenario.personas.len())
+            .map(|p| {
+                let targeted = scenario
+                    .events
+                    .iter()
+                    .any(|Event::Storm { personas, .. }| personas.contains(&p));
+                targeted.then(|| watch::channel(0).0)
+            })
+            .collect(),
     });
 
     let started_at = SystemTime::now();
@@ -124,6 +142,7 @@ pub async fn run(
         collector_done.clone(),
     ));
 
+    let storms = tokio::spawn(strike(ctx.clone(), start, on_storm));
     let users = TaskTracker::new();
     let mut interrupted = false;
     for arrival in &plan.arrivals {
@@ -163,6 +182,7 @@ pub async fn run(
         }
     }
     ctx.cut_off.cancel();
+    storms.abort();
     users.close();
     users.wait().await;
     let elapsed = Instant::now().saturating_duration_since(start);
@@ -212,5 +232,21 @@ async fn collect(
             errors_total,
             lag_p99: Duration::from_micros(second.lag.p99_us),
         });
+    }
+}
+
+/// Strike each storm at its time: the hook first (server side), then every user of the
+/// targeted personas hears of it and decides whether it is hit.
+async fn strike(ctx: Arc<RunContext>, start: Instant, hook: Option<StormHook>) {
+    for (index, Event::Storm { at, personas, .. }) in ctx.scenario.events.iter().enumerate() {
+        tokio::time::sleep_until(start + *at).await;
+        if let Some(hook) = &hook {
+            hook();
+        }
+        for p in personas {
+            if let Some(Some(sender)) = ctx.storms.get(*p) {
+                sender.send_replace(index + 1);
+            }
+        }
     }
 }

@@ -1,120 +1,289 @@
-//! One virtual user: arrive, walk the persona's journey, leave.
+//! One virtual user: arrive, walk the persona's journey, leave — and, on the way, behave like
+//! a person with a browser or an app on a bad morning: retry, reload, log in again when the
+//! session is lost, wait in a queue, give up, come back.
 //!
 //! The journey is a flat program (see `scenario::Journey`), so a user is a loop over a program
 //! counter. Per-user state is what a browser tab would hold: captured values, cookies, a
-//! random stream, loop counters, and its HTTP client. Everything shared (the journey, the
-//! templates, the TLS configuration) is borrowed from the run.
+//! random stream, loop counters, a retry budget and its HTTP client. Everything shared (the
+//! journey, the templates, the TLS configuration) is borrowed from the run.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use tokio::sync::watch;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::cookies::CookieJar;
+use super::retry::{backoff_delay, retry_after, with_retry_after, BudgetState, Failure};
 use super::RunContext;
 use crate::http::{exchange, Received};
 use crate::load::ScheduledArrival;
-use crate::metrics::{ErrorKind, Outcome};
+use crate::metrics::{Cause, ErrorKind, Outcome};
 use crate::rng::Rng;
-use crate::scenario::template::{Context, MissingVar};
-use crate::scenario::{Body, CaptureSource, JsonKey, Op, Persona, RequestSpec, Think, UserSource};
+use crate::scenario::{Behaviour, Event, Op, Persona, Think, WaitingRoomClient};
 
-/// Stream id for users' random choices (think times, weighted choices).
+/// Stream id for users' random choices (think times, weighted choices, jitter, patience).
 const USER_STREAM: u64 = 2;
 
-/// Run one user from its intended arrival to the end of its journey or of the run.
+/// A person reloads an error page or a page that is too slow at most this many times for
+/// one step (without a goal patience, nothing else would stop them).
+const MAX_RELOADS: u32 = 5;
+
+/// Re-logins in a row for one step before the user gives up on it.
+const MAX_RELOGINS: u32 = 2;
+
+/// Run one user from its intended arrival to the end of its visit or of the run.
 pub async fn run_user(ctx: Arc<RunContext>, arrival: ScheduledArrival, intended: Instant) {
-    let persona_index = arrival.persona as usize;
-    ctx.recorder.arrival(
-        persona_index,
-        Instant::now().saturating_duration_since(intended),
-    );
-    let goal_reached = AtomicBool::new(false);
-    let walked = {
-        let mut user = User::new(&ctx, arrival);
-        tokio::select! {
-            biased;
-            _ = ctx.cut_off.cancelled() => None,
-            result = user.walk(intended, &goal_reached) => Some(result),
-        }
-    };
-    let outcome = if goal_reached.load(Ordering::Relaxed) {
-        Outcome::Completed
-    } else if walked.is_none() {
-        Outcome::CutOff
-    } else {
-        Outcome::Failed
-    };
-    ctx.recorder.user_ended(persona_index, outcome);
+    let persona = arrival.persona as usize;
+    ctx.recorder
+        .arrival(persona, Instant::now().saturating_duration_since(intended));
+    let outcome = User::new(&ctx, arrival, intended).live().await;
+    ctx.recorder.user_ended(persona, outcome);
 }
 
-struct User<'a> {
-    ctx: &'a RunContext,
+/// Why a walk through the journey stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// A step failed for good.
+    Failed,
+    /// The run ended.
+    CutOff,
+    /// Goal patience ran out.
+    GaveUp,
+}
+
+/// Something that interrupts whatever the user is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interrupt {
+    CutOff,
+    GaveUp,
+    /// A storm dropped this user's session.
+    Storm,
+}
+
+impl From<Interrupt> for End {
+    fn from(i: Interrupt) -> End {
+        match i {
+            Interrupt::CutOff => End::CutOff,
+            Interrupt::GaveUp => End::GaveUp,
+            // Storms are handled where they happen; reaching here means the wait had
+            // nothing to resume.
+            Interrupt::Storm => End::Failed,
+        }
+    }
+}
+
+/// What can interrupt a user's waits, kept apart from the rest of its state so that a wait
+/// can borrow the HTTP client while watching these.
+struct Signals {
+    cut_off: CancellationToken,
+    /// Storm events for this persona (the event index + 1), if any storm targets it.
+    storms: Option<watch::Receiver<usize>>,
+    /// When the user gives up on its goal (goal patience), if it has one.
+    give_up_at: Option<Instant>,
+    /// A storm hit this user: its session is gone and it must log in again.
+    storm_hit: bool,
+}
+
+impl Signals {
+    /// Wait for `fut`, unless the run ends, patience runs out or a storm hits this user
+    /// (`affected` decides, for each storm, whether it does).
+    async fn wait<F: Future>(
+        &mut self,
+        fut: F,
+        events: &[Event],
+        rng: &mut Rng,
+    ) -> Result<F::Output, Interrupt> {
+        tokio::pin!(fut);
+        loop {
+            let give_up = async {
+                match self.give_up_at {
+                    Some(t) => tokio::time::sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let storm = async {
+                match self.storms.as_mut() {
+                    Some(rx) => match rx.changed().await {
+                        Ok(()) => *rx.borrow_and_update(),
+                        Err(_) => std::future::pending().await,
+                    },
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = self.cut_off.cancelled() => return Err(Interrupt::CutOff),
+                _ = give_up => return Err(Interrupt::GaveUp),
+                event = storm => {
+                    let fraction = match events.get(event.wrapping_sub(1)) {
+                        Some(Event::Storm { fraction, .. }) => *fraction,
+                        None => 0.0,
+                    };
+                    if rng.next_f64() < fraction {
+                        self.storm_hit = true;
+                        return Err(Interrupt::Storm);
+                    }
+                }
+                out = &mut fut => return Ok(out),
+            }
+        }
+    }
+}
+
+pub(super) struct User<'a> {
+    pub(super) ctx: &'a RunContext,
     persona_index: usize,
-    persona: &'a Persona,
+    pub(super) persona: &'a Persona,
+    behaviour: &'a Behaviour,
     /// 0-based index within the persona.
-    index: u32,
-    vars: Vec<Option<Box<str>>>,
-    cookies: CookieJar,
+    pub(super) index: u32,
+    /// Intended arrival (the first; a returning user keeps it for time-to-goal).
+    arrived: Instant,
+    pub(super) vars: Vec<Option<Box<str>>>,
+    pub(super) cookies: CookieJar,
     rng: Rng,
     /// Innermost loop last: (LoopStart op index, iteration count, current 1-based iteration).
-    loops: Vec<(usize, u32, u32)>,
+    pub(super) loops: Vec<(usize, u32, u32)>,
     client: reqwest::Client,
+    budget: BudgetState,
+    signals: Signals,
+    goal_reached: bool,
+    /// Replaying the login steps: a 401 now is a failure, not another re-login.
+    in_relogin: bool,
 }
 
-/// Why a journey stopped before its end.
-struct Stop;
-
 impl<'a> User<'a> {
-    fn new(ctx: &'a RunContext, arrival: ScheduledArrival) -> Self {
-        let persona = &ctx.scenario.personas[arrival.persona as usize];
+    fn new(ctx: &'a RunContext, arrival: ScheduledArrival, intended: Instant) -> Self {
+        let persona_index = arrival.persona as usize;
+        let persona = &ctx.scenario.personas[persona_index];
+        let behaviour = &persona.behaviour;
+        let mut rng = Rng::derive(
+            ctx.scenario.seed,
+            USER_STREAM,
+            arrival.persona as u64,
+            arrival.user as u64,
+        );
+        let give_up_at = behaviour
+            .goal_patience
+            .map(|p| intended + sample_patience(p.median, p.sigma, &mut rng));
         User {
             ctx,
-            persona_index: arrival.persona as usize,
+            persona_index,
             persona,
+            behaviour,
             index: arrival.user,
+            arrived: intended,
             vars: vec![None; persona.journey.vars.len()],
             cookies: CookieJar::default(),
-            rng: Rng::derive(
-                ctx.scenario.seed,
-                USER_STREAM,
-                arrival.persona as u64,
-                arrival.user as u64,
-            ),
+            rng,
             loops: Vec::new(),
             client: ctx.clients.for_user(),
+            budget: BudgetState::new(behaviour.retry.budget.as_ref()),
+            signals: Signals {
+                cut_off: ctx.cut_off.clone(),
+                storms: ctx
+                    .storms
+                    .get(persona_index)
+                    .and_then(|s| s.as_ref())
+                    .map(|s| s.subscribe()),
+                give_up_at,
+                storm_hit: false,
+            },
+            goal_reached: false,
+            in_relogin: false,
         }
     }
 
-    /// Walk the journey. `Err(Stop)` when a step failed and the journey cannot go on.
-    async fn walk(&mut self, arrived: Instant, goal_reached: &AtomicBool) -> Result<(), Stop> {
+    /// The whole visit, returns included.
+    async fn live(mut self) -> Outcome {
+        let mut came_back = false;
+        let mut from = self.arrived;
+        loop {
+            let end = self.walk(from).await;
+            if self.goal_reached {
+                return Outcome::Completed;
+            }
+            match end {
+                Ok(()) | Err(End::Failed) => return Outcome::Failed,
+                Err(End::CutOff) => return Outcome::CutOff,
+                Err(End::GaveUp) => {
+                    let Some(patience) = self.behaviour.goal_patience else {
+                        return Outcome::Abandoned;
+                    };
+                    if came_back || self.rng.next_f64() >= patience.return_probability {
+                        return Outcome::Abandoned;
+                    }
+                    // Away for a while, then a fresh start: new tab, new session.
+                    let (low, high) = patience.return_after;
+                    let away = self.rng.duration_between(low, high);
+                    self.signals.give_up_at = None;
+                    let events = &self.ctx.scenario.events;
+                    if self
+                        .signals
+                        .wait(tokio::time::sleep(away), events, &mut self.rng)
+                        .await
+                        == Err(Interrupt::CutOff)
+                    {
+                        return Outcome::Abandoned;
+                    }
+                    came_back = true;
+                    from = Instant::now();
+                    self.ctx.recorder.returned(self.persona_index);
+                    self.drop_session();
+                    self.signals.storm_hit = false;
+                    self.loops.clear();
+                    self.signals.give_up_at = Some(
+                        Instant::now()
+                            + sample_patience(patience.median, patience.sigma, &mut self.rng),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Walk the journey once from the start; the first step is due at `from`.
+    async fn walk(&mut self, from: Instant) -> Result<(), End> {
         let journey = &self.persona.journey;
         // When the next request is due: the arrival for the first, then the previous
         // completion plus think time. Latency is measured from here.
-        let mut intended = arrived;
+        let mut intended = from;
         let mut pc = 0;
         while let Some(op) = journey.ops.get(pc) {
             match op {
                 Op::Request(r) => {
-                    let spec = &journey.requests[*r];
-                    let ended = self.request(*r, spec, intended).await?;
-                    if spec.goal && !goal_reached.swap(true, Ordering::Relaxed) {
+                    let ended = self.step(*r, Cause::First, intended).await?;
+                    if journey.requests[*r].goal && !self.goal_reached {
+                        self.goal_reached = true;
+                        self.signals.give_up_at = None;
                         self.ctx
                             .recorder
-                            .goal_reached(self.persona_index, ended - arrived);
+                            .goal_reached(self.persona_index, ended - self.arrived);
                     }
                     intended = ended;
                     pc += 1;
                 }
                 Op::Think(think) => {
                     let due = intended + sample_think(think, &mut self.rng);
-                    tokio::time::sleep_until(due).await;
-                    self.ctx
-                        .recorder
-                        .step_lag(Instant::now().saturating_duration_since(due));
-                    intended = due;
+                    let events = &self.ctx.scenario.events;
+                    match self
+                        .signals
+                        .wait(tokio::time::sleep_until(due), events, &mut self.rng)
+                        .await
+                    {
+                        Ok(()) => {
+                            self.ctx
+                                .recorder
+                                .step_lag(Instant::now().saturating_duration_since(due));
+                            intended = due;
+                        }
+                        // The session is gone: reconnect now, at the next step, instead of
+                        // finishing the pause.
+                        Err(Interrupt::Storm) => intended = Instant::now(),
+                        Err(other) => return Err(other.into()),
+                    }
                     pc += 1;
                 }
                 Op::LoopStart { count, end } => {
@@ -153,233 +322,308 @@ impl<'a> User<'a> {
         Ok(())
     }
 
-    /// Send one request step, record it, and apply its captures. Returns when it ended.
-    async fn request(
+    /// Forget the session: cookies, and connections (a new client). Captured values stay;
+    /// the login replay overwrites the ones that name a session.
+    fn drop_session(&mut self) {
+        self.cookies.clear();
+        self.client = self.ctx.clients.for_user();
+    }
+
+    /// Replay the login steps after the session was lost.
+    async fn relogin(&mut self) -> Result<(), End> {
+        let login_end = self.behaviour.login_end;
+        self.signals.storm_hit = false;
+        if login_end == 0 {
+            return Ok(());
+        }
+        self.ctx.recorder.relogin(self.persona_index);
+        self.in_relogin = true;
+        let journey = &self.persona.journey;
+        let mut result = Ok(());
+        for op in &journey.ops[..login_end] {
+            if let Op::Request(r) = op {
+                if let Err(end) = self.step(*r, Cause::Relogin, Instant::now()).await {
+                    result = Err(end);
+                    break;
+                }
+            }
+        }
+        self.in_relogin = false;
+        result
+    }
+
+    /// Run one request step to its end: attempts, retries, reloads, re-logins and waiting
+    /// room polls included. Returns when the step ended successfully.
+    async fn step(
         &mut self,
         r: usize,
-        spec: &RequestSpec,
+        first_cause: Cause,
         intended: Instant,
-    ) -> Result<Instant, Stop> {
+    ) -> Result<Instant, End> {
+        let spec = &self.persona.journey.requests[r];
         let step = self.ctx.layout_step(self.persona_index, r);
+        let policy = spec.retry.as_ref().unwrap_or(&self.behaviour.retry);
+        let timeout = policy
+            .attempt_timeout
+            .or(spec.timeout)
+            .unwrap_or(self.ctx.scenario.http.timeout);
+        let events = &self.ctx.scenario.events;
         let recorder = &self.ctx.recorder;
-        let request = match self.build(spec) {
-            Ok(request) => request,
-            Err(kind) => {
-                // Nothing was sent; the step still failed where the user could see it.
-                let now = Instant::now();
-                recorder.request_started(step);
-                recorder.request_finished(step, now - intended, Duration::ZERO, Err(kind));
-                return Err(Stop);
+        let mut cause = first_cause;
+        let (mut attempts, mut retries, mut reloads, mut relogins) = (0u32, 0u32, 0u32, 0u32);
+        let mut previous_delay = Duration::ZERO;
+        let mut queued_since: Option<Instant> = None;
+        let persona_index = self.persona_index;
+        let fail = |end: End, queued_since: Option<Instant>| {
+            if let Some(since) = queued_since {
+                recorder.left_queue(persona_index, Instant::now() - since, end == End::GaveUp);
             }
+            if end != End::CutOff {
+                recorder.step_finished(
+                    step,
+                    Instant::now().saturating_duration_since(intended),
+                    false,
+                );
+            }
+            Err(end)
         };
-        let mut body = spec.needs_body().then(Vec::new);
-        recorder.request_started(step);
-        let sent = Instant::now();
-        let result = exchange(&self.client, request, body.as_mut()).await;
-        let ended = Instant::now();
-        let result = result.and_then(|received| {
-            self.accept(spec, &received, body.as_deref())
-                .map(|()| received.bytes)
-        });
-        let failed = result.is_err();
-        recorder.request_finished(step, ended - intended, ended - sent, result);
-        if failed {
-            Err(Stop)
-        } else {
-            Ok(ended)
-        }
-    }
-
-    fn build(&self, spec: &RequestSpec) -> Result<reqwest::Request, ErrorKind> {
-        let missing = |_: MissingVar| ErrorKind::Capture;
-        let mut text = String::with_capacity(64);
-        text.push_str(&self.ctx.base_url);
-        spec.path.render(self, &mut text).map_err(missing)?;
-        let mut separator = if text.contains('?') { '&' } else { '?' };
-        let mut value = String::new();
-        for (key, template) in &spec.query {
-            value.clear();
-            template.render(self, &mut value).map_err(missing)?;
-            text.push(separator);
-            separator = '&';
-            text.extend(url::form_urlencoded::byte_serialize(key.as_bytes()));
-            text.push('=');
-            text.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
-        }
-        let url = reqwest::Url::parse(&text).map_err(|_| ErrorKind::Other)?;
-        let mut request = reqwest::Request::new(spec.method.clone(), url);
-        *request.timeout_mut() = Some(spec.timeout.unwrap_or(self.ctx.scenario.http.timeout));
-        let headers = request.headers_mut();
-        for (name, template) in self.ctx.scenario.http.headers.iter().chain(&spec.headers) {
-            value.clear();
-            template.render(self, &mut value).map_err(missing)?;
-            headers.insert(name.clone(), header_value(&value)?);
-        }
-        if let Some(bearer) = &spec.bearer {
-            value.clear();
-            value.push_str("Bearer ");
-            bearer.render(self, &mut value).map_err(missing)?;
-            headers.insert(AUTHORIZATION, header_value(&value)?);
-        }
-        if !self.cookies.is_empty() {
-            value.clear();
-            self.cookies.header_value(&mut value);
-            headers.insert(COOKIE, header_value(&value)?);
-        }
-        let body = match &spec.body {
-            Body::None => None,
-            Body::Json(json) => {
-                let (mut out, mut scratch) = (String::new(), String::new());
-                json.render(self, &mut out, &mut scratch).map_err(missing)?;
-                headers
-                    .entry(CONTENT_TYPE)
-                    .or_insert(HeaderValue::from_static("application/json"));
-                Some(out)
-            }
-            Body::Form(fields) => {
-                let mut out = String::new();
-                for (i, (key, template)) in fields.iter().enumerate() {
-                    value.clear();
-                    template.render(self, &mut value).map_err(missing)?;
-                    if i > 0 {
-                        out.push('&');
-                    }
-                    out.extend(url::form_urlencoded::byte_serialize(key.as_bytes()));
-                    out.push('=');
-                    out.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+        loop {
+            if self.signals.storm_hit && !self.in_relogin {
+                if let Err(end) = Box::pin(self.relogin()).await {
+                    return fail(end, queued_since);
                 }
-                headers
-                    .entry(CONTENT_TYPE)
-                    .or_insert(HeaderValue::from_static(
-                        "application/x-www-form-urlencoded",
-                    ));
-                Some(out)
+                cause = Cause::Relogin;
             }
-            Body::Raw {
-                content_type,
-                template,
-            } => {
-                let mut out = String::new();
-                template.render(self, &mut out).map_err(missing)?;
-                if let Some(content_type) = content_type {
-                    headers.insert(CONTENT_TYPE, header_value(content_type)?);
-                }
-                Some(out)
+            attempts += 1;
+            if cause == Cause::First {
+                self.budget.first_attempt();
             }
-        };
-        if let Some(body) = body {
-            *request.body_mut() = Some(body.into());
-        }
-        Ok(request)
-    }
-
-    /// Store cookies, run the check and the captures. The first failure decides the kind.
-    fn accept(
-        &mut self,
-        spec: &RequestSpec,
-        received: &Received,
-        body: Option<&[u8]>,
-    ) -> Result<(), ErrorKind> {
-        for set_cookie in received.headers.get_all(SET_COOKIE) {
-            if let Ok(text) = set_cookie.to_str() {
-                self.cookies.store(text);
-            }
-        }
-        let status = received.status;
-        if !spec.check.status_ok(status) {
-            return Err(match status {
-                400..=499 => ErrorKind::Status4xx,
-                500..=599 => ErrorKind::Status5xx,
-                _ => ErrorKind::Check,
-            });
-        }
-        if let Some(needle) = &spec.check.body_contains {
-            let found = body.is_some_and(|b| contains(b, needle.as_bytes()));
-            if !found {
-                return Err(ErrorKind::Check);
-            }
-        }
-        let mut json: Option<serde_json::Value> = None;
-        for capture in &spec.captures {
-            let value: Option<Box<str>> = match &capture.source {
-                CaptureSource::Header(name) => received
-                    .headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(Into::into),
-                CaptureSource::Cookie(name) => self.cookies.get(name).map(Into::into),
-                CaptureSource::Json(path) => {
-                    if json.is_none() {
-                        json = body.and_then(|b| serde_json::from_slice(b).ok());
-                    }
-                    json.as_ref()
-                        .and_then(|doc| json_at(doc, path))
-                        .map(|v| match v {
-                            serde_json::Value::String(s) => s.as_str().into(),
-                            other => other.to_string().into(),
-                        })
+            let request = match self.build(spec, timeout) {
+                Ok(request) => request,
+                Err(kind) => {
+                    // Nothing was sent; the step still failed where the user could see it.
+                    recorder.attempt_started(step, cause);
+                    recorder.attempt_finished(step, Duration::ZERO, Err(kind));
+                    return fail(End::Failed, queued_since);
                 }
             };
-            match value {
-                Some(value) => self.vars[capture.var] = Some(value),
-                None => return Err(ErrorKind::Capture),
-            }
-        }
-        Ok(())
-    }
-}
-
-impl Context for User<'_> {
-    fn write_user_id(&self, out: &mut String) {
-        if let UserSource::Csv { columns, rows, .. } = &self.persona.users {
-            if let Some(id) = columns.iter().position(|c| c == "id") {
-                if let Some(row) = rows.get(self.index as usize) {
-                    out.push_str(&row[id]);
-                    return;
+            let keep = spec.needs_body()
+                || self
+                    .behaviour
+                    .waiting_room
+                    .as_ref()
+                    .is_some_and(|w| w.json_field.is_some());
+            let mut body = keep.then(Vec::new);
+            recorder.attempt_started(step, cause);
+            let sent = Instant::now();
+            let page_patience = self.behaviour.page_patience;
+            let exchanged = self
+                .signals
+                .wait(
+                    with_patience(
+                        page_patience,
+                        exchange(&self.client, request, body.as_mut()),
+                    ),
+                    events,
+                    &mut self.rng,
+                )
+                .await;
+            let ended = Instant::now();
+            let service = ended - sent;
+            let result = match exchanged {
+                Ok(Some(result)) => result,
+                Ok(None) => {
+                    // Page patience ran out: the person reloads the page at once.
+                    recorder.attempt_finished(step, service, Err(ErrorKind::Abandoned));
+                    reloads += 1;
+                    if reloads > MAX_RELOADS {
+                        return fail(End::Failed, queued_since);
+                    }
+                    cause = Cause::Reload;
+                    continue;
                 }
+                Err(Interrupt::Storm) => {
+                    // The connection under this request is gone.
+                    recorder.attempt_finished(step, service, Err(ErrorKind::Reset));
+                    self.drop_session();
+                    cause = Cause::Relogin;
+                    continue;
+                }
+                Err(Interrupt::GaveUp) => {
+                    recorder.attempt_finished(step, service, Err(ErrorKind::Abandoned));
+                    return fail(End::GaveUp, queued_since);
+                }
+                // Left in flight: counted as cut off (sent, never finished).
+                Err(Interrupt::CutOff) => return fail(End::CutOff, queued_since),
+            };
+            let mut server_asked = None;
+            let failure = match result {
+                Err(kind) => {
+                    recorder.attempt_finished(step, service, Err(kind));
+                    Failure::Transport(kind)
+                }
+                Ok(received) => {
+                    if let Some(room) = &self.behaviour.waiting_room {
+                        if is_queued(room, &received, body.as_deref()) {
+                            // The server answered as designed: the user is in the queue.
+                            recorder.attempt_finished(step, service, Ok(received.bytes));
+                            queued_since.get_or_insert(sent);
+                            let poll = poll_interval(room, &received, body.as_deref());
+                            match self
+                                .signals
+                                .wait(tokio::time::sleep(poll), events, &mut self.rng)
+                                .await
+                            {
+                                Ok(()) => {}
+                                Err(Interrupt::Storm) => self.drop_session(),
+                                Err(other) => return fail(other.into(), queued_since),
+                            }
+                            cause = Cause::Poll;
+                            continue;
+                        }
+                    }
+                    if let Some(since) = queued_since.take() {
+                        recorder.left_queue(self.persona_index, ended - since, false);
+                    }
+                    match self.accept(spec, &received, body.as_deref()) {
+                        Ok(()) => {
+                            recorder.attempt_finished(step, service, Ok(received.bytes));
+                            self.budget.success(policy.budget.as_ref());
+                            recorder.step_finished(
+                                step,
+                                ended.saturating_duration_since(intended),
+                                true,
+                            );
+                            return Ok(ended);
+                        }
+                        Err(kind) => {
+                            recorder.attempt_finished(step, service, Err(kind));
+                            let session_lost = received.status == 401
+                                && self.behaviour.relogin
+                                && !self.in_relogin
+                                && self.behaviour.login_end > 0;
+                            if session_lost && relogins < MAX_RELOGINS {
+                                relogins += 1;
+                                self.cookies.clear();
+                                if let Err(end) = Box::pin(self.relogin()).await {
+                                    return fail(end, queued_since);
+                                }
+                                cause = Cause::Relogin;
+                                continue;
+                            }
+                            server_asked = retry_after(&received.headers);
+                            match kind {
+                                ErrorKind::Status4xx | ErrorKind::Status5xx => {
+                                    Failure::Status(received.status)
+                                }
+                                other => Failure::Content(other),
+                            }
+                        }
+                    }
+                }
+            };
+            // The application may retry; a person in front of an error page may reload.
+            let since_arrival = ended.saturating_duration_since(self.arrived);
+            let after_timeout = failure == Failure::Transport(ErrorKind::Timeout);
+            let delay = if attempts < policy.max_attempts
+                && policy.retries(failure)
+                && self
+                    .budget
+                    .allow(policy.budget.as_ref(), after_timeout, since_arrival)
+            {
+                let backoff =
+                    backoff_delay(&policy.backoff, retries, previous_delay, &mut self.rng);
+                retries += 1;
+                cause = Cause::AppRetry;
+                with_retry_after(policy.retry_after, backoff, server_asked)
+            } else if page_patience.is_some() && reloads < MAX_RELOADS && is_error_page(failure) {
+                // A person: reload the error page after a moment (not subject to budgets).
+                reloads += 1;
+                cause = Cause::Reload;
+                self.rng
+                    .duration_between(Duration::from_secs(1), Duration::from_secs(5))
+            } else {
+                return fail(End::Failed, queued_since);
+            };
+            previous_delay = delay;
+            match self
+                .signals
+                .wait(tokio::time::sleep(delay), events, &mut self.rng)
+                .await
+            {
+                Ok(()) => {}
+                Err(Interrupt::Storm) => {
+                    self.drop_session();
+                    cause = Cause::Relogin;
+                }
+                Err(other) => return fail(other.into(), queued_since),
             }
         }
-        use std::fmt::Write as _;
-        let _ = write!(out, "{}-{:06}", self.persona.name, self.index as u64 + 1);
-    }
-
-    fn user_index(&self) -> u64 {
-        self.index as u64 + 1
-    }
-
-    fn column(&self, index: usize) -> &str {
-        match &self.persona.users {
-            UserSource::Csv { rows, .. } => rows
-                .get(self.index as usize % rows.len().max(1))
-                .and_then(|row| row.get(index))
-                .map(String::as_str)
-                .unwrap_or(""),
-            UserSource::Generated => "",
-        }
-    }
-
-    fn var(&self, index: usize) -> Option<&str> {
-        self.vars.get(index).and_then(|v| v.as_deref())
-    }
-
-    fn iteration(&self) -> u32 {
-        self.loops.last().map(|(_, _, i)| *i).unwrap_or(1)
     }
 }
 
-fn header_value(text: &str) -> Result<HeaderValue, ErrorKind> {
-    HeaderValue::from_str(text).map_err(|_| ErrorKind::Other)
+/// Wait for `fut`, or `None` when a person's page patience runs out first.
+async fn with_patience<F: Future>(patience: Option<Duration>, fut: F) -> Option<F::Output> {
+    match patience {
+        None => Some(fut.await),
+        Some(limit) => tokio::time::timeout(limit, fut).await.ok(),
+    }
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+/// An answer a person would see as an error page (worth a reload), as opposed to a page
+/// that loaded but was wrong.
+fn is_error_page(failure: Failure) -> bool {
+    match failure {
+        Failure::Transport(kind) => kind != ErrorKind::Other,
+        Failure::Status(status) => status >= 500 || status == 429,
+        Failure::Content(_) => false,
+    }
 }
 
-fn json_at<'v>(doc: &'v serde_json::Value, path: &[JsonKey]) -> Option<&'v serde_json::Value> {
-    path.iter().try_fold(doc, |v, key| match key {
-        JsonKey::Field(name) => v.get(name.as_str()),
-        JsonKey::Index(i) => v.get(*i),
-    })
+/// Whether a response means "you are in the waiting room".
+fn is_queued(room: &WaitingRoomClient, received: &Received, body: Option<&[u8]>) -> bool {
+    let location_match = room.location_contains.as_deref().is_some_and(|needle| {
+        (300..400).contains(&received.status)
+            && received
+                .headers
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .is_some_and(|l| l.contains(needle))
+    });
+    if location_match {
+        return true;
+    }
+    if !room.statuses.contains(&received.status) {
+        return false;
+    }
+    match &room.json_field {
+        None => room.location_contains.is_none(),
+        Some(field) => body
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+            .and_then(|doc| doc.get(field.as_str()).cloned())
+            .is_some_and(|v| {
+                !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false))
+            }),
+    }
+}
+
+/// How long to wait before polling again: the body's `refreshIntervalSeconds`, else
+/// `Retry-After`, else the configured default.
+fn poll_interval(room: &WaitingRoomClient, received: &Received, body: Option<&[u8]>) -> Duration {
+    let from_body = body
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .and_then(|doc| doc.get("refreshIntervalSeconds").and_then(|v| v.as_f64()))
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64);
+    from_body
+        .or_else(|| retry_after(&received.headers))
+        .unwrap_or(room.default_poll)
+}
+
+/// Goal patience: log-normal with this median and σ (of the log).
+fn sample_patience(median: Duration, sigma: f64, rng: &mut Rng) -> Duration {
+    let seconds = median.as_secs_f64() * (sigma * rng.normal()).exp();
+    Duration::try_from_secs_f64(seconds).unwrap_or(median)
 }
 
 /// Draw one think time.
@@ -430,21 +674,5 @@ mod tests {
             let d = sample_think(&think, &mut rng);
             assert!(d >= Duration::from_secs(2) && d <= Duration::from_secs(15));
         }
-    }
-
-    #[test]
-    fn json_paths_walk_objects_and_arrays() {
-        let doc: serde_json::Value =
-            serde_json::json!({"data": {"items": [{"id": 7}, {"id": "x"}]}, "token": "t"});
-        let path = [
-            JsonKey::Field("data".into()),
-            JsonKey::Field("items".into()),
-            JsonKey::Index(1),
-            JsonKey::Field("id".into()),
-        ];
-        assert_eq!(json_at(&doc, &path), Some(&serde_json::json!("x")));
-        assert_eq!(json_at(&doc, &[JsonKey::Field("nope".into())]), None);
-        assert!(contains(b"hello token world", b"token"));
-        assert!(!contains(b"hello", b"token"));
     }
 }

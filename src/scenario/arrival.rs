@@ -214,7 +214,20 @@ pub fn arrival(
             "the rate is 0 everywhere: nobody would arrive",
         ));
     }
-    Ok(Arrival { shape, spacing })
+    let stagger = match &raw.stagger {
+        Some(st) => Some(crate::scenario::behaviour::stagger(
+            src,
+            &key("stagger"),
+            st,
+            duration,
+        )?),
+        None => None,
+    };
+    Ok(Arrival {
+        shape,
+        spacing,
+        stagger,
+    })
 }
 
 fn steps(

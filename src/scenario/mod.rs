@@ -17,6 +17,7 @@
 #![allow(clippy::result_large_err)]
 
 mod arrival;
+mod behaviour;
 mod compile;
 mod error;
 mod locate;

@@ -30,6 +30,18 @@ pub struct Scenario {
     /// the report.
     pub scale: f64,
     pub personas: Vec<Persona>,
+    /// Things that happen on the scenario clock (storms), in time order.
+    pub events: Vec<Event>,
+}
+
+/// Something that happens at a time during the run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Every active session of these personas (indices) is dropped at `at` (cookies, captured
+    /// tokens and connections; on the embedded target, server-side sessions too), and each
+    /// affected user reconnects through its own retry policy: the synchronised herd. Each
+    /// active user is affected with probability `fraction`.
+    Storm { at: Duration, personas: Vec<usize>, fraction: f64 },
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +81,145 @@ pub struct Persona {
     pub users: UserSource,
     pub arrival: Arrival,
     pub journey: Journey,
+    pub behaviour: Behaviour,
+    /// Windows during which this persona is switched off: users due to arrive inside one do
+    /// not come (the "parents blocked 7:30–17:30" mitigation, played by the clients when the
+    /// target cannot enforce it). Counted as `blocked` in the report.
+    pub blocked: Vec<(Duration, Duration)>,
+}
+
+/// How a persona's users behave when things go wrong. See DOMAIN.md §7.3–7.5.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Behaviour {
+    /// Retries of a failed request by the application (a step may override it).
+    pub retry: RetryPolicy,
+    /// A person reloads a page that takes longer than this (re-issuing the step). Reloads
+    /// are not subject to any retry budget.
+    pub page_patience: Option<Duration>,
+    /// A user abandons when the goal is not reached this long after arriving.
+    pub goal_patience: Option<GoalPatience>,
+    /// On a 401 (session lost), replay the login steps and re-issue the step.
+    pub relogin: bool,
+    /// `ops[..login_end]` is the login sub-journey replayed on session loss and after a storm
+    /// (0: the journey has no login steps).
+    pub login_end: usize,
+    pub waiting_room: Option<WaitingRoomClient>,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Behaviour {
+            retry: RetryPolicy::none(),
+            page_patience: None,
+            goal_patience: None,
+            relogin: true,
+            login_end: 0,
+            waiting_room: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    pub backoff: Backoff,
+    /// Attempts in all, the first included (1 = never retry).
+    pub max_attempts: u32,
+    /// Timeout of each attempt (defaults to the request timeout).
+    pub attempt_timeout: Option<Duration>,
+    pub retry_on: RetryOn,
+    pub retry_after: RetryAfter,
+    pub budget: Option<Budget>,
+}
+
+impl RetryPolicy {
+    pub fn none() -> Self {
+        RetryPolicy {
+            backoff: Backoff::Immediate,
+            max_attempts: 1,
+            attempt_timeout: None,
+            retry_on: RetryOn::default(),
+            retry_after: RetryAfter::Honour,
+            budget: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backoff {
+    Immediate,
+    Fixed(Duration),
+    /// `min(cap, base · factor^k)` before retry k (0-based), then jittered.
+    Exponential { base: Duration, factor: f64, cap: Duration, jitter: Jitter },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    None,
+    /// `U(0, d)`
+    Full,
+    /// `d/2 + U(0, d/2)`
+    Equal,
+    /// `min(cap, U(base, 3 · previous))`
+    Decorrelated,
+}
+
+/// Which failures are retried. Never other 4xx.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryOn {
+    pub connect: bool,
+    pub timeout: bool,
+    pub reset: bool,
+    pub statuses: Vec<u16>,
+}
+
+impl Default for RetryOn {
+    fn default() -> Self {
+        RetryOn { connect: true, timeout: true, reset: true, statuses: vec![429, 502, 503, 504] }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RetryAfter {
+    /// Wait at least what the server asks.
+    Honour,
+    Ignore,
+    /// Honour, up to this long.
+    Cap(Duration),
+}
+
+/// A client-side limit on retries, per user (each virtual user is one client device).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Budget {
+    /// Retries at most `ratio` of first attempts, plus `min_per_second` per second since
+    /// arrival (the SRE book's 10% per client).
+    Ratio { ratio: f64, min_per_second: f64 },
+    /// A token bucket starting full: a retry costs `cost` (`timeout_cost` after a timeout)
+    /// and needs that many tokens; a success refunds `refund` (Brooker; the AWS SDKs).
+    Token { capacity: f64, cost: f64, timeout_cost: f64, refund: f64 },
+}
+
+/// When a user gives up on its goal: `LogNormal(median, sigma)` after arrival; with
+/// probability `return_probability` it comes back after `U(return_after)` and tries again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GoalPatience {
+    pub median: Duration,
+    pub sigma: f64,
+    pub return_probability: f64,
+    pub return_after: (Duration, Duration),
+}
+
+/// How a user recognises a waiting-room answer and polls it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitingRoomClient {
+    /// Statuses that may mean "queued".
+    pub statuses: Vec<u16>,
+    /// If set, the JSON body must have this field for the answer to mean "queued".
+    pub json_field: Option<String>,
+    /// If set, a redirect whose `Location` contains this means "queued".
+    pub location_contains: Option<String>,
+    /// Poll interval when the server gives none (`refreshIntervalSeconds` in the JSON body,
+    /// or `Retry-After`).
+    pub default_poll: Duration,
 }
 
 /// Where users' identities come from.
@@ -88,6 +239,15 @@ pub struct Arrival {
     /// `Poisson`: a seeded (non-homogeneous) Poisson process. `Even`: deterministic quantiles
     /// of the curve, evenly spaced in cumulative load.
     pub spacing: Spacing,
+    /// Start the persona in `waves` cohorts `gap` apart, each following the shape (the Liège
+    /// mitigation): users are dealt round-robin into cohorts.
+    pub stagger: Option<Stagger>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stagger {
+    pub waves: u32,
+    pub gap: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +336,10 @@ pub struct RequestSpec {
     pub goal: bool,
     /// Overrides `HttpSettings::timeout`.
     pub timeout: Option<Duration>,
+    /// Overrides the persona's retry policy for this step.
+    pub retry: Option<RetryPolicy>,
+    /// Marks the last step of the login sub-journey (see `Behaviour::login_end`).
+    pub login: bool,
 }
 
 #[derive(Debug, Clone)]

@@ -6,7 +6,8 @@ use crate::scenario::arrival::arrival;
 use crate::scenario::compile::compile_journey;
 use crate::scenario::error::{At, ScenarioError, Source};
 use crate::scenario::locate::join;
-use crate::scenario::model::{Persona, UserSource};
+use crate::scenario::behaviour;
+use crate::scenario::model::{Behaviour, Journey, Op, Persona, UserSource};
 use crate::scenario::raw::RawPersona;
 use crate::scenario::users::load_csv;
 use crate::scenario::validate::think_at;
@@ -104,13 +105,55 @@ pub fn persona(
         Some(p) => Some(scale_population(src, &join(&path, "population"), p, scale)?),
         None => None,
     };
+    let mut behaviour = Behaviour {
+        login_end: login_end(&journey),
+        ..Behaviour::default()
+    };
+    if let Some(retry) = &raw.retry {
+        behaviour.retry = behaviour::retry_policy(src, &join(&path, "retry"), retry)?;
+    }
+    if let Some(patience) = &raw.patience {
+        (behaviour.page_patience, behaviour.goal_patience) =
+            behaviour::patience(src, &join(&path, "patience"), patience)?;
+    }
+    behaviour.relogin = raw.relogin.unwrap_or(true);
+    if let Some(room) = &raw.waiting_room {
+        behaviour.waiting_room = Some(behaviour::waiting_room(
+            src,
+            &join(&path, "waiting_room"),
+            room,
+        )?);
+    }
+    let blocked = match &raw.blocked {
+        Some(windows) => behaviour::windows(src, &join(&path, "blocked"), windows, duration)?,
+        None => Vec::new(),
+    };
     Ok(Persona {
         name: name.to_string(),
         population,
         users,
         arrival,
         journey,
+        behaviour,
+        blocked,
     })
+}
+
+/// End of the login sub-journey: just after the request marked `login: true`, else the first
+/// request named like a login, else the first POST; 0 when there is none.
+fn login_end(journey: &Journey) -> usize {
+    let requests = || {
+        journey.ops.iter().enumerate().filter_map(|(i, op)| match op {
+            Op::Request(r) => Some((i, &journey.requests[*r])),
+            _ => None,
+        })
+    };
+    requests()
+        .find(|(_, r)| r.login)
+        .or_else(|| requests().find(|(_, r)| r.name.to_lowercase().contains("login")))
+        .or_else(|| requests().find(|(_, r)| r.method == http::Method::POST))
+        .map(|(i, _)| i + 1)
+        .unwrap_or(0)
 }
 
 /// Round to the nearest user, keeping at least one: scaling a rehearsal down should not make

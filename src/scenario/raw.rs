@@ -35,6 +35,27 @@ pub struct RawScenario {
     pub seed: Option<u64>,
     pub scale: Option<f64>,
     pub personas: Option<IndexMap<String, RawPersona>>,
+    pub events: Option<Vec<RawEvent>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an event, e.g. `{ at: 2m, storm: { personas: [pupil] } }`"
+)]
+pub struct RawEvent {
+    pub at: Option<Scalar>,
+    pub storm: Option<RawStorm>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a storm, e.g. `{ personas: [pupil], fraction: 100% }`"
+)]
+pub struct RawStorm {
+    pub personas: Option<Vec<String>>,
+    pub fraction: Option<Scalar>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +70,22 @@ pub struct RawEmbedded {
     pub login_cpu: Option<Scalar>,
     pub file_size: Option<Scalar>,
     pub threads: Option<usize>,
+    pub overload: Option<String>,
+    pub admit: Option<Scalar>,
+    pub retry_after: Option<Scalar>,
+    pub session_idle: Option<Scalar>,
+    pub block: Option<Vec<RawBlock>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a login block, e.g. `{ users: parent-, from: 30s, to: 2m }`"
+)]
+pub struct RawBlock {
+    pub users: String,
+    pub from: Scalar,
+    pub to: Scalar,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,6 +128,80 @@ pub struct RawPersona {
     pub arrival: Option<RawArrival>,
     pub think: Option<RawThink>,
     pub journey: Option<Vec<RawStep>>,
+    pub retry: Option<RawRetry>,
+    pub patience: Option<RawPatience>,
+    pub relogin: Option<bool>,
+    pub waiting_room: Option<RawWaitingRoom>,
+    pub blocked: Option<Vec<RawWindow>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a retry policy, e.g. `{ policy: exponential, base: 500ms, cap: 20s, jitter: full, max_attempts: 6 }`"
+)]
+pub struct RawRetry {
+    pub policy: Option<String>,
+    pub delay: Option<Scalar>,
+    pub base: Option<Scalar>,
+    pub factor: Option<f64>,
+    pub cap: Option<Scalar>,
+    pub jitter: Option<String>,
+    pub max_attempts: Option<u32>,
+    pub timeout: Option<Scalar>,
+    pub on: Option<Vec<Scalar>>,
+    pub retry_after: Option<Scalar>,
+    pub budget: Option<RawBudget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a retry budget, e.g. `{ ratio: 10%, min_per_second: 1 }` or `{ tokens: 10, cost: 1, refund: 0.1 }`"
+)]
+pub struct RawBudget {
+    pub ratio: Option<Scalar>,
+    pub min_per_second: Option<f64>,
+    pub tokens: Option<f64>,
+    pub cost: Option<f64>,
+    pub timeout_cost: Option<f64>,
+    pub refund: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "patience, e.g. `{ page: 20s, goal: 30m, return: 50%, return_after: 30s..60s }`"
+)]
+pub struct RawPatience {
+    pub page: Option<Scalar>,
+    pub goal: Option<Scalar>,
+    pub goal_sigma: Option<f64>,
+    #[serde(rename = "return")]
+    pub return_probability: Option<Scalar>,
+    pub return_after: Option<Scalar>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a waiting-room client, e.g. `{ status: [503], json_field: queued, poll: 20s }`"
+)]
+pub struct RawWaitingRoom {
+    pub status: Option<Vec<u16>>,
+    pub json_field: Option<String>,
+    pub location_contains: Option<String>,
+    pub poll: Option<Scalar>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a time window, e.g. `{ from: 30s, to: 2m }`"
+)]
+pub struct RawWindow {
+    pub from: Scalar,
+    pub to: Scalar,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +231,17 @@ pub struct RawArrival {
     pub decay: Option<Scalar>,
     pub stages: Option<Vec<RawStage>>,
     pub points: Option<Vec<(Scalar, Scalar)>>,
+    pub stagger: Option<RawStagger>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a stagger, e.g. `{ waves: 4, gap: 1m }`"
+)]
+pub struct RawStagger {
+    pub waves: u32,
+    pub gap: Scalar,
 }
 
 impl RawArrival {
@@ -238,6 +360,8 @@ pub struct RawStep {
     pub repeat: Option<u64>,
     pub steps: Option<Vec<RawStep>>,
     pub choose: Option<Vec<RawBranch>>,
+    pub retry: Option<RawRetry>,
+    pub login: Option<bool>,
 }
 
 /// The HTTP method keys of a step, in the order they are listed in messages.
@@ -263,8 +387,10 @@ impl RawStep {
 
     /// Keys that only make sense on a request (method keys excluded).
     pub fn request_keys(&self) -> Vec<&'static str> {
-        let all: [(&'static str, bool); 12] = [
+        let all: [(&'static str, bool); 14] = [
             ("name", self.name.is_some()),
+            ("retry", self.retry.is_some()),
+            ("login", self.login.is_some()),
             ("json", self.json.is_some()),
             ("form", self.form.is_some()),
             ("body", self.body.is_some()),

@@ -94,6 +94,11 @@ pub fn request(
         check: check(src, &join(path, "check"), step.check.as_ref())?,
         goal: step.goal.unwrap_or(false),
         timeout,
+        retry: match &step.retry {
+            Some(raw) => Some(crate::scenario::behaviour::retry_policy(src, &join(path, "retry"), raw)?),
+            None => None,
+        },
+        login: step.login.unwrap_or(false),
     })
 }
 

@@ -80,6 +80,11 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
     for (persona_name, raw_persona) in &personas_raw {
         personas.push(persona(src, persona_name, raw_persona, duration, scale)?);
     }
+    let names: Vec<&str> = personas.iter().map(|p| p.name.as_str()).collect();
+    let events = match &raw.events {
+        Some(events) => crate::scenario::behaviour::events(src, events, &names, duration)?,
+        None => Vec::new(),
+    };
     Ok(Scenario {
         name,
         description: raw.description.map(|d| d.0),
@@ -91,6 +96,7 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
         seed: raw.seed.unwrap_or(1),
         scale,
         personas,
+        events,
     })
 }
 
@@ -177,6 +183,7 @@ fn embedded_config(src: &Source, raw: Option<&RawEmbedded>) -> Result<EmbeddedCo
         config.file_size = parse_size(text.as_str())
             .map_err(|why| src.error("embedded.file_size", At::Value, why))?;
     }
+    overload(src, raw, &mut config)?;
     if let Some(times) = &raw.service_time {
         let st = &mut config.service_time;
         let path = |key: &str| join("embedded.service_time", key);
@@ -321,4 +328,60 @@ pub fn header_name(src: &Source, path: &str, name: &str) -> Result<http::HeaderN
         )
         .with_hint("header names are letters, digits and `-`, e.g. `X-Request-Id`")
     })
+}
+
+/// `overload`, `admit`, `retry_after`, `session_idle` and `block` of `embedded:`.
+fn overload(src: &Source, raw: &RawEmbedded, config: &mut EmbeddedConfig) -> Result<()> {
+    use crate::target::{Block, Overload};
+    const MODES: [&str; 4] = ["shed", "queue", "metastable", "waiting_room"];
+    let mode = raw.overload.as_deref().map(str::trim).unwrap_or("shed");
+    let waiting_room = mode == "waiting_room";
+    if !waiting_room {
+        for (key, set) in [("admit", raw.admit.is_some()), ("retry_after", raw.retry_after.is_some())] {
+            if set {
+                return Err(src
+                    .error(&join("embedded", key), At::Key, format!("`{key}` only applies with `overload: waiting_room`")));
+            }
+        }
+    }
+    config.overload = match mode {
+        "shed" => Overload::Shed,
+        "queue" => Overload::Queue,
+        "metastable" => Overload::Metastable,
+        "waiting_room" => {
+            let Some(admit) = &raw.admit else {
+                return Err(src
+                    .error("embedded", At::Value, "`overload: waiting_room` needs `admit`: how many logins per second it lets in")
+                    .with_hint("e.g. `admit: 50/s`"));
+            };
+            let admit_per_second = crate::scenario::units::parse_rate(admit.as_str())
+                .map_err(|why| src.error("embedded.admit", At::Value, why))?;
+            if admit_per_second <= 0.0 {
+                return Err(src.error("embedded.admit", At::Value, "the admission rate must be more than 0"));
+            }
+            let retry_after = match &raw.retry_after {
+                Some(t) => duration_at(src, "embedded.retry_after", t)?,
+                None => Duration::from_secs(5),
+            };
+            Overload::WaitingRoom { admit_per_second, retry_after }
+        }
+        other => {
+            return Err(src
+                .error("embedded.overload", At::Value, format!("unknown overload behaviour `{other}`: expected {}", suggest::one_of(&MODES)))
+                .with_hint_opt(suggest::did_you_mean(other, MODES)))
+        }
+    };
+    if let Some(t) = &raw.session_idle {
+        config.session_idle = Some(duration_at(src, "embedded.session_idle", t)?).filter(|d| !d.is_zero());
+    }
+    for (i, block) in raw.block.iter().flatten().enumerate() {
+        let path = format!("embedded.block[{i}]");
+        let from = duration_at(src, &join(&path, "from"), &block.from)?;
+        let to = duration_at(src, &join(&path, "to"), &block.to)?;
+        if to <= from {
+            return Err(src.error(&join(&path, "to"), At::Value, "`to` must be after `from`"));
+        }
+        config.blocks.push(Block { user_prefix: block.users.clone(), from, to });
+    }
+    Ok(())
 }
