@@ -2,6 +2,8 @@
 //! merged histograms, user outcomes with closing accounting, generator health); saturation and
 //! thresholds build on it.
 
+mod recovery;
 mod summary;
 
+pub use recovery::{recoveries, Recovery};
 pub use summary::*;

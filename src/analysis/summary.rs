@@ -38,6 +38,9 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub target_counts: Option<serde_json::Value>,
     pub timeline: Vec<Second>,
+    /// Recovery after each storm: time back to the pre-storm goodput, or a metastable flag.
+    #[serde(default)]
+    pub recovery: Vec<super::Recovery>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -367,6 +370,7 @@ pub fn summarize(
         personas,
         target_counts,
         timeline: timeline.clone(),
+        recovery: super::recoveries(scenario, timeline),
     }
 }
 

@@ -110,6 +110,7 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
         "scheduled",
         "completed",
         "failed",
+        "abandoned",
         "cut off",
         "not started",
         "goal ≤1m",
@@ -117,6 +118,7 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
         "≤15m",
         "p50 to goal",
         "p95 to goal",
+        "requests/goal",
     ]);
     for p in &s.personas {
         let within = |k: &str| {
@@ -130,6 +132,7 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
             count(p.scheduled),
             count(p.completed),
             count(p.failed),
+            count(p.abandoned),
             count(p.cut_off),
             count(p.not_started),
             within("1m"),
@@ -145,15 +148,17 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
             } else {
                 "-".into()
             },
+            p.amplification.map(|a| format!("{a:.2}")).unwrap_or_else(|| "-".into()),
         ]);
     }
     table.write(out, style)?;
     if s.personas.iter().all(|p| p.accounting_closes) {
-        writeln!(out, "{}", style.green("accounting closes: scheduled = completed + failed + cut off + not started, for every persona"))?;
+        writeln!(out, "{}", style.green("accounting closes: scheduled = completed + failed + abandoned + cut off + not started, for every persona"))?;
     } else {
         writeln!(out, "{}", style.red("ACCOUNTING DOES NOT CLOSE: some users are unaccounted for (this is a schoolday bug; please report it)"))?;
     }
 
+    behaviour(s, style, out)?;
     writeln!(out)?;
     let lag = &s.generator.lag;
     let lag_line = format!(
@@ -256,4 +261,64 @@ impl Table {
         }
         Ok(())
     }
+}
+
+/// Retries, reloads, re-logins, waiting rooms, blocked users and recovery: shown only when
+/// something of the kind happened, so a quiet run stays short.
+fn behaviour(s: &Summary, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    for p in &s.personas {
+        let extra: Vec<String> = ["app_retry", "reload", "relogin", "poll"]
+            .iter()
+            .filter_map(|k| p.attempts.get(*k).filter(|n| **n > 0).map(|n| format!("{} {}", count(*n), k.replace('_', " "))))
+            .collect();
+        let mut parts = Vec::new();
+        if !extra.is_empty() {
+            let first = p.attempts.get("first").copied().unwrap_or(0);
+            parts.push(format!("{} first attempts + {}", count(first), extra.join(", ")));
+        }
+        if p.relogins > 0 {
+            parts.push(format!("{} re-logins", count(p.relogins)));
+        }
+        if p.returns > 0 {
+            parts.push(format!("{} came back after abandoning", count(p.returns)));
+        }
+        if let Some(queue) = p.time_in_queue.as_ref().filter(|_| p.queued > 0) {
+            parts.push(format!(
+                "{} queued in the waiting room (p50 {} · p95 {}), {} gave up there",
+                count(p.queued),
+                micros(queue.p50_us),
+                micros(queue.p95_us),
+                count(p.abandoned_in_queue)
+            ));
+        }
+        if p.blocked > 0 {
+            parts.push(format!("{} blocked (did not come)", count(p.blocked)));
+        }
+        if !parts.is_empty() {
+            writeln!(out, "{}: {}", style.bold(&p.name), parts.join(" · "))?;
+        }
+    }
+    for r in &s.recovery {
+        let line = match r.recovered_after_s {
+            Some(secs) => style.green(&format!(
+                "{}: recovered after {} (goodput back to ≥90% of {:.0} ok/s)",
+                r.event,
+                clock(secs_duration(secs)),
+                r.baseline_goodput
+            )),
+            None => style.red(&format!(
+                "{}: did NOT recover — goodput {:.0} ok/s at the end against {:.0} before{}",
+                r.event,
+                r.final_goodput,
+                r.baseline_goodput,
+                if r.ended_degraded { " (metastable: the retries keep it overloaded)" } else { "" }
+            )),
+        };
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+fn secs_duration(s: f64) -> std::time::Duration {
+    std::time::Duration::from_secs_f64(s.max(0.0))
 }
