@@ -9,6 +9,7 @@ pub struct EmbeddedConfig {
     /// Requests served at once (worker slots).
     pub workers: usize,
     /// Requests allowed to wait for a slot; beyond this the target answers 503 at once.
+    /// Ignored by `Overload::Queue`, whose queue never fills.
     pub queue: usize,
     /// Time a request holds its worker slot, per route.
     pub service_time: ServiceTimes,

@@ -23,7 +23,8 @@ pub struct TargetCounts {
     /// any queueing, so a request the client gave up on is still here.
     pub received: BTreeMap<String, u64>,
     /// Responses produced, per status code. A request whose client disconnected while it
-    /// waited has no status: `received` minus the sum of `by_status` is what was abandoned.
+    /// waited has no status: `received` minus the sum of `by_status` is what was abandoned
+    /// (in `Overload::Metastable`, that work is done anyway and counted in `served_to_nobody`).
     pub by_status: BTreeMap<u16, u64>,
     /// Requests answered 503 at once because the queue for worker slots was full.
     pub shed: u64,
