@@ -9,6 +9,7 @@ pub struct EmbeddedConfig {
     /// Requests served at once (worker slots).
     pub workers: usize,
     /// Requests allowed to wait for a slot; beyond this the target answers 503 at once.
+    /// Ignored by `Overload::Queue`, whose queue never fills.
     pub queue: usize,
     /// Time a request holds its worker slot, per route.
     pub service_time: ServiceTimes,
@@ -40,7 +41,10 @@ pub enum Overload {
     /// Admit new sessions (logins) at a fixed rate, first come first served; others get
     /// `503` with `Retry-After` and a JSON body `{ "queued": true, "position": n,
     /// "eta_seconds": s }` and a queue cookie that keeps their place.
-    WaitingRoom { admit_per_second: f64, retry_after: Duration },
+    WaitingRoom {
+        admit_per_second: f64,
+        retry_after: Duration,
+    },
 }
 
 /// Logins of users whose id starts with `user_prefix` are refused (403) between `from` and

@@ -23,7 +23,8 @@ pub struct TargetCounts {
     /// any queueing, so a request the client gave up on is still here.
     pub received: BTreeMap<String, u64>,
     /// Responses produced, per status code. A request whose client disconnected while it
-    /// waited has no status: `received` minus the sum of `by_status` is what was abandoned.
+    /// waited has no status: `received` minus the sum of `by_status` is what was abandoned
+    /// (in `Overload::Metastable`, that work is done anyway and counted in `served_to_nobody`).
     pub by_status: BTreeMap<u16, u64>,
     /// Requests answered 503 at once because the queue for worker slots was full.
     pub shed: u64,
@@ -35,6 +36,30 @@ pub struct TargetCounts {
     pub peak_in_service: u64,
     /// Most requests waiting for a worker slot at the same time.
     pub peak_queued: u64,
+    /// `Overload::Metastable`: requests served in full after their client had gone (timed
+    /// out, reloaded). They are not in `by_status`: nobody received their status.
+    pub served_to_nobody: u64,
+    /// Logins refused with 403 by a block window.
+    pub blocked: u64,
+    /// Requests that presented a session idle for longer than `session_idle` (answered 401;
+    /// each expired session is counted once, the first time it is presented after expiry).
+    pub sessions_expired: u64,
+    /// `Overload::WaitingRoom`: what the waiting room in front of `POST /login` did.
+    pub waiting_room: WaitingRoomCounts,
+}
+
+/// What the waiting room did. Every admission is either direct or a ticket whose turn came,
+/// so `admitted` = logins let straight through + (`tickets` − `waiting`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WaitingRoomCounts {
+    /// Queued answers given (503 + `Retry-After` + position), first ones and polls alike.
+    pub queued: u64,
+    /// Admissions: logins let straight through, plus tickets whose turn has come.
+    pub admitted: u64,
+    /// Tickets issued (one per login that had to queue without a ticket).
+    pub tickets: u64,
+    /// Tickets waiting for their turn right now.
+    pub waiting: u64,
 }
 
 /// Status codes are three digits; one slot per possible code keeps recording an index.
@@ -49,6 +74,9 @@ pub(crate) struct Counters {
     sessions_created: AtomicU64,
     peak_in_service: AtomicU64,
     peak_queued: AtomicU64,
+    served_to_nobody: AtomicU64,
+    blocked: AtomicU64,
+    sessions_expired: AtomicU64,
 }
 
 impl Counters {
@@ -61,6 +89,9 @@ impl Counters {
             sessions_created: AtomicU64::new(0),
             peak_in_service: AtomicU64::new(0),
             peak_queued: AtomicU64::new(0),
+            served_to_nobody: AtomicU64::new(0),
+            blocked: AtomicU64::new(0),
+            sessions_expired: AtomicU64::new(0),
         }
     }
 
@@ -78,6 +109,19 @@ impl Counters {
 
     pub(crate) fn shed(&self) {
         self.shed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request was served in full, but its client had gone.
+    pub(crate) fn served_to_nobody(&self) {
+        self.served_to_nobody.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn blocked(&self) {
+        self.blocked.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn session_expired(&self) {
+        self.sessions_expired.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn session_created(&self) {
@@ -120,6 +164,11 @@ impl Counters {
             sessions_created: self.sessions_created.load(Ordering::Relaxed),
             peak_in_service: self.peak_in_service.load(Ordering::Relaxed),
             peak_queued: self.peak_queued.load(Ordering::Relaxed),
+            served_to_nobody: self.served_to_nobody.load(Ordering::Relaxed),
+            blocked: self.blocked.load(Ordering::Relaxed),
+            sessions_expired: self.sessions_expired.load(Ordering::Relaxed),
+            // Filled by the workspace, which owns the waiting room.
+            waiting_room: WaitingRoomCounts::default(),
         }
     }
 }

@@ -11,26 +11,37 @@
 //! `/exam/answer`, `/logout` (all need a session, by cookie or `Authorization: Bearer`), and
 //! `GET /health` (no session, no worker slot).
 //!
+//! How it fails is configurable (`Overload`): shed beyond a queue, queue without bound,
+//! keep serving clients that have gone (metastable), or admit logins through a waiting room;
+//! sessions can expire when idle, and kinds of users can be blocked at login for a while.
+//!
 //! Layout: `server` owns the runtime and threads, `workspace` is one request's life
-//! (queue, slot, service time), `capacity` the slots and queue, `route` the route table,
-//! `credentials` what clients present, `sessions` the session store, `content` the page
-//! bodies, `cpu` the login's hashing work, `counts` what the target saw.
+//! (queue, slot, service time), `capacity` the slots and queue, `metastable` serving for
+//! clients that have gone, `waiting_room` the admission queue in front of logins, `blocks`
+//! the login block windows, `route` the route table, `credentials` what clients present,
+//! `sessions` the session store, `content` the page bodies, `cpu` the login's hashing
+//! work, `counts` what the target saw.
 
+mod blocks;
 mod capacity;
 mod config;
 mod content;
 mod counts;
 mod cpu;
 mod credentials;
+mod metastable;
 mod reply;
 mod route;
 mod server;
 mod sessions;
+mod waiting_room;
 mod workspace;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_overload;
 
 pub use config::{Block, EmbeddedConfig, Overload, ServiceTimes};
-pub use counts::TargetCounts;
+pub use counts::{TargetCounts, WaitingRoomCounts};
 pub use server::EmbeddedTarget;

@@ -1,5 +1,7 @@
 //! Building the workspace's responses, without a fallible builder on the hot path.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
@@ -8,6 +10,7 @@ use http::{HeaderValue, StatusCode};
 use serde_json::json;
 
 use super::credentials::COOKIE;
+use super::waiting_room::{Queued, QUEUE_COOKIE};
 
 pub(crate) fn json(status: StatusCode, body: Bytes) -> Response {
     with_type(status, "application/json", body)
@@ -41,6 +44,53 @@ pub(crate) fn shed() -> Response {
         .headers_mut()
         .insert(RETRY_AFTER, HeaderValue::from_static("1"));
     response
+}
+
+/// 503 from the waiting room: `Retry-After` in whole seconds (rounded up, as the header
+/// allows no fraction), the ticket cookie, and `{"queued", "position", "eta_seconds",
+/// "retry_after_seconds"}`. The last field carries the exact poll interval, which the header
+/// cannot when it is below a second; `eta_seconds` is `null` when nobody is ever admitted.
+pub(crate) fn queued(queued: &Queued) -> Response {
+    let body = to_bytes(&json!({
+        "queued": true,
+        "position": queued.position,
+        "eta_seconds": queued.eta.map(millis),
+        "retry_after_seconds": millis(queued.retry_after),
+    }));
+    let mut response = json(StatusCode::SERVICE_UNAVAILABLE, body);
+    let seconds = queued.retry_after.as_secs() + u64::from(queued.retry_after.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds));
+    with_cookie(
+        response,
+        format!("{QUEUE_COOKIE}={}; Path=/; HttpOnly", queued.ticket),
+    )
+}
+
+/// 403 for a login refused by a block window: `{"blocked": true, "until_seconds": s}`, the
+/// time left until the window closes.
+pub(crate) fn blocked(left: Duration) -> Response {
+    let body = to_bytes(&json!({
+        "blocked": true,
+        "until_seconds": millis(left),
+        "error": "logins of this kind of user are closed for now",
+    }));
+    json(StatusCode::FORBIDDEN, body)
+}
+
+/// Adds a `Set-Cookie` that makes the browser forget its waiting-room ticket, once the
+/// ticket has been exchanged for a session.
+pub(crate) fn forget_ticket(response: &mut Response) {
+    let cookie = format!("{QUEUE_COOKIE}=; Path=/; HttpOnly; Max-Age=0");
+    if let Ok(value) = HeaderValue::try_from(cookie) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+}
+
+/// Seconds with millisecond precision, for JSON bodies.
+fn millis(duration: Duration) -> f64 {
+    duration.as_millis() as f64 / 1000.0
 }
 
 /// 200 with the session cookie and `{"token", "user"}`, as `POST /login` answers.

@@ -115,7 +115,7 @@ impl EmbeddedTarget {
 
     /// What the target saw so far; cheap, callable while it runs.
     pub fn counts(&self) -> TargetCounts {
-        self.workspace.counters.snapshot()
+        self.workspace.counts()
     }
 
     /// Sessions currently open.

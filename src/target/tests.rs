@@ -28,7 +28,7 @@ fn quick() -> EmbeddedConfig {
 /// Every request of these tests goes to a 127.0.0.1 target the test started, over plain
 /// http. reqwest still wants a TLS configuration at build time; an empty one, with its own
 /// provider, avoids installing a process-wide default that other tests might disagree with.
-fn client() -> Client {
+pub(super) fn client() -> Client {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -42,7 +42,7 @@ fn client() -> Client {
         .expect("plain-http client")
 }
 
-fn url(target: &EmbeddedTarget, path: &str) -> String {
+pub(super) fn url(target: &EmbeddedTarget, path: &str) -> String {
     target
         .base_url()
         .join(path.trim_start_matches('/'))
@@ -586,7 +586,7 @@ fn drop_stops_the_target() {
 }
 
 /// Runs futures concurrently on the test's runtime and collects their outputs in order.
-async fn futures_join_all<F>(futures: Vec<F>) -> Vec<F::Output>
+pub(super) async fn futures_join_all<F>(futures: Vec<F>) -> Vec<F::Output>
 where
     F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,

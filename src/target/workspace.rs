@@ -4,6 +4,10 @@
 //! route's service time: CPU for logins, then a sleep that stands for the database and
 //! templating time of a real ENT page. Requests refused inside a slot (no session, a bad
 //! body) hold it only briefly, see [`REJECT_COST`].
+//!
+//! The overload mode decides what happens around that: `Queue` is a queue that never fills,
+//! `Metastable` serves from a detached task (see `metastable`), `WaitingRoom` puts a
+//! waiting room in front of logins (see `waiting_room`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,15 +19,18 @@ use http::request::Parts;
 use http::StatusCode;
 use serde_json::json;
 
+use super::blocks::Blocks;
 use super::capacity::Capacity;
-use super::config::{EmbeddedConfig, ServiceTimes};
+use super::config::{EmbeddedConfig, Overload, ServiceTimes};
 use super::content::Content;
-use super::counts::Counters;
+use super::counts::{Counters, TargetCounts};
 use super::cpu;
 use super::credentials::{presented_tokens, Credentials};
+use super::metastable;
 use super::reply;
 use super::route::Route;
-use super::sessions::Sessions;
+use super::sessions::{Lookup, Sessions};
+use super::waiting_room::{Entry, WaitingRoom};
 
 /// How long a rejected request (401, 400) holds its slot, at most its route's service time.
 ///
@@ -44,6 +51,17 @@ pub(crate) struct Workspace {
     pub(crate) sessions: Sessions,
     pub(crate) counters: Counters,
     content: Content,
+    /// `Overload::Metastable`: work goes on after the client has gone.
+    detached: bool,
+    room: Option<WaitingRoom>,
+    blocks: Blocks,
+}
+
+/// A request body: still streaming from the client, or read on arrival (`None`: it could
+/// not be read, or was too large).
+pub(crate) enum Payload {
+    Streaming(Body),
+    Read(Option<bytes::Bytes>),
 }
 
 /// What serving a request cost, which decides how long it keeps its slot.
@@ -56,23 +74,57 @@ enum Cost {
 
 impl Workspace {
     pub(crate) fn new(config: &EmbeddedConfig, file_size: usize) -> Workspace {
+        let started = Instant::now();
+        // `Queue` is `Shed` with a queue that never fills: the semaphore's waiter list is the
+        // unbounded queue, and latency grows with it.
+        let queue = match config.overload {
+            Overload::Queue => usize::MAX,
+            _ => config.queue,
+        };
+        let room = match config.overload {
+            Overload::WaitingRoom {
+                admit_per_second,
+                retry_after,
+            } => Some(WaitingRoom::new(admit_per_second, retry_after, started)),
+            _ => None,
+        };
         Workspace {
             service: config.service_time.clone(),
             login_cpu: config.login_cpu,
-            capacity: Capacity::new(config.workers, config.queue),
-            sessions: Sessions::new(),
+            capacity: Capacity::new(config.workers, queue),
+            sessions: Sessions::new(config.session_idle),
             counters: Counters::new(),
             content: Content::new(file_size),
+            detached: config.overload == Overload::Metastable,
+            room,
+            blocks: Blocks::new(&config.blocks, started),
         }
     }
 
-    /// Serves a request taking a worker slot when the route needs one.
-    async fn serve(&self, route: Route, request: Request) -> Response {
+    /// What the target saw so far, the waiting room's state included.
+    pub(crate) fn counts(&self) -> TargetCounts {
+        let mut counts = self.counters.snapshot();
+        if let Some(room) = &self.room {
+            counts.waiting_room = room.counts(Instant::now());
+        }
+        counts
+    }
+
+    /// Serves a request taking a worker slot when the route needs one. Logins first pass
+    /// the waiting room, if any: it stands at the edge, in front of the workers.
+    pub(crate) async fn serve(&self, route: Route, parts: Parts, body: Payload) -> Response {
         if !route.takes_slot() {
             return match route {
                 Route::Health => reply::text(StatusCode::OK, "ok"),
                 _ => reply::error(StatusCode::NOT_FOUND, "no such page"),
             };
+        }
+        let mut ticket = false;
+        if let (Route::Login, Some(room)) = (route, &self.room) {
+            match room.enter(&parts.headers, Instant::now()) {
+                Entry::Admitted { ticket: used } => ticket = used,
+                Entry::Queued(queued) => return reply::queued(&queued),
+            }
         }
         let Ok(_slot) = self.capacity.admit(&self.counters).await else {
             self.counters.shed();
@@ -81,19 +133,21 @@ impl Workspace {
         // Service time runs from the moment the slot is taken: time spent queued is the
         // client's latency, not the worker's.
         let started = Instant::now();
-        let (response, cost) = self.work(route, request).await;
+        let (mut response, cost) = self.work(route, parts, body).await;
         let service = route.service_time(&self.service);
         let hold = match cost {
             Cost::Full => service,
             Cost::Rejected => service.min(REJECT_COST),
         };
         tokio::time::sleep_until((started + hold).into()).await;
+        if ticket && response.status() == StatusCode::OK {
+            reply::forget_ticket(&mut response);
+        }
         response
     }
 
     /// The route's own work, inside its slot.
-    async fn work(&self, route: Route, request: Request) -> (Response, Cost) {
-        let (parts, body) = request.into_parts();
+    async fn work(&self, route: Route, parts: Parts, body: Payload) -> (Response, Cost) {
         if route == Route::Login {
             return self.login(&parts, body).await;
         }
@@ -120,14 +174,19 @@ impl Workspace {
         (response, Cost::Full)
     }
 
-    async fn login(&self, parts: &Parts, body: Body) -> (Response, Cost) {
-        let Some(body) = read_body(body).await else {
+    async fn login(&self, parts: &Parts, body: Payload) -> (Response, Cost) {
+        let Some(body) = body.read().await else {
             return (bad_request("the body could not be read"), Cost::Rejected);
         };
         let credentials = match Credentials::parse(&parts.headers, &body) {
             Ok(credentials) => credentials,
             Err(reason) => return (bad_request(&reason.to_string()), Cost::Rejected),
         };
+        // Checked before hashing: refusing a blocked user is what spares the CPU.
+        if let Some(left) = self.blocks.refusal(&credentials.user, Instant::now()) {
+            self.counters.blocked();
+            return (reply::blocked(left), Cost::Rejected);
+        }
         // The hash of the password (and the user, as a salt) is what burns the CPU.
         let secret = format!("{}:{}", credentials.user, credentials.password);
         cpu::burn(secret.as_bytes(), self.login_cpu);
@@ -137,8 +196,8 @@ impl Workspace {
     }
 
     /// `POST /exam/answer`: any JSON body is an answer; it is counted in the session.
-    async fn answer(&self, token: &str, body: Body) -> (Response, Cost) {
-        let valid = match read_body(body).await {
+    async fn answer(&self, token: &str, body: Payload) -> (Response, Cost) {
+        let valid = match body.read().await {
             Some(body) => serde_json::from_slice::<serde_json::Value>(&body).is_ok(),
             None => false,
         };
@@ -158,10 +217,25 @@ impl Workspace {
 
     /// The first presented token naming a live session, with its user.
     fn session(&self, parts: &Parts) -> Option<(String, Arc<str>)> {
-        presented_tokens(&parts.headers).find_map(|token| {
-            let user = self.sessions.user(token)?;
-            Some((token.to_owned(), user))
+        let now = Instant::now();
+        presented_tokens(&parts.headers).find_map(|token| match self.sessions.user(token, now) {
+            Lookup::Live(user) => Some((token.to_owned(), user)),
+            Lookup::Expired => {
+                self.counters.session_expired();
+                None
+            }
+            Lookup::Unknown => None,
         })
+    }
+}
+
+impl Payload {
+    /// Reads the body now, or hands over what was read on arrival.
+    pub(crate) async fn read(self) -> Option<bytes::Bytes> {
+        match self {
+            Payload::Streaming(body) => axum::body::to_bytes(body, MAX_BODY).await.ok(),
+            Payload::Read(bytes) => bytes,
+        }
     }
 }
 
@@ -169,13 +243,15 @@ impl Workspace {
 pub(crate) async fn handle(State(workspace): State<Arc<Workspace>>, request: Request) -> Response {
     let route = Route::classify(request.method(), request.uri().path());
     workspace.counters.received(route);
-    let response = workspace.serve(route, request).await;
+    if workspace.detached && route.takes_slot() {
+        return metastable::serve_detached(workspace, route, request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let response = workspace
+        .serve(route, parts, Payload::Streaming(body))
+        .await;
     workspace.counters.responded(response.status());
     response
-}
-
-async fn read_body(body: Body) -> Option<bytes::Bytes> {
-    axum::body::to_bytes(body, MAX_BODY).await.ok()
 }
 
 fn unauthorized() -> Response {
