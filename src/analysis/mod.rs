@@ -2,6 +2,14 @@
 //! merged histograms, user outcomes with closing accounting, generator health); saturation and
 //! thresholds build on it.
 
+#[cfg(test)]
+pub(crate) mod fixture;
+pub mod kneedle;
+pub mod saturation;
 mod summary;
+pub mod usl;
+pub mod verdict;
+pub mod windows;
 
+pub use saturation::{analyze, Saturation};
 pub use summary::*;
