@@ -73,11 +73,7 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
         let shed = (queue - 1500.0).max(0.0);
         queue -= shed;
         let wait_s = 0.04 + queue / capacity;
-        let timeouts = if wait_s > 4.0 {
-            (served * 0.02).round()
-        } else {
-            0.0
-        };
+        let timeouts = if wait_s > 4.0 { (served * 0.02).round() } else { 0.0 };
         let ok = (served - timeouts).round().max(0.0) as u64;
         let mut errors = [0u64; ErrorKind::COUNT];
         errors[ErrorKind::Status5xx.index()] = shed.round() as u64;
@@ -93,43 +89,22 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
             let n_ok = (ok as f64 * share).round() as u64;
             let n_err = ((errors.iter().sum::<u64>()) as f64 * share).round() as u64;
             let p50 = (wait_us as f64 * factor * 0.8) as u64 + 1;
-            let q = Quantiles {
-                count: n_ok + n_err,
-                p50_us: p50,
-                p95_us: p50 * 2,
-                p99_us: p50 * 3,
-                max_us: p50 * 4,
-            };
+            let q = Quantiles { count: n_ok + n_err, p50_us: p50, p95_us: p50 * 2, p99_us: p50 * 3, max_us: p50 * 4 };
             record_spread(&mut hist[i], &q, n_ok + n_err);
-            record_spread(
-                &mut service[i],
-                &Quantiles {
-                    p50_us: p50 * 9 / 10,
-                    ..q
-                },
-                n_ok + n_err,
-            );
+            record_spread(&mut service[i], &Quantiles { p50_us: p50 * 9 / 10, ..q }, n_ok + n_err);
             step_ok[i] += n_ok;
             step_err[i] += n_err;
             step_sent[i] += (offered * share).round() as u64;
             steps.push(StepSecond {
                 ok: n_ok,
                 errors: n_err,
-                latency: if n_ok + n_err > 0 {
-                    q
-                } else {
-                    Quantiles::default()
-                },
+                latency: if n_ok + n_err > 0 { q } else { Quantiles::default() },
             });
         }
         let arrivals = [pupils.round() as u64, parents.round() as u64];
         for p in 0..2 {
             arrived[p] += arrivals[p];
-            let g = if p == 0 {
-                goal_count * 3 / 4
-            } else {
-                goal_count - goal_count * 3 / 4
-            };
+            let g = if p == 0 { goal_count * 3 / 4 } else { goal_count - goal_count * 3 / 4 };
             let g = g.min(arrived[p] - goals[p]);
             goals[p] += g;
             if g > 0 {
@@ -153,20 +128,8 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
             // Little for requests: finished/s × mean service time (≈ 1.5 × the queue wait, from
             // the step mix and the spread `record_spread` gives each second).
             in_flight: (served * wait_s * 1.52).round() as u64,
-            latency: Quantiles {
-                count: ok,
-                p50_us: p50,
-                p95_us: p50 * 2,
-                p99_us: p50 * 3,
-                max_us: p50 * 4,
-            },
-            lag: Quantiles {
-                count: 21,
-                p50_us: 120,
-                p95_us: 130,
-                p99_us: 900,
-                max_us: 900,
-            },
+            latency: Quantiles { count: ok, p50_us: p50, p95_us: p50 * 2, p99_us: p50 * 3, max_us: p50 * 4 },
+            lag: Quantiles { count: 21, p50_us: 120, p95_us: 130, p99_us: 900, max_us: 900 },
             steps,
         });
     }
@@ -176,12 +139,7 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
         .map(|(i, (persona, name, _, _, goal))| StepSummary {
             persona: persona.to_string(),
             name: name.to_string(),
-            method: if name.ends_with("login") {
-                "POST"
-            } else {
-                "GET"
-            }
-            .into(),
+            method: if name.ends_with("login") { "POST" } else { "GET" }.into(),
             path: format!("/{name}"),
             goal: *goal,
             sent: step_sent[i].max(step_ok[i] + step_err[i]),
@@ -203,19 +161,9 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
             let goal_within = GOAL_WINDOWS
                 .iter()
                 .map(|(label, w)| {
-                    let within = if to_goal[p].is_empty() {
-                        0
-                    } else {
-                        to_goal[p].count_between(0, w.as_micros() as u64)
-                    };
-                    (
-                        label.to_string(),
-                        if arrived[p] == 0 {
-                            0.0
-                        } else {
-                            within as f64 / arrived[p] as f64
-                        },
-                    )
+                    let within =
+                        if to_goal[p].is_empty() { 0 } else { to_goal[p].count_between(0, w.as_micros() as u64) };
+                    (label.to_string(), if arrived[p] == 0 { 0.0 } else { within as f64 / arrived[p] as f64 })
                 })
                 .collect();
             PersonaSummary {
@@ -242,10 +190,7 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
     let lag = Latency::of(&lag);
     Summary {
         schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "schoolday".into(),
-            version: "test".into(),
-        },
+        tool: Tool { name: "schoolday".into(), version: "test".into() },
         scenario: ScenarioInfo {
             name: "Synthetic Monday 8:00".into(),
             description: Some("A fabricated morning that saturates a 300 req/s target".into()),
@@ -260,16 +205,8 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
             url: "http://127.0.0.1:1".into(),
             connections: ConnectionMode::PerUser,
         },
-        run: RunInfo {
-            started_at: "2026-04-06T06:00:00Z".into(),
-            elapsed_s: seconds as f64,
-            interrupted: false,
-        },
-        generator: GeneratorHealth {
-            healthy: lag.p99_us <= 5_000,
-            lag,
-            lag_p99_limit_us: 5_000,
-        },
+        run: RunInfo { started_at: "2026-04-06T06:00:00Z".into(), elapsed_s: seconds as f64, interrupted: false },
+        generator: GeneratorHealth { healthy: lag.p99_us <= 5_000, lag, lag_p99_limit_us: 5_000 },
         requests: RequestTotals {
             sent,
             ok,
@@ -293,12 +230,7 @@ fn record_spread(h: &mut Histogram<u64>, q: &Quantiles, n: u64) {
     let n95 = n * 45 / 100;
     let n99 = n * 4 / 100;
     let rest = n - n50 - n95 - n99;
-    for (v, k) in [
-        (q.p50_us, n50),
-        (q.p95_us, n95),
-        (q.p99_us, n99),
-        (q.max_us, rest),
-    ] {
+    for (v, k) in [(q.p50_us, n50), (q.p95_us, n95), (q.p99_us, n99), (q.max_us, rest)] {
         if k > 0 {
             let _ = h.record_n(v.max(1), k);
         }

@@ -37,21 +37,13 @@ pub const MIN_POINTS: usize = 8;
 /// Find the knee of `points` (any order; sorted by x here). `None` when there are too few
 /// points, the data is flat or degenerate, or the bend is too shallow to be a knee.
 pub fn knee(points: &[(f64, f64)], bend: Bend, sensitivity: f64) -> Option<KneePoint> {
-    let mut pts: Vec<(f64, f64)> = points
-        .iter()
-        .copied()
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .collect();
+    let mut pts: Vec<(f64, f64)> = points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
     if pts.len() < MIN_POINTS {
         return None;
     }
     pts.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (x0, x1) = (pts[0].0, pts[pts.len() - 1].0);
-    let (y0, y1) = pts
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.1), hi.max(p.1))
-        });
+    let (y0, y1) = pts.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
     if x1 - x0 <= 0.0 || y1 - y0 <= 0.0 {
         return None;
     }
@@ -87,12 +79,7 @@ pub fn knee(points: &[(f64, f64)], bend: Bend, sensitivity: f64) -> Option<KneeP
                     candidate = None;
                     continue;
                 }
-                return Some(KneePoint {
-                    index: k,
-                    x: pts[k].0,
-                    y: pts[k].1,
-                    prominence: diff[k],
-                });
+                return Some(KneePoint { index: k, x: pts[k].0, y: pts[k].1, prominence: diff[k] });
             }
         }
     }
@@ -102,11 +89,7 @@ pub fn knee(points: &[(f64, f64)], bend: Bend, sensitivity: f64) -> Option<KneeP
 /// Average `points` into at most `bins` equal-width bins of x, smoothing per-second noise so
 /// Kneedle sees the shape rather than the jitter. Empty bins are dropped.
 pub fn binned(points: &[(f64, f64)], bins: usize) -> Vec<(f64, f64)> {
-    let finite: Vec<(f64, f64)> = points
-        .iter()
-        .copied()
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .collect();
+    let finite: Vec<(f64, f64)> = points.iter().copied().filter(|(x, y)| x.is_finite() && y.is_finite()).collect();
     if finite.is_empty() || bins == 0 {
         return Vec::new();
     }
@@ -124,10 +107,7 @@ pub fn binned(points: &[(f64, f64)], bins: usize) -> Vec<(f64, f64)> {
         sums[b].1 += y;
         sums[b].2 += 1;
     }
-    sums.into_iter()
-        .filter(|s| s.2 > 0)
-        .map(|(x, y, n)| (x / n as f64, y / n as f64))
-        .collect()
+    sums.into_iter().filter(|s| s.2 > 0).map(|(x, y, n)| (x / n as f64, y / n as f64)).collect()
 }
 
 #[cfg(test)]
@@ -136,9 +116,7 @@ mod tests {
 
     #[test]
     fn finds_the_corner_of_a_saturating_throughput_curve() {
-        let pts: Vec<(f64, f64)> = (0..=20)
-            .map(|x| (x as f64 * 10.0, (x as f64 * 10.0).min(120.0)))
-            .collect();
+        let pts: Vec<(f64, f64)> = (0..=20).map(|x| (x as f64 * 10.0, (x as f64 * 10.0).min(120.0))).collect();
         let k = knee(&pts, Bend::ConcaveIncreasing, SENSITIVITY).expect("a knee");
         assert_eq!(k.x, 120.0);
         assert_eq!(k.y, 120.0);
@@ -146,18 +124,8 @@ mod tests {
 
     #[test]
     fn finds_the_corner_of_a_hockey_stick_latency_curve() {
-        let pts: Vec<(f64, f64)> = (1..=30)
-            .map(|x| {
-                (
-                    x as f64,
-                    if x <= 18 {
-                        40.0
-                    } else {
-                        40.0 + (x - 18) as f64 * 300.0
-                    },
-                )
-            })
-            .collect();
+        let pts: Vec<(f64, f64)> =
+            (1..=30).map(|x| (x as f64, if x <= 18 { 40.0 } else { 40.0 + (x - 18) as f64 * 300.0 })).collect();
         let k = knee(&pts, Bend::ConvexIncreasing, SENSITIVITY).expect("a knee");
         assert_eq!(k.x, 18.0);
     }
@@ -173,9 +141,8 @@ mod tests {
 
     #[test]
     fn no_knee_on_a_straight_noisy_line_or_degenerate_input() {
-        let line: Vec<(f64, f64)> = (0..40)
-            .map(|x| (x as f64, x as f64 + if x % 2 == 0 { 0.3 } else { -0.3 }))
-            .collect();
+        let line: Vec<(f64, f64)> =
+            (0..40).map(|x| (x as f64, x as f64 + if x % 2 == 0 { 0.3 } else { -0.3 })).collect();
         assert_eq!(knee(&line, Bend::ConcaveIncreasing, SENSITIVITY), None);
         assert_eq!(knee(&[], Bend::ConcaveIncreasing, SENSITIVITY), None);
         let flat: Vec<(f64, f64)> = (0..10).map(|x| (x as f64, 5.0)).collect();

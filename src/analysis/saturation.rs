@@ -26,9 +26,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            slo_p95: Duration::from_secs(2),
-        }
+        Options { slo_p95: Duration::from_secs(2) }
     }
 }
 
@@ -131,71 +129,30 @@ pub fn analyze(summary: &Summary, options: &Options) -> Saturation {
     // Knees are read on the rising side of the load only (up to its peak): while load falls,
     // the target drains its backlog and serves more than is offered, which would bend the
     // curve for reasons that are not capacity.
-    let peak_at = ws
-        .iter()
-        .enumerate()
-        .max_by(|a, b| a.1.offered_rps.total_cmp(&b.1.offered_rps))
-        .map(|(i, _)| i);
-    let rising: Vec<&Window> = ws
-        .iter()
-        .take(peak_at.map_or(0, |i| i + 1))
-        .filter(|w| w.finished > 0)
-        .collect();
-    let reached = |load: f64| {
-        ws.iter()
-            .find(|w| w.offered_rps >= load)
-            .map(|w| w.start_s as f64)
-    };
+    let peak_at = ws.iter().enumerate().max_by(|a, b| a.1.offered_rps.total_cmp(&b.1.offered_rps)).map(|(i, _)| i);
+    let rising: Vec<&Window> = ws.iter().take(peak_at.map_or(0, |i| i + 1)).filter(|w| w.finished > 0).collect();
+    let reached = |load: f64| ws.iter().find(|w| w.offered_rps >= load).map(|w| w.start_s as f64);
     let bins = |pts: Vec<(f64, f64)>| kneedle::binned(&pts, 24);
     let throughput_knee = kneedle::knee(
         &bins(rising.iter().map(|w| (w.offered_rps, w.ok_rps)).collect()),
         Bend::ConcaveIncreasing,
         kneedle::SENSITIVITY,
     )
-    .map(|k| Knee {
-        load_rps: k.x,
-        value: k.y,
-        at_s: reached(k.x),
-    });
+    .map(|k| Knee { load_rps: k.x, value: k.y, at_s: reached(k.x) });
     let latency_knee = kneedle::knee(
-        &bins(
-            rising
-                .iter()
-                .filter(|w| w.p95_us > 0)
-                .map(|w| (w.offered_rps, w.p95_us as f64))
-                .collect(),
-        ),
+        &bins(rising.iter().filter(|w| w.p95_us > 0).map(|w| (w.offered_rps, w.p95_us as f64)).collect()),
         Bend::ConvexIncreasing,
         kneedle::SENSITIVITY,
     )
-    .map(|k| Knee {
-        load_rps: k.x,
-        value: k.y,
-        at_s: reached(k.x),
-    });
-    let usl = usl::fit(
-        &loaded
-            .iter()
-            .map(|w| (w.in_flight_mean, w.ok_rps))
-            .collect::<Vec<_>>(),
-    );
+    .map(|k| Knee { load_rps: k.x, value: k.y, at_s: reached(k.x) });
+    let usl = usl::fit(&loaded.iter().map(|w| (w.in_flight_mean, w.ok_rps)).collect::<Vec<_>>());
     let mut saturation = Saturation {
         window_s,
         slo_p95_us: slo_us,
         peak_offered_rps: peak(&|w| w.offered_rps),
         peak_ok_rps: peak(&|w| w.ok_rps),
-        peak_in_flight: summary
-            .timeline
-            .iter()
-            .map(|s| s.in_flight)
-            .max()
-            .unwrap_or(0),
-        peak_active_users: summary
-            .timeline
-            .iter()
-            .map(|s| s.active_users)
-            .max()
-            .unwrap_or(0),
+        peak_in_flight: summary.timeline.iter().map(|s| s.in_flight).max().unwrap_or(0),
+        peak_active_users: summary.timeline.iter().map(|s| s.active_users).max().unwrap_or(0),
         point,
         first_to_break,
         throughput_knee,
@@ -229,16 +186,8 @@ fn criteria(ws: &[Window], i: usize, slo_us: u64) -> Vec<String> {
     // the window, at least twice the relative growth of throughput since the last window.
     let grew = w.in_flight_end.saturating_sub(w.in_flight_start) as f64;
     let base = w.in_flight_start.max(1) as f64;
-    let previous = if i > 0 {
-        ws[i - 1].finished_rps
-    } else {
-        w.finished_rps
-    };
-    let throughput_growth = if previous > 0.0 {
-        (w.finished_rps - previous) / previous
-    } else {
-        0.0
-    };
+    let previous = if i > 0 { ws[i - 1].finished_rps } else { w.finished_rps };
+    let throughput_growth = if previous > 0.0 { (w.finished_rps - previous) / previous } else { 0.0 };
     if grew > 10.0 && grew > 0.25 * base && throughput_growth < 0.5 * grew / base {
         held.push("in_flight_growing".to_string());
     }
@@ -249,9 +198,8 @@ fn saturation_point(ws: &[Window], slo_us: u64) -> Option<SaturationPoint> {
     (0..ws.len()).find_map(|i| {
         let held = criteria(ws, i, slo_us);
         // Sustained: one bad window followed by a good one is a blip, not saturation.
-        let sustained = i + 1 == ws.len()
-            || !criteria(ws, i + 1, slo_us).is_empty()
-            || ws[i + 1].finished < MIN_FINISHED;
+        let sustained =
+            i + 1 == ws.len() || !criteria(ws, i + 1, slo_us).is_empty() || ws[i + 1].finished < MIN_FINISHED;
         (!held.is_empty() && sustained).then(|| {
             let w = &ws[i];
             SaturationPoint {
@@ -288,9 +236,9 @@ fn first_to_break(summary: &Summary, ws: &[Window], slo_us: u64) -> Option<StepB
     for (j, step) in summary.steps.iter().enumerate() {
         let found = (0..ws.len()).find_map(|i| {
             let reason = bad(&ws[i], j)?;
-            let next_ok = ws.get(i + 1).is_some_and(|n| {
-                bad(n, j).is_none() && n.steps.get(j).is_some_and(|s| s.0 >= MIN_FINISHED / 2)
-            });
+            let next_ok = ws
+                .get(i + 1)
+                .is_some_and(|n| bad(n, j).is_none() && n.steps.get(j).is_some_and(|s| s.0 >= MIN_FINISHED / 2));
             (!next_ok).then_some((i, reason))
         });
         if let Some((i, reason)) = found {
@@ -308,10 +256,7 @@ fn first_to_break(summary: &Summary, ws: &[Window], slo_us: u64) -> Option<StepB
                 },
             };
             let p95 = ws[i].steps[j].2;
-            if best
-                .as_ref()
-                .is_none_or(|(bi, bp, _)| i < *bi || (i == *bi && p95 > *bp))
-            {
+            if best.as_ref().is_none_or(|(bi, bp, _)| i < *bi || (i == *bi && p95 > *bp)) {
                 best = Some((i, p95, candidate));
             }
         }
@@ -328,21 +273,12 @@ fn little(summary: &Summary) -> Option<LittleCheck> {
     if seconds == 0 || finished == 0 || count == 0 {
         return None;
     }
-    let mean_service_us = summary
-        .steps
-        .iter()
-        .map(|s| s.service.mean_us * s.service.count as f64)
-        .sum::<f64>()
-        / count as f64;
+    let mean_service_us =
+        summary.steps.iter().map(|s| s.service.mean_us * s.service.count as f64).sum::<f64>() / count as f64;
     let throughput_rps = finished as f64 / seconds as f64;
     let predicted = throughput_rps * mean_service_us / 1e6;
-    let measured =
-        summary.timeline.iter().map(|s| s.in_flight).sum::<u64>() as f64 / seconds as f64;
-    let gap = if predicted > 0.0 {
-        (measured - predicted).abs() / predicted
-    } else {
-        0.0
-    };
+    let measured = summary.timeline.iter().map(|s| s.in_flight).sum::<u64>() as f64 / seconds as f64;
+    let gap = if predicted > 0.0 { (measured - predicted).abs() / predicted } else { 0.0 };
     Some(LittleCheck {
         measured_in_flight: measured,
         predicted_in_flight: predicted,
@@ -364,12 +300,7 @@ mod tests {
         let p = s.point.as_ref().expect("saturates");
         // Offered load passes 300 req/s at about 90 s in the fixture's model.
         assert!((80.0..=110.0).contains(&p.at_s), "{p:?}");
-        assert!(
-            p.criteria
-                .iter()
-                .any(|c| c == "goodput" || c == "in_flight_growing"),
-            "{p:?}"
-        );
+        assert!(p.criteria.iter().any(|c| c == "goodput" || c == "in_flight_growing"), "{p:?}");
         let k = s.throughput_knee.as_ref().expect("a throughput knee");
         assert!((250.0..=380.0).contains(&k.load_rps), "{k:?}");
         assert!(s.latency_knee.is_some());
@@ -399,10 +330,7 @@ mod tests {
         assert_eq!(s.point, None);
         let mut zero = fixture::calm();
         for second in &mut zero.timeline {
-            *second = crate::metrics::Second {
-                steps: Vec::new(),
-                ..fixture::empty_second(second.t)
-            };
+            *second = crate::metrics::Second { steps: Vec::new(), ..fixture::empty_second(second.t) };
         }
         let s = analyze(&zero, &Options::default());
         assert_eq!(s.point, None);

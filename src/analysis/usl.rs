@@ -83,10 +83,7 @@ fn sse(points: &[(f64, f64)], alpha: f64, beta: f64) -> (f64, f64) {
         return (0.0, f64::INFINITY);
     }
     let gamma = xf / ff;
-    let sse = points
-        .iter()
-        .map(|&(n, x)| (x - gamma * shape(alpha, beta, n)).powi(2))
-        .sum();
+    let sse = points.iter().map(|&(n, x)| (x - gamma * shape(alpha, beta, n)).powi(2)).sum();
     (gamma, sse)
 }
 
@@ -95,11 +92,8 @@ fn sse(points: &[(f64, f64)], alpha: f64, beta: f64) -> (f64, f64) {
 /// `trustworthy` and `notes` say how far to believe it.
 pub fn fit(points: &[(f64, f64)]) -> Option<UslFit> {
     // N < 1 (less than one request in flight on average) carries no scaling information.
-    let pts: Vec<(f64, f64)> = points
-        .iter()
-        .copied()
-        .filter(|(n, x)| n.is_finite() && x.is_finite() && *n >= 1.0 && *x >= 0.0)
-        .collect();
+    let pts: Vec<(f64, f64)> =
+        points.iter().copied().filter(|(n, x)| n.is_finite() && x.is_finite() && *n >= 1.0 && *x >= 0.0).collect();
     if pts.len() < 3 {
         return None;
     }
@@ -115,22 +109,14 @@ pub fn fit(points: &[(f64, f64)]) -> Option<UslFit> {
     for i in 0..=50 {
         let a = i as f64 / 50.0;
         for j in 0..=60 {
-            let s = if j == 0 {
-                0.0
-            } else {
-                10f64.powf(-5.0 + j as f64 * 5.0 / 60.0)
-            };
+            let s = if j == 0 { 0.0 } else { 10f64.powf(-5.0 + j as f64 * 5.0 / 60.0) };
             let c = cost(a, s);
             if c < best.2 {
                 best = (a, s, c);
             }
         }
     }
-    let (a, s) = nelder_mead(
-        |p| cost(p[0], p[1]),
-        [best.0, best.1],
-        [0.02, (best.1 * 0.2).max(1e-4)],
-    );
+    let (a, s) = nelder_mead(|p| cost(p[0], p[1]), [best.0, best.1], [0.02, (best.1 * 0.2).max(1e-4)]);
     let (alpha, beta) = (a.clamp(0.0, 1.0), s * s);
     let (gamma, sse) = sse(&pts, alpha, beta);
     let mean = pts.iter().map(|p| p.1).sum::<f64>() / pts.len() as f64;
@@ -145,24 +131,20 @@ pub fn fit(points: &[(f64, f64)]) -> Option<UslFit> {
     let extrapolated = n_star.is_none_or(|n| n > EXTRAPOLATION_LIMIT * max_n);
     let mut notes = Vec::new();
     if pts.len() < MIN_POINTS {
-        notes.push(format!(
-            "only {} points (at least {MIN_POINTS} needed)",
-            pts.len()
-        ));
+        notes.push(format!("only {} points (at least {MIN_POINTS} needed)", pts.len()));
     }
     if max_n < 2.0 * min_n {
         notes.push(format!("concurrency only ranged from {min_n:.0} to {max_n:.0}: too narrow to see how it scales"));
     }
     if r_squared < MIN_R_SQUARED {
-        notes.push(format!(
-            "the curve explains the data poorly (R² {r_squared:.2})"
-        ));
+        notes.push(format!("the curve explains the data poorly (R² {r_squared:.2})"));
     }
     match n_star {
         Some(n) if n > EXTRAPOLATION_LIMIT * max_n => notes.push(format!(
             "the peak at N* ≈ {n:.0} lies beyond twice the largest measured concurrency ({max_n:.0}): speculative"
         )),
-        None => notes.push("no coherency penalty fitted: throughput only levels off, its ceiling is an extrapolation".into()),
+        None => notes
+            .push("no coherency penalty fitted: throughput only levels off, its ceiling is an extrapolation".into()),
         _ => {}
     }
     let trustworthy = pts.len() >= MIN_POINTS && max_n >= 2.0 * min_n && r_squared >= MIN_R_SQUARED;
@@ -184,11 +166,7 @@ pub fn fit(points: &[(f64, f64)]) -> Option<UslFit> {
 
 /// Minimise `f` over two parameters with the Nelder–Mead simplex (standard coefficients).
 fn nelder_mead(f: impl Fn([f64; 2]) -> f64, start: [f64; 2], step: [f64; 2]) -> (f64, f64) {
-    let mut simplex = [
-        start,
-        [start[0] + step[0], start[1]],
-        [start[0], start[1] + step[1]],
-    ];
+    let mut simplex = [start, [start[0] + step[0], start[1]], [start[0], start[1] + step[1]]];
     let mut values = simplex.map(&f);
     for _ in 0..2000 {
         let mut order = [0usize, 1, 2];
@@ -197,51 +175,31 @@ fn nelder_mead(f: impl Fn([f64; 2]) -> f64, start: [f64; 2], step: [f64; 2]) -> 
         if (values[w] - values[b]).abs() <= 1e-14 * (1.0 + values[b].abs()) {
             break;
         }
-        let centroid = [
-            (simplex[b][0] + simplex[m][0]) / 2.0,
-            (simplex[b][1] + simplex[m][1]) / 2.0,
-        ];
-        let along = |t: f64| {
-            [
-                centroid[0] + t * (simplex[w][0] - centroid[0]),
-                centroid[1] + t * (simplex[w][1] - centroid[1]),
-            ]
-        };
+        let centroid = [(simplex[b][0] + simplex[m][0]) / 2.0, (simplex[b][1] + simplex[m][1]) / 2.0];
+        let along =
+            |t: f64| [centroid[0] + t * (simplex[w][0] - centroid[0]), centroid[1] + t * (simplex[w][1] - centroid[1])];
         let reflected = along(-1.0);
         let fr = f(reflected);
         if fr < values[b] {
             let expanded = along(-2.0);
             let fe = f(expanded);
-            (simplex[w], values[w]) = if fe < fr {
-                (expanded, fe)
-            } else {
-                (reflected, fr)
-            };
+            (simplex[w], values[w]) = if fe < fr { (expanded, fe) } else { (reflected, fr) };
         } else if fr < values[m] {
             (simplex[w], values[w]) = (reflected, fr);
         } else {
-            let contracted = if fr < values[w] {
-                along(-0.5)
-            } else {
-                along(0.5)
-            };
+            let contracted = if fr < values[w] { along(-0.5) } else { along(0.5) };
             let fc = f(contracted);
             if fc < values[w].min(fr) {
                 (simplex[w], values[w]) = (contracted, fc);
             } else {
                 for i in [m, w] {
-                    simplex[i] = [
-                        (simplex[i][0] + simplex[b][0]) / 2.0,
-                        (simplex[i][1] + simplex[b][1]) / 2.0,
-                    ];
+                    simplex[i] = [(simplex[i][0] + simplex[b][0]) / 2.0, (simplex[i][1] + simplex[b][1]) / 2.0];
                     values[i] = f(simplex[i]);
                 }
             }
         }
     }
-    let best = (0..3)
-        .min_by(|&i, &j| values[i].total_cmp(&values[j]))
-        .unwrap_or(0);
+    let best = (0..3).min_by(|&i, &j| values[i].total_cmp(&values[j])).unwrap_or(0);
     (simplex[best][0], simplex[best][1])
 }
 
@@ -266,10 +224,7 @@ mod tests {
         assert!(close(fit.gamma, 12.0, 0.03), "gamma {}", fit.gamma);
         let n_star = ((1.0 - 0.05) / 0.0002f64).sqrt();
         assert!(close(fit.n_star.unwrap(), n_star, 0.03));
-        assert!(
-            fit.r_squared > 0.999 && fit.trustworthy && !fit.extrapolated,
-            "{fit:?}"
-        );
+        assert!(fit.r_squared > 0.999 && fit.trustworthy && !fit.extrapolated, "{fit:?}");
     }
 
     #[test]
@@ -283,11 +238,7 @@ mod tests {
         let fit = fit(&pts).expect("a fit");
         assert!(close(fit.alpha, 0.1, 0.15), "alpha {}", fit.alpha);
         assert!(close(fit.beta, 0.001, 0.15), "beta {}", fit.beta);
-        assert!(close(
-            fit.peak_throughput.unwrap(),
-            model(0.1, 0.001, 50.0, (0.9f64 / 0.001).sqrt()),
-            0.03
-        ));
+        assert!(close(fit.peak_throughput.unwrap(), model(0.1, 0.001, 50.0, (0.9f64 / 0.001).sqrt()), 0.03));
         assert!(fit.trustworthy);
     }
 

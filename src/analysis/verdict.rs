@@ -121,22 +121,15 @@ pub fn judge(summary: &Summary, s: &Saturation) -> Verdict {
         details.push(line);
     }
     details.extend(caveats(summary));
-    Verdict {
-        status,
-        headline,
-        details,
-    }
+    Verdict { status, headline, details }
 }
 
 /// "38% of pupils and 12% of parents did not reach their goal within 5 minutes." Uses the
 /// longest goal window the run could observe (a 3-minute run cannot judge 5 minutes).
 fn users_cost(summary: &Summary) -> Option<String> {
     let observed = summary.run.elapsed_s.max(summary.scenario.duration_s);
-    let (label, window) = GOAL_WINDOWS
-        .iter()
-        .rev()
-        .find(|(_, w)| w.as_secs_f64() <= observed)
-        .unwrap_or(&GOAL_WINDOWS[0]);
+    let (label, window) =
+        GOAL_WINDOWS.iter().rev().find(|(_, w)| w.as_secs_f64() <= observed).unwrap_or(&GOAL_WINDOWS[0]);
     let minutes = window.as_secs() / 60;
     let parts: Vec<String> = summary
         .personas
@@ -147,35 +140,23 @@ fn users_cost(summary: &Summary) -> Option<String> {
             (missed >= 0.005).then(|| format!("{} of {}", percent(missed), plural(&p.name)))
         })
         .collect();
-    let within = if minutes == 1 {
-        "within a minute".to_string()
-    } else {
-        format!("within {minutes} minutes")
-    };
+    let within = if minutes == 1 { "within a minute".to_string() } else { format!("within {minutes} minutes") };
     match parts.len() {
-        0 if summary.personas.iter().any(|p| p.arrived > 0) => Some(format!(
-            "Every user who arrived reached their goal {within}."
-        )),
+        0 if summary.personas.iter().any(|p| p.arrived > 0) => {
+            Some(format!("Every user who arrived reached their goal {within}."))
+        }
         0 => None,
-        1 => Some(format!(
-            "{} did not reach their goal {within} of arriving.",
-            capitalise(&parts[0])
-        )),
+        1 => Some(format!("{} did not reach their goal {within} of arriving.", capitalise(&parts[0]))),
         _ => {
             let (last, rest) = parts.split_last()?;
-            Some(format!(
-                "{} and {last} did not reach their goal {within} of arriving.",
-                capitalise(&rest.join(", "))
-            ))
+            Some(format!("{} and {last} did not reach their goal {within} of arriving.", capitalise(&rest.join(", "))))
         }
     }
 }
 
 fn capitalise(s: &str) -> String {
     let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 fn caveats(summary: &Summary) -> Vec<String> {
@@ -206,11 +187,7 @@ mod tests {
         let s = saturation::analyze(&summary, &saturation::Options::default());
         let v = &s.verdict;
         assert_eq!(v.status, Status::Saturated);
-        assert!(
-            v.headline.starts_with("The target saturated 1m "),
-            "{}",
-            v.headline
-        );
+        assert!(v.headline.starts_with("The target saturated 1m "), "{}", v.headline);
         assert!(v.headline.contains("requests/s offered"), "{}", v.headline);
         let text = v.text();
         assert!(text.contains("pupil/login broke first"), "{text}");
@@ -223,11 +200,7 @@ mod tests {
         let summary = fixture::calm();
         let s = saturation::analyze(&summary, &saturation::Options::default());
         assert_eq!(s.verdict.status, Status::Held);
-        assert!(
-            s.verdict.headline.starts_with("The target held"),
-            "{}",
-            s.verdict.headline
-        );
+        assert!(s.verdict.headline.starts_with("The target held"), "{}", s.verdict.headline);
         let s = saturation::analyze(&fixture::empty(), &saturation::Options::default());
         assert_eq!(s.verdict.status, Status::NoData);
         assert!(s.verdict.details.iter().any(|d| d.contains("interrupted")));

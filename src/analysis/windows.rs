@@ -42,11 +42,7 @@ pub fn window_length(seconds: usize) -> u32 {
 pub fn windows(summary: &Summary, length: u32) -> Vec<Window> {
     let length = length.max(1) as usize;
     let steps = summary.steps.len();
-    summary
-        .timeline
-        .chunks(length)
-        .map(|c| window(c, steps))
-        .collect()
+    summary.timeline.chunks(length).map(|c| window(c, steps)).collect()
 }
 
 fn window(seconds: &[Second], steps: usize) -> Window {
@@ -54,27 +50,13 @@ fn window(seconds: &[Second], steps: usize) -> Window {
     let sum = |f: &dyn Fn(&Second) -> u64| seconds.iter().map(f).sum::<u64>();
     let finished = sum(&|s| s.finished());
     let errors = sum(&|s| s.error_total());
-    let p95s = seconds
-        .iter()
-        .filter(|s| s.latency.count > 0)
-        .map(|s| s.latency.p95_us);
+    let p95s = seconds.iter().filter(|s| s.latency.count > 0).map(|s| s.latency.p95_us);
     let steps = (0..steps)
         .map(|i| {
-            let of = |s: &Second| {
-                s.steps
-                    .get(i)
-                    .map(|x| (x.ok + x.errors, x.errors, x.latency))
-                    .unwrap_or_default()
-            };
+            let of = |s: &Second| s.steps.get(i).map(|x| (x.ok + x.errors, x.errors, x.latency)).unwrap_or_default();
             let f: u64 = seconds.iter().map(|s| of(s).0).sum();
             let e: u64 = seconds.iter().map(|s| of(s).1).sum();
-            let p = median(
-                seconds
-                    .iter()
-                    .map(of)
-                    .filter(|x| x.2.count > 0)
-                    .map(|x| x.2.p95_us),
-            );
+            let p = median(seconds.iter().map(of).filter(|x| x.2.count > 0).map(|x| x.2.p95_us));
             (f, e, p)
         })
         .collect();
@@ -86,11 +68,7 @@ fn window(seconds: &[Second], steps: usize) -> Window {
         ok_rps: sum(&|s| s.ok) as f64 / n,
         finished_rps: finished as f64 / n,
         finished,
-        error_rate: if finished == 0 {
-            0.0
-        } else {
-            errors as f64 / finished as f64
-        },
+        error_rate: if finished == 0 { 0.0 } else { errors as f64 / finished as f64 },
         p95_us: median(p95s),
         in_flight_start: seconds.first().map(|s| s.in_flight).unwrap_or(0),
         in_flight_end: seconds.last().map(|s| s.in_flight).unwrap_or(0),
@@ -121,10 +99,7 @@ mod tests {
         assert_eq!(w.len(), 48);
         assert_eq!((w[0].start_s, w[47].end_s), (0, 240));
         let finished: u64 = w.iter().map(|w| w.finished).sum();
-        assert_eq!(
-            finished,
-            s.timeline.iter().map(|s| s.finished()).sum::<u64>()
-        );
+        assert_eq!(finished, s.timeline.iter().map(|s| s.finished()).sum::<u64>());
         assert!(windows(&fixture::empty(), 5).is_empty());
         assert_eq!(window_length(15), 1);
         assert_eq!(window_length(240), 6);
