@@ -2,6 +2,7 @@
 //! `Summary` and never touch the network.
 
 pub mod charts;
+pub mod compare;
 pub mod csv;
 pub mod format;
 pub mod hlog;
@@ -18,6 +19,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::Summary;
+pub use compare::{compare, Comparison};
 pub use rundir::RunDir;
 pub use style::{ColorChoice, Style};
 
