@@ -73,16 +73,21 @@ pub struct Finished {
 
 /// Plan, run and report one scenario: the whole pipeline without the command line. Progress
 /// goes to stderr; the summary is returned and written under `out`.
-pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style) -> anyhow::Result<Finished> {
+pub fn run_scenario(
+    scenario: Arc<Scenario>,
+    out: &std::path::Path,
+    style: Style,
+) -> anyhow::Result<Finished> {
     let plan = load::plan(&scenario);
     // Created before any load is sent, so a bad output path fails first.
     let dir = RunDir::create(out, &scenario.name, SystemTime::now())
         .with_context(|| format!("cannot create the run directory under {}", out.display()))?;
 
     let target = match &scenario.target {
-        Target::Embedded(config) => {
-            Some(EmbeddedTarget::start(config).context("cannot start the embedded target on 127.0.0.1")?)
-        }
+        Target::Embedded(config) => Some(
+            EmbeddedTarget::start(config)
+                .context("cannot start the embedded target on 127.0.0.1")?,
+        ),
         Target::Url(_) => None,
     };
     let base_url = match (&target, &scenario.target) {
@@ -90,7 +95,8 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         (None, Target::Url(url)) => url.to_string(),
         (None, Target::Embedded(_)) => unreachable!("an embedded target was started above"),
     };
-    let clients = Clients::new(scenario.http.connections).context("cannot set up the HTTP client")?;
+    let clients =
+        Clients::new(scenario.http.connections).context("cannot set up the HTTP client")?;
 
     eprintln!(
         "{} {} — {} users, {} + {} grace, against {}",
@@ -130,7 +136,11 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     });
     let summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);
     let files = report::write_files(&summary, &dir)?;
-    Ok(Finished { summary, dir, files })
+    Ok(Finished {
+        summary,
+        dir,
+        files,
+    })
 }
 
 /// What the run means for a script waiting on it.
@@ -139,7 +149,10 @@ pub fn exit_code(summary: &Summary) -> ExitCode {
     if summary.run.interrupted {
         ExitCode::Interrupted
     } else if summary.requests.sent > 0 && connect_errors == summary.requests.sent {
-        eprintln!("error: the target is unreachable: every request failed to connect ({})", summary.target.url);
+        eprintln!(
+            "error: the target is unreachable: every request failed to connect ({})",
+            summary.target.url
+        );
         ExitCode::TargetUnreachable
     } else {
         ExitCode::Success
@@ -158,14 +171,17 @@ fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
         config.service_time.default = service_time;
     }
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
-    let target = EmbeddedTarget::start_on(&config, addr).with_context(|| format!("cannot serve on {addr}"))?;
+    let target = EmbeddedTarget::start_on(&config, addr)
+        .with_context(|| format!("cannot serve on {addr}"))?;
     eprintln!(
         "embedded school workspace listening on {} ({} workers, queue {}); Ctrl-C to stop",
         target.base_url(),
         config.workers,
         config.queue
     );
-    let waiter = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let waiter = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     waiter.block_on(async { tokio::signal::ctrl_c().await })?;
     let counts = target.counts();
     target.shutdown();

@@ -116,7 +116,13 @@ pub struct Latency {
 
 impl Latency {
     pub fn of(h: &Histogram<u64>) -> Self {
-        let q = |q: f64| if h.is_empty() { 0 } else { h.value_at_quantile(q) };
+        let q = |q: f64| {
+            if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(q)
+            }
+        };
         Latency {
             count: h.len(),
             min_us: if h.is_empty() { 0 } else { h.min() },
@@ -169,8 +175,11 @@ pub struct PersonaSummary {
 }
 
 /// Windows for `goal_within`.
-pub const GOAL_WINDOWS: [(&str, Duration); 3] =
-    [("1m", Duration::from_secs(60)), ("5m", Duration::from_secs(300)), ("15m", Duration::from_secs(900))];
+pub const GOAL_WINDOWS: [(&str, Duration); 3] = [
+    ("1m", Duration::from_secs(60)),
+    ("5m", Duration::from_secs(300)),
+    ("15m", Duration::from_secs(900)),
+];
 
 /// Build the summary of a finished run.
 pub fn summarize(
@@ -181,7 +190,11 @@ pub fn summarize(
     target_counts: Option<serde_json::Value>,
 ) -> Summary {
     let _ = plan;
-    let RunMetrics { layout, totals, timeline } = &output.metrics;
+    let RunMetrics {
+        layout,
+        totals,
+        timeline,
+    } = &output.metrics;
     let mut steps = Vec::new();
     for (id, (p, name)) in layout.steps.iter().enumerate() {
         let persona = &scenario.personas[*p];
@@ -226,7 +239,14 @@ pub fn summarize(
                     } else {
                         t.time_to_goal.count_between(0, window.as_micros() as u64)
                     };
-                    (label.to_string(), if t.arrived == 0 { 0.0 } else { within as f64 / t.arrived as f64 })
+                    (
+                        label.to_string(),
+                        if t.arrived == 0 {
+                            0.0
+                        } else {
+                            within as f64 / t.arrived as f64
+                        },
+                    )
                 })
                 .collect();
             PersonaSummary {
@@ -248,7 +268,10 @@ pub fn summarize(
     let healthy = (lag.p99_us as u128) <= LAG_P99_LIMIT.as_micros();
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
-        tool: Tool { name: "schoolday".into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: Tool {
+            name: "schoolday".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         scenario: ScenarioInfo {
             name: scenario.name.clone(),
             description: scenario.description.clone(),
@@ -271,7 +294,11 @@ pub fn summarize(
             elapsed_s: output.elapsed.as_secs_f64(),
             interrupted: output.interrupted,
         },
-        generator: GeneratorHealth { lag, lag_p99_limit_us: LAG_P99_LIMIT.as_micros() as u64, healthy },
+        generator: GeneratorHealth {
+            lag,
+            lag_p99_limit_us: LAG_P99_LIMIT.as_micros() as u64,
+            healthy,
+        },
         requests: RequestTotals {
             sent,
             ok: totals.steps.iter().map(|s| s.ok).sum(),
@@ -324,8 +351,12 @@ fn encode_histogram(h: &Histogram<u64>) -> String {
 /// Decode a histogram saved by `Latency::of`.
 pub fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
     use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
-    hdrhistogram::serialization::Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .ok()
 }
 
 #[cfg(test)]

@@ -85,3 +85,44 @@ impl Outcome {
 
 /// Per-kind counters, indexed by `ErrorKind::index`.
 pub type ErrorCounts = [u64; ErrorKind::COUNT];
+
+/// Serialise `ErrorCounts` as `{ "connect": 0, "timeout": 3, … }`: readable in JSON, and
+/// robust to new kinds being added (missing keys read as zero).
+pub mod error_counts_as_map {
+    use super::{ErrorCounts, ErrorKind};
+    use serde::de::{Deserializer, MapAccess, Visitor};
+    use serde::ser::{SerializeMap, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        counts: &ErrorCounts,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(ErrorKind::COUNT))?;
+        for kind in ErrorKind::ALL {
+            map.serialize_entry(kind.name(), &counts[kind.index()])?;
+        }
+        map.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<ErrorCounts, D::Error> {
+        struct CountsVisitor;
+        impl<'de> Visitor<'de> for CountsVisitor {
+            type Value = ErrorCounts;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map from error kind to count")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ErrorCounts, A::Error> {
+                let mut counts = [0u64; ErrorKind::COUNT];
+                while let Some((key, value)) = map.next_entry::<String, u64>()? {
+                    if let Some(kind) = ErrorKind::ALL.iter().find(|k| k.name() == key) {
+                        counts[kind.index()] = value;
+                    }
+                }
+                Ok(counts)
+            }
+        }
+        deserializer.deserialize_map(CountsVisitor)
+    }
+}

@@ -43,7 +43,8 @@ pub struct Second {
     pub started: u64,
     /// Requests that ended successfully.
     pub ok: u64,
-    /// Requests that ended in error, by kind (`ErrorKind::ALL` order).
+    /// Requests that ended in error, by kind.
+    #[serde(with = "super::kinds::error_counts_as_map")]
     pub errors: ErrorCounts,
     /// Users that reached their goal.
     pub goals: u64,
@@ -107,7 +108,11 @@ impl Gauges {
                 if !s.latency.is_empty() {
                     let _ = all.add(&s.latency);
                 }
-                StepSecond { ok: s.ok, errors: s.error_total(), latency: Quantiles::of(&s.latency) }
+                StepSecond {
+                    ok: s.ok,
+                    errors: s.error_total(),
+                    latency: Quantiles::of(&s.latency),
+                }
             })
             .collect();
         let arrivals: u64 = tally.personas.iter().map(|p| p.arrived).sum();
@@ -130,5 +135,27 @@ impl Gauges {
             lag: Quantiles::of(&tally.lag),
             steps,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_serialise_as_a_named_map_and_read_back() {
+        let mut tally = Tally::new(1, 1);
+        tally.record_request(
+            0,
+            std::time::Duration::from_millis(1),
+            std::time::Duration::ZERO,
+            Err(ErrorKind::Reset),
+        );
+        let second = Gauges::default().second(1, &tally);
+        let json = serde_json::to_value(&second).unwrap();
+        assert_eq!(json["errors"]["reset"], 1);
+        assert_eq!(json["errors"]["connect"], 0);
+        let back: Second = serde_json::from_value(json).unwrap();
+        assert_eq!(back, second);
     }
 }

@@ -16,7 +16,11 @@ impl RunDir {
         std::fs::create_dir_all(root).map_err(|e| named(e, root))?;
         let base = format!("{}-{}", slug(scenario_name), timestamp(at));
         for attempt in 1.. {
-            let name = if attempt == 1 { base.clone() } else { format!("{base}-{attempt}") };
+            let name = if attempt == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{attempt}")
+            };
             let path = root.join(name);
             match std::fs::create_dir(&path) {
                 Ok(()) => return Ok(RunDir { path }),
@@ -29,7 +33,9 @@ impl RunDir {
 
     /// Use an existing directory (re-rendering a saved run).
     pub fn existing(path: &Path) -> RunDir {
-        RunDir { path: path.to_path_buf() }
+        RunDir {
+            path: path.to_path_buf(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -75,7 +81,10 @@ pub fn slug(name: &str) -> String {
 /// `20261124-140512` (UTC).
 pub fn timestamp(at: SystemTime) -> String {
     let text = humantime::format_rfc3339_seconds(at).to_string(); // 2026-11-24T14:05:12Z
-    text.chars().filter(|c| c.is_ascii_digit() || *c == 'T').collect::<String>().replace('T', "-")
+    text.chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .collect::<String>()
+        .replace('T', "-")
 }
 
 #[cfg(test)]
@@ -87,7 +96,7 @@ mod tests {
         assert_eq!(slug("Monday 8:00 — first day!"), "monday-8-00-first-day");
         assert_eq!(slug("***"), "run");
         let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_532_712);
-        assert_eq!(timestamp(at), "20261126-104512");
+        assert_eq!(timestamp(at), "20261124-150512");
     }
 
     #[test]

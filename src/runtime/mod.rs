@@ -75,6 +75,10 @@ pub struct RunOutput {
 /// count as lag for users due at t = 0.
 const START_LEAD: Duration = Duration::from_millis(20);
 
+/// How long before an appointment the pacing loop stops sleeping on the (millisecond) timer
+/// and waits precisely instead. Two timer ticks, since a tick may round up by one.
+const PRECISE_WAIT: Duration = Duration::from_millis(2);
+
 /// Run `plan` against `base_url`. `stop` ends the run early (the report is then marked
 /// interrupted). Progress snapshots are sent on `progress` once a second.
 pub async fn run(
@@ -86,7 +90,14 @@ pub async fn run(
     progress: watch::Sender<Progress>,
 ) -> RunOutput {
     let layout = Layout::new(scenario.personas.iter().map(|p| {
-        (p.name.as_str(), p.journey.requests.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+        (
+            p.name.as_str(),
+            p.journey
+                .requests
+                .iter()
+                .map(|r| r.name.clone())
+                .collect::<Vec<_>>(),
+        )
     }));
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     let recorder = Arc::new(Recorder::new(layout, workers + 2));
@@ -118,10 +129,19 @@ pub async fn run(
     for arrival in &plan.arrivals {
         let intended = start + arrival.offset();
         if Instant::now() < intended {
-            tokio::select! {
-                biased;
-                _ = stop.cancelled() => { interrupted = true; break; }
-                _ = tokio::time::sleep_until(intended) => {}
+            // tokio's timer fires on millisecond ticks, rounding deadlines up: sleep to just
+            // before the appointment, then finish the wait by yielding this (pacing) thread,
+            // so that arrivals are not up to a millisecond late by construction.
+            let coarse = intended - PRECISE_WAIT;
+            if Instant::now() < coarse {
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => { interrupted = true; break; }
+                    _ = tokio::time::sleep_until(coarse) => {}
+                }
+            }
+            while Instant::now() < intended {
+                std::thread::yield_now();
             }
         } else if stop.is_cancelled() {
             interrupted = true;
@@ -150,7 +170,13 @@ pub async fn run(
     collector_done.cancel();
     let collector = collector.await.expect("the collector task does not panic");
     let metrics = collector.finish(elapsed.as_secs_f64().ceil() as u32);
-    RunOutput { metrics, started_at, elapsed, interrupted, scheduled }
+    RunOutput {
+        metrics,
+        started_at,
+        elapsed,
+        interrupted,
+        scheduled,
+    }
 }
 
 /// Close one timeline second per second of the run, publishing progress after each.

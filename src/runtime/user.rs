@@ -27,7 +27,10 @@ const USER_STREAM: u64 = 2;
 /// Run one user from its intended arrival to the end of its journey or of the run.
 pub async fn run_user(ctx: Arc<RunContext>, arrival: ScheduledArrival, intended: Instant) {
     let persona_index = arrival.persona as usize;
-    ctx.recorder.arrival(persona_index, Instant::now().saturating_duration_since(intended));
+    ctx.recorder.arrival(
+        persona_index,
+        Instant::now().saturating_duration_since(intended),
+    );
     let goal_reached = AtomicBool::new(false);
     let walked = {
         let mut user = User::new(&ctx, arrival);
@@ -74,7 +77,12 @@ impl<'a> User<'a> {
             index: arrival.user,
             vars: vec![None; persona.journey.vars.len()],
             cookies: CookieJar::default(),
-            rng: Rng::derive(ctx.scenario.seed, USER_STREAM, arrival.persona as u64, arrival.user as u64),
+            rng: Rng::derive(
+                ctx.scenario.seed,
+                USER_STREAM,
+                arrival.persona as u64,
+                arrival.user as u64,
+            ),
             loops: Vec::new(),
             client: ctx.clients.for_user(),
         }
@@ -93,7 +101,9 @@ impl<'a> User<'a> {
                     let spec = &journey.requests[*r];
                     let ended = self.request(*r, spec, intended).await?;
                     if spec.goal && !goal_reached.swap(true, Ordering::Relaxed) {
-                        self.ctx.recorder.goal_reached(self.persona_index, ended - arrived);
+                        self.ctx
+                            .recorder
+                            .goal_reached(self.persona_index, ended - arrived);
                     }
                     intended = ended;
                     pc += 1;
@@ -101,7 +111,9 @@ impl<'a> User<'a> {
                 Op::Think(think) => {
                     let due = intended + sample_think(think, &mut self.rng);
                     tokio::time::sleep_until(due).await;
-                    self.ctx.recorder.step_lag(Instant::now().saturating_duration_since(due));
+                    self.ctx
+                        .recorder
+                        .step_lag(Instant::now().saturating_duration_since(due));
                     intended = due;
                     pc += 1;
                 }
@@ -142,7 +154,12 @@ impl<'a> User<'a> {
     }
 
     /// Send one request step, record it, and apply its captures. Returns when it ended.
-    async fn request(&mut self, r: usize, spec: &RequestSpec, intended: Instant) -> Result<Instant, Stop> {
+    async fn request(
+        &mut self,
+        r: usize,
+        spec: &RequestSpec,
+        intended: Instant,
+    ) -> Result<Instant, Stop> {
         let step = self.ctx.layout_step(self.persona_index, r);
         let recorder = &self.ctx.recorder;
         let request = match self.build(spec) {
@@ -160,7 +177,10 @@ impl<'a> User<'a> {
         let sent = Instant::now();
         let result = exchange(&self.client, request, body.as_mut()).await;
         let ended = Instant::now();
-        let result = result.and_then(|received| self.accept(spec, &received, body.as_deref()).map(|()| received.bytes));
+        let result = result.and_then(|received| {
+            self.accept(spec, &received, body.as_deref())
+                .map(|()| received.bytes)
+        });
         let failed = result.is_err();
         recorder.request_finished(step, ended - intended, ended - sent, result);
         if failed {
@@ -211,7 +231,9 @@ impl<'a> User<'a> {
             Body::Json(json) => {
                 let (mut out, mut scratch) = (String::new(), String::new());
                 json.render(self, &mut out, &mut scratch).map_err(missing)?;
-                headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static("application/json"));
+                headers
+                    .entry(CONTENT_TYPE)
+                    .or_insert(HeaderValue::from_static("application/json"));
                 Some(out)
             }
             Body::Form(fields) => {
@@ -228,10 +250,15 @@ impl<'a> User<'a> {
                 }
                 headers
                     .entry(CONTENT_TYPE)
-                    .or_insert(HeaderValue::from_static("application/x-www-form-urlencoded"));
+                    .or_insert(HeaderValue::from_static(
+                        "application/x-www-form-urlencoded",
+                    ));
                 Some(out)
             }
-            Body::Raw { content_type, template } => {
+            Body::Raw {
+                content_type,
+                template,
+            } => {
                 let mut out = String::new();
                 template.render(self, &mut out).map_err(missing)?;
                 if let Some(content_type) = content_type {
@@ -247,7 +274,12 @@ impl<'a> User<'a> {
     }
 
     /// Store cookies, run the check and the captures. The first failure decides the kind.
-    fn accept(&mut self, spec: &RequestSpec, received: &Received, body: Option<&[u8]>) -> Result<(), ErrorKind> {
+    fn accept(
+        &mut self,
+        spec: &RequestSpec,
+        received: &Received,
+        body: Option<&[u8]>,
+    ) -> Result<(), ErrorKind> {
         for set_cookie in received.headers.get_all(SET_COOKIE) {
             if let Ok(text) = set_cookie.to_str() {
                 self.cookies.store(text);
@@ -270,18 +302,22 @@ impl<'a> User<'a> {
         let mut json: Option<serde_json::Value> = None;
         for capture in &spec.captures {
             let value: Option<Box<str>> = match &capture.source {
-                CaptureSource::Header(name) => {
-                    received.headers.get(name).and_then(|v| v.to_str().ok()).map(Into::into)
-                }
+                CaptureSource::Header(name) => received
+                    .headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(Into::into),
                 CaptureSource::Cookie(name) => self.cookies.get(name).map(Into::into),
                 CaptureSource::Json(path) => {
                     if json.is_none() {
                         json = body.and_then(|b| serde_json::from_slice(b).ok());
                     }
-                    json.as_ref().and_then(|doc| json_at(doc, path)).map(|v| match v {
-                        serde_json::Value::String(s) => s.as_str().into(),
-                        other => other.to_string().into(),
-                    })
+                    json.as_ref()
+                        .and_then(|doc| json_at(doc, path))
+                        .map(|v| match v {
+                            serde_json::Value::String(s) => s.as_str().into(),
+                            other => other.to_string().into(),
+                        })
                 }
             };
             match value {
@@ -354,7 +390,11 @@ pub fn sample_think(think: &Think, rng: &mut Rng) -> Duration {
         Think::LogNormal { median, p90 } => {
             // p90 = median · e^(1.2816 σ)
             let median_s = median.as_secs_f64();
-            let sigma = if p90 > median { (p90.as_secs_f64() / median_s).ln() / 1.281_551_6 } else { 0.0 };
+            let sigma = if p90 > median {
+                (p90.as_secs_f64() / median_s).ln() / 1.281_551_6
+            } else {
+                0.0
+            };
             let seconds = median_s * (sigma * rng.normal()).exp();
             Duration::try_from_secs_f64(seconds).unwrap_or(Duration::ZERO)
         }
@@ -367,9 +407,14 @@ mod tests {
 
     #[test]
     fn lognormal_think_hits_its_median_and_p90() {
-        let think = Think::LogNormal { median: Duration::from_secs(10), p90: Duration::from_secs(40) };
+        let think = Think::LogNormal {
+            median: Duration::from_secs(10),
+            p90: Duration::from_secs(40),
+        };
         let mut rng = Rng::new(9);
-        let mut draws: Vec<f64> = (0..20_000).map(|_| sample_think(&think, &mut rng).as_secs_f64()).collect();
+        let mut draws: Vec<f64> = (0..20_000)
+            .map(|_| sample_think(&think, &mut rng).as_secs_f64())
+            .collect();
         draws.sort_by(|a, b| a.total_cmp(b));
         let median = draws[10_000];
         let p90 = draws[18_000];
@@ -389,8 +434,14 @@ mod tests {
 
     #[test]
     fn json_paths_walk_objects_and_arrays() {
-        let doc: serde_json::Value = serde_json::json!({"data": {"items": [{"id": 7}, {"id": "x"}]}, "token": "t"});
-        let path = [JsonKey::Field("data".into()), JsonKey::Field("items".into()), JsonKey::Index(1), JsonKey::Field("id".into())];
+        let doc: serde_json::Value =
+            serde_json::json!({"data": {"items": [{"id": 7}, {"id": "x"}]}, "token": "t"});
+        let path = [
+            JsonKey::Field("data".into()),
+            JsonKey::Field("items".into()),
+            JsonKey::Index(1),
+            JsonKey::Field("id".into()),
+        ];
         assert_eq!(json_at(&doc, &path), Some(&serde_json::json!("x")));
         assert_eq!(json_at(&doc, &[JsonKey::Field("nope".into())]), None);
         assert!(contains(b"hello token world", b"token"));

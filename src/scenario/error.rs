@@ -1,7 +1,21 @@
 //! A scenario error that a platform engineer can act on: where, what, and how to fix it.
+//!
+//! Shape of the message (the CLI prints it after `error: `):
+//!
+//! ```text
+//! scenarios/bad.yaml:7:5: personas.pupil: unknown field `populaton`
+//!    7 |     populaton: 20000
+//!      |     ^
+//!   hint: did you mean `population`?
+//! ```
+//!
+//! [`Source`] is how validation builds these: it knows the file, its text and where every
+//! YAML path is, so a check only has to name the path and say what is wrong.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+
+use crate::scenario::locate::{Locator, Pos};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioError {
@@ -14,18 +28,39 @@ pub struct ScenarioError {
     pub message: String,
     /// A suggested fix, e.g. "did you mean `population`?".
     pub hint: Option<String>,
+    /// The text of the line the error points at, shown with a caret under the column.
+    pub source_line: Option<String>,
 }
 
 impl ScenarioError {
     pub fn io(path: &Path, err: std::io::Error) -> Self {
+        ScenarioError::new(path, format!("cannot read the scenario: {err}"))
+    }
+
+    /// An error about the file as a whole, with no position.
+    pub fn new(path: &Path, message: impl Into<String>) -> Self {
         ScenarioError {
             file: path.to_path_buf(),
             line: None,
             column: None,
             yaml_path: None,
-            message: format!("cannot read the scenario: {err}"),
+            message: message.into(),
             hint: None,
+            source_line: None,
         }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Add a hint when there is one (typically a "did you mean").
+    pub fn with_hint_opt(mut self, hint: Option<String>) -> Self {
+        if hint.is_some() {
+            self.hint = hint;
+        }
+        self
     }
 }
 
@@ -39,10 +74,28 @@ impl fmt::Display for ScenarioError {
             }
         }
         write!(f, ": ")?;
-        if let Some(path) = &self.yaml_path {
+        if let Some(path) = self.yaml_path.as_deref().filter(|p| !p.is_empty()) {
             write!(f, "{path}: ")?;
         }
         write!(f, "{}", self.message)?;
+        if let (Some(line), Some(text)) = (self.line, &self.source_line) {
+            // Tabs are shown as one space so that the caret stays under the right character.
+            let shown: String = text
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .collect();
+            let width = line.to_string().len().max(4);
+            write!(f, "\n{line:>width$} | {}", shown.trim_end())?;
+            if let Some(column) = self.column {
+                write!(
+                    f,
+                    "\n{:width$} | {:pad$}^",
+                    "",
+                    "",
+                    pad = column.saturating_sub(1)
+                )?;
+            }
+        }
         if let Some(hint) = &self.hint {
             write!(f, "\n  hint: {hint}")?;
         }
@@ -51,3 +104,97 @@ impl fmt::Display for ScenarioError {
 }
 
 impl std::error::Error for ScenarioError {}
+
+/// Whether an error should point at a mapping entry's key or at its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// `populaton: 20000` → under `populaton`: the key is what is wrong.
+    Key,
+    /// `duration: 5x` → under `5x`: the value is what is wrong.
+    Value,
+}
+
+/// The scenario file being validated: builds positioned errors from YAML paths.
+pub struct Source<'a> {
+    pub file: &'a Path,
+    pub text: &'a str,
+    pub locator: Locator,
+}
+
+impl<'a> Source<'a> {
+    pub fn new(file: &'a Path, text: &'a str) -> Self {
+        Source {
+            file,
+            text,
+            locator: Locator::new(text),
+        }
+    }
+
+    /// An error at `path` (or its nearest ancestor present in the file).
+    pub fn error(&self, path: &str, at: At, message: impl Into<String>) -> ScenarioError {
+        let pos = self.locator.find(path).map(|spot| match at {
+            At::Key => spot.key.unwrap_or(spot.value),
+            At::Value => spot.value,
+        });
+        self.error_at_pos(path, pos, message)
+    }
+
+    /// An error at a position known some other way (serde's).
+    pub fn error_at_pos(
+        &self,
+        path: &str,
+        pos: Option<Pos>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        let mut error = ScenarioError::new(self.file, message);
+        error.yaml_path = Some(path.to_string()).filter(|p| !p.is_empty());
+        if let Some(pos) = pos {
+            error.line = Some(pos.line);
+            error.column = Some(pos.column);
+            error.source_line = self.line_text(pos.line);
+        }
+        error
+    }
+
+    /// The text of line `n` (1-based), if the file has it.
+    pub fn line_text(&self, n: usize) -> Option<String> {
+        self.text.lines().nth(n.checked_sub(1)?).map(str::to_string)
+    }
+
+    /// The line where `path` is, for messages that name two places.
+    pub fn line_of(&self, path: &str) -> Option<usize> {
+        self.locator
+            .find(path)
+            .map(|spot| spot.key.unwrap_or(spot.value).line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_with_caret_and_hint() {
+        let text = "name: x\npersonas:\n  pupil:\n    populaton: 20000\n";
+        let source = Source::new(Path::new("bad.yaml"), text);
+        let err = source
+            .error(
+                "personas.pupil.populaton",
+                At::Key,
+                "unknown field `populaton`",
+            )
+            .with_hint("did you mean `population`?");
+        let mut err = err;
+        err.yaml_path = Some("personas.pupil".into());
+        assert_eq!(
+            err.to_string(),
+            "bad.yaml:4:5: personas.pupil: unknown field `populaton`\n   4 |     populaton: 20000\n     |     ^\n  hint: did you mean `population`?"
+        );
+    }
+
+    #[test]
+    fn display_without_position() {
+        let err = ScenarioError::new(Path::new("x.yaml"), "cannot read the scenario: gone");
+        assert_eq!(err.to_string(), "x.yaml: cannot read the scenario: gone");
+    }
+}

@@ -5,15 +5,42 @@
 //! errors), validates it, compiles journeys and templates, and applies `scale`. Every error
 //! names the file, line and column, the YAML path and what was expected, with a "did you mean"
 //! when a name is close to a known one.
+//!
+//! The pipeline, one file per step:
+//! `raw.rs` (serde structs) → `validate.rs` (top level, target, http) → `persona.rs`
+//! (`users.rs`, `arrival.rs`) → `compile.rs` (journey flattening, `request.rs`, `names.rs`).
+//! `locate.rs` maps YAML paths back to line:column, `yaml_error.rs` rewrites serde's errors,
+//! `suggest.rs` finds "did you mean", `units.rs` parses durations, rates and sizes.
 
+// Errors are built once, on the cold path, and carry what the user needs to read (the source
+// line, the path, the hint); boxing them would only add noise to every signature.
+#![allow(clippy::result_large_err)]
+
+mod arrival;
+mod compile;
 mod error;
+mod locate;
 pub mod model;
+mod names;
+mod persona;
+mod raw;
+mod request;
+mod suggest;
 pub mod template;
+pub mod units;
+mod users;
+mod validate;
+mod yaml_error;
+
+#[cfg(test)]
+mod tests;
 
 pub use error::ScenarioError;
 pub use model::*;
 
 use std::path::Path;
+
+use error::Source;
 
 /// Load and validate a scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -23,6 +50,28 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Load and validate scenario text; `path` is used in messages and to resolve relative files
 /// (such as a credentials CSV).
-pub fn load_str(_text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    Err(ScenarioError::io(path, std::io::Error::other("scenario loading is not built yet")))
+pub fn load_str(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    let src = Source::new(path, text);
+    let blank = text
+        .lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with('#') || l == "---");
+    if blank {
+        return Err(ScenarioError::new(path, "the scenario is empty").with_hint(
+            "start with `name:`, `target:`, `duration:` and `personas:`; see docs/scenario.md for a complete example",
+        ));
+    }
+    if let Some((yaml_path, first, second)) = src.locator.first_duplicate() {
+        let key = yaml_path.rsplit('.').next().unwrap_or(yaml_path);
+        let message = format!(
+            "`{key}` is written twice in the same mapping (first on line {})",
+            first.line
+        );
+        return Err(src
+            .error_at_pos(yaml_path, Some(*second), message)
+            .with_hint("YAML keeps only one of them: remove or rename the other"));
+    }
+    let raw: raw::RawScenario =
+        serde_yaml::from_str(text).map_err(|e| yaml_error::convert(&src, &e))?;
+    validate::scenario(&src, raw)
 }

@@ -18,6 +18,38 @@ pub struct EmbeddedConfig {
     pub file_size: u64,
     /// OS threads of the target's own tokio runtime.
     pub threads: usize,
+    /// What the target does when more requests arrive than it can serve.
+    pub overload: Overload,
+    /// Sessions unused for this long expire (the next request gets 401). `None`: never.
+    pub session_idle: Option<Duration>,
+    /// Users refused at login during a window (the "parents blocked 7:30–17:30" mitigation).
+    pub blocks: Vec<Block>,
+}
+
+/// Overload behaviour, as the real platforms showed it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overload {
+    /// Answer 503 at once beyond `queue` waiting requests (the default).
+    Shed,
+    /// Queue without bound: latency grows without bound, nothing is refused.
+    Queue,
+    /// Like `Shed`, but work for a request whose client has gone (timed out, reloaded) is
+    /// still done, holding its worker: retries then keep the server overloaded after the
+    /// spike has passed.
+    Metastable,
+    /// Admit new sessions (logins) at a fixed rate, first come first served; others get
+    /// `503` with `Retry-After` and a JSON body `{ "queued": true, "position": n,
+    /// "eta_seconds": s }` and a queue cookie that keeps their place.
+    WaitingRoom { admit_per_second: f64, retry_after: Duration },
+}
+
+/// Logins of users whose id starts with `user_prefix` are refused (403) between `from` and
+/// `to` after the target started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    pub user_prefix: String,
+    pub from: Duration,
+    pub to: Duration,
 }
 
 /// Service time per route; `None` falls back to `default`.
@@ -79,6 +111,9 @@ impl Default for EmbeddedConfig {
             login_cpu: Duration::from_micros(200),
             file_size: 64 * 1024,
             threads: 1,
+            overload: Overload::Shed,
+            session_idle: None,
+            blocks: Vec::new(),
         }
     }
 }

@@ -31,6 +31,6 @@ mod workspace;
 #[cfg(test)]
 mod tests;
 
-pub use config::{EmbeddedConfig, ServiceTimes};
+pub use config::{Block, EmbeddedConfig, Overload, ServiceTimes};
 pub use counts::TargetCounts;
 pub use server::EmbeddedTarget;

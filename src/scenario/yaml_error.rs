@@ -1,0 +1,187 @@
+//! Turning serde/YAML errors into [`ScenarioError`]s that read like the others.
+//!
+//! serde_yaml gives us a position and a message of the form `path: message at line L column C`.
+//! We split the path off, drop the position from the text (it goes in front, `file:L:C`), turn
+//! Rust type names into words (`u64` → "a whole number"), and replace serde's long "expected
+//! one of …" list by a "did you mean" when one name is close to the typo.
+
+use crate::scenario::error::{ScenarioError, Source};
+use crate::scenario::locate::Pos;
+use crate::scenario::suggest;
+
+/// Convert a deserialisation error.
+pub fn convert(source: &Source, err: &serde_yaml::Error) -> ScenarioError {
+    let pos = err.location().map(|l| Pos {
+        line: l.line(),
+        column: l.column(),
+    });
+    let full = strip_positions(&err.to_string());
+    let (path, message) = split_path(&full);
+    let (message, hint) = explain(&message);
+    let mut error = source.error_at_pos(path, pos, message).with_hint_opt(hint);
+    if error.hint.is_none() && is_syntax_error(err) {
+        let tab = error
+            .source_line
+            .as_deref()
+            .is_some_and(|l| l.contains('\t'));
+        error.hint = Some(if tab {
+            "YAML indentation must use spaces, not tabs".to_string()
+        } else {
+            "this is a YAML syntax error: check indentation and that each `key: value` is on its own line".to_string()
+        });
+    }
+    error
+}
+
+/// Syntax errors come from the YAML parser itself and carry no path.
+fn is_syntax_error(err: &serde_yaml::Error) -> bool {
+    let text = err.to_string();
+    [
+        "while parsing",
+        "while scanning",
+        "found character",
+        "did not find expected",
+        "mapping values are not allowed",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
+}
+
+/// Remove every ` at line L column C` and ` at position N`: the position is shown in front.
+fn strip_positions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" at ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 4..];
+        let skipped = skip_position(after);
+        if skipped.len() == after.len() {
+            out.push_str(" at ");
+        }
+        rest = skipped;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// If `text` starts with `line L column C` or `position N`, the text after it.
+fn skip_position(text: &str) -> &str {
+    fn number(t: &str) -> Option<&str> {
+        let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        (end > 0).then(|| &t[end..])
+    }
+    let parsed = if let Some(t) = text.strip_prefix("line ") {
+        number(t)
+            .and_then(|t| t.strip_prefix(" column "))
+            .and_then(number)
+    } else {
+        text.strip_prefix("position ").and_then(number)
+    };
+    parsed.unwrap_or(text)
+}
+
+/// serde_yaml prefixes the YAML path (`personas.pupil: unknown field …`) when not at the root.
+/// Its own messages start with words (`invalid type: …`), so a head without spaces or quotes
+/// is the path.
+fn split_path(text: &str) -> (&str, String) {
+    if let Some((head, tail)) = text.split_once(": ") {
+        if !head.is_empty() && !head.contains([' ', '`', '"']) {
+            return (head, tail.to_string());
+        }
+    }
+    ("", text.to_string())
+}
+
+/// Reword a serde message and derive a hint from it.
+fn explain(message: &str) -> (String, Option<String>) {
+    for kind in ["unknown field", "unknown variant"] {
+        if let Some(rest) = message.strip_prefix(kind) {
+            let typed = backticked(rest).into_iter().next().unwrap_or_default();
+            let expected_part = rest.split_once(", expected").map(|(_, e)| e).unwrap_or("");
+            let known = backticked(expected_part);
+            let what = format!("{kind} `{typed}`");
+            let hint =
+                suggest::did_you_mean(&typed, known.iter().map(String::as_str)).or_else(|| {
+                    let refs: Vec<&str> = known.iter().map(String::as_str).collect();
+                    (!refs.is_empty()).then(|| format!("expected {}", suggest::one_of(&refs)))
+                });
+            return (what, hint);
+        }
+    }
+    if let Some(number) = message
+        .strip_prefix("invalid type: integer ")
+        .and_then(|m| m.split_once(" as u128"))
+    {
+        return (format!("{} is too large a number", number.0), None);
+    }
+    if let Some(field) = message.strip_prefix("missing field ") {
+        return (format!("missing {field}"), None);
+    }
+    (friendly_types(message), None)
+}
+
+/// Every `` `quoted` `` name in `text`.
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// Replace Rust type names in serde's messages by words.
+fn friendly_types(message: &str) -> String {
+    let mut out = message.to_string();
+    for (rust, words) in [
+        ("expected u64", "expected a whole number (0 or more)"),
+        ("expected u32", "expected a whole number (0 or more)"),
+        ("expected usize", "expected a whole number (0 or more)"),
+        ("expected f64", "expected a number"),
+        ("expected a boolean", "expected `true` or `false`"),
+        ("expected a sequence", "expected a list"),
+        ("expected a string", "expected text"),
+        ("expected a map", "expected a mapping"),
+        ("invalid type: map", "invalid type: a mapping"),
+        ("invalid type: sequence", "invalid type: a list"),
+        ("invalid type: unit value", "invalid type: an empty value"),
+    ] {
+        out = out.replace(rust, words);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_removed_from_the_text() {
+        assert_eq!(strip_positions("x: bad at line 3 column 4"), "x: bad");
+        assert_eq!(
+            strip_positions("did not find expected key at line 3 column 1, while parsing a block mapping at line 1 column 1"),
+            "did not find expected key, while parsing a block mapping"
+        );
+        assert_eq!(strip_positions("look at me"), "look at me");
+        assert_eq!(strip_positions("at line 3"), "at line 3");
+    }
+
+    #[test]
+    fn unknown_names_become_hints() {
+        let (m, h) = explain("unknown field `populaton`, expected one of `population`, `users`");
+        assert_eq!(m, "unknown field `populaton`");
+        assert_eq!(h.as_deref(), Some("did you mean `population`?"));
+        let (m, h) = explain("unknown variant `fast`, expected `per-user` or `shared`");
+        assert_eq!(m, "unknown variant `fast`");
+        assert_eq!(h.as_deref(), Some("expected `per-user` or `shared`"));
+        let (_, h) = explain("unknown field `x`, there are no fields");
+        assert_eq!(h, None);
+    }
+
+    #[test]
+    fn rust_types_become_words() {
+        assert_eq!(
+            explain("invalid type: string \"many\", expected u64").0,
+            "invalid type: string \"many\", expected a whole number (0 or more)"
+        );
+    }
+}

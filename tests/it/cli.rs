@@ -1,0 +1,151 @@
+//! The command line as a user meets it: exit codes and messages.
+
+use std::process::{Command, Output};
+
+use super::temp_dir;
+
+fn schoolday(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_schoolday"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run schoolday")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn validate_accepts_the_shipped_scenarios() {
+    for file in ["scenarios/smoke.yaml", "scenarios/monday-8am.yaml"] {
+        let out = schoolday(&["validate", file]);
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("scenario OK"), "{stdout}");
+        assert!(stdout.contains("pupil"), "{stdout}");
+    }
+}
+
+#[test]
+fn a_misspelled_field_names_file_line_column_and_the_fix() {
+    let dir = temp_dir("cli-misspelled");
+    let path = dir.join("typo.yaml");
+    std::fs::write(
+        &path,
+        "name: typo\ntarget: embedded\nduration: 10s\npersonas:\n  pupil:\n    populaton: 10\n    arrival: { shape: constant, rate: 1/s }\n    journey:\n      - get: /homework\n        goal: true\n",
+    )
+    .unwrap();
+    let out = schoolday(&["validate", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let location = format!("{}:6:5", path.display());
+    assert!(
+        stderr.starts_with(&format!("error: {location}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("personas.pupil"), "{stderr}");
+    assert!(stderr.contains("unknown field `populaton`"), "{stderr}");
+    assert!(stderr.contains("did you mean `population`?"), "{stderr}");
+}
+
+#[test]
+fn a_missing_scenario_file_is_exit_code_2_naming_the_file() {
+    let out = schoolday(&["run", "no/such/scenario.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no/such/scenario.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn usage_errors_are_exit_code_2() {
+    assert_eq!(schoolday(&["frobnicate"]).status.code(), Some(2));
+    assert_eq!(schoolday(&["run"]).status.code(), Some(2));
+    let help = schoolday(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help.stdout).contains("Exit codes"));
+}
+
+#[test]
+fn run_writes_a_summary_and_exits_0() {
+    let dir = temp_dir("cli-run");
+    let reports = dir.join("reports");
+    let out = schoolday(&[
+        "run",
+        "scenarios/smoke.yaml",
+        "--out",
+        reports.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("homework (goal)"), "{stdout}");
+    assert!(stdout.contains("accounting closes"), "{stdout}");
+    assert!(
+        stdout.contains("matches the 600 the harness sent"),
+        "{stdout}"
+    );
+    let run_dir = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["requests"]["sent"], 600);
+    assert_eq!(summary["personas"][0]["completed"], 200);
+}
+
+#[test]
+fn ctrl_c_writes_a_partial_report_and_exits_130() {
+    let dir = temp_dir("cli-interrupt");
+    let scenario = dir.join("long.yaml");
+    std::fs::write(
+        &scenario,
+        "name: long\ntarget: embedded\nduration: 60s\npersonas:\n  pupil:\n    population: 600\n    arrival: { shape: constant, rate: 10/s }\n    think: 1s\n    journey:\n      - post: /login\n        json: { user: \"{{ user.id }}\" }\n      - get: /homework\n        goal: true\n",
+    )
+    .unwrap();
+    let reports = dir.join("reports");
+    let child = Command::new(env!("CARGO_BIN_EXE_schoolday"))
+        .args([
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            reports.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("INTERRUPTED"));
+    let run_dir = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["run"]["interrupted"], true);
+    let p = &summary["personas"][0];
+    let total = ["completed", "failed", "cut_off", "not_started"]
+        .iter()
+        .map(|k| p[k].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(total, 600);
+    assert!(
+        p["not_started"].as_u64().unwrap() > 400,
+        "most users had not arrived after 3 s: {p}"
+    );
+}
