@@ -6,6 +6,8 @@
 pub(crate) mod fixture;
 pub mod kneedle;
 pub mod saturation;
+#[cfg(test)]
+mod schema_check;
 mod summary;
 pub mod usl;
 pub mod verdict;
