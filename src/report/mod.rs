@@ -12,6 +12,7 @@ pub mod progress;
 pub mod rundir;
 pub mod style;
 pub mod terminal;
+pub mod verdict;
 #[cfg(test)]
 mod write_tests;
 
