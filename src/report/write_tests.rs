@@ -222,3 +222,16 @@ fn render_fixture_for_inspection() {
     write_files(&summary, &RunDir::existing(&root)).unwrap();
     println!("{}", root.display());
 }
+
+/// `SCHOOLDAY_RERENDER=RUN_DIR cargo test --lib rerender_dir_from_env -- --ignored` re-renders a
+/// saved run (until `schoolday report` is wired).
+#[test]
+#[ignore]
+fn rerender_dir_from_env() {
+    if let Some(dir) = std::env::var_os("SCHOOLDAY_RERENDER") {
+        for d in std::env::split_paths(&dir) {
+            let (_, files) = rerender(&d).unwrap();
+            println!("{files:?}");
+        }
+    }
+}

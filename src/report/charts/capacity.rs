@@ -36,8 +36,8 @@ where
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0}"))
         .y_desc("served successfully / s")
-        .label_style(font(13))
-        .axis_desc_style(font(14))
+        .label_style(font(15))
+        .axis_desc_style(font(16))
         .draw()?;
     chart
         .draw_series(DashedLineSeries::new(vec![(0.0, 0.0), (max, max)], 6, 5, SLATE.stroke_width(1)))?
@@ -75,7 +75,7 @@ where
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(GRID)
-        .label_font(font(13))
+        .label_font(font(15))
         .draw()?;
     Ok(())
 }
@@ -107,8 +107,8 @@ where
         .x_label_formatter(&|v| format!("{v:.0}"))
         .y_label_formatter(&|v| format!("{v:.0}"))
         .y_desc("served successfully / s")
-        .label_style(font(13))
-        .axis_desc_style(font(14))
+        .label_style(font(15))
+        .axis_desc_style(font(16))
         .draw()?;
     chart
         .draw_series(ws.iter().map(|w| Circle::new((w.in_flight_mean, w.ok_rps), 4, SKY.mix(0.7).filled())))?
@@ -131,7 +131,7 @@ where
             chart.draw_series(std::iter::once(Text::new(
                 format!("N* ≈ {n:.0}, peak {x:.0}/s"),
                 (n * 1.08, x * 1.03),
-                font(14),
+                font(16),
             )))?;
         }
     }
@@ -140,7 +140,7 @@ where
         .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.85))
         .border_style(GRID)
-        .label_font(font(13))
+        .label_font(font(15))
         .draw()?;
     Ok(())
 }

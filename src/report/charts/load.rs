@@ -19,7 +19,9 @@ where
     if tl.is_empty() {
         return nothing(&area, "the run has no timeline");
     }
-    let end = tl.last().map(|s| minutes(s.t)).unwrap_or(0.0).max(1.0 / 60.0);
+    let unit = time_unit(tl.last().map(|s| s.t as f64).unwrap_or(0.0));
+    let x = |s: &crate::metrics::Second| s.t as f64 / unit;
+    let end = tl.last().map(x).unwrap_or(0.0).max(1.0 / unit);
     let marker = summary.saturation.as_ref().and_then(|s| s.point.as_ref()).map(|p| p.at_s);
     let (upper, lower) = area.split_vertically((area.dim_in_pixel().1 as f64 * 0.62) as u32);
 
@@ -37,17 +39,17 @@ where
         .light_line_style(GRID.mix(0.4))
         .bold_line_style(GRID)
         .y_desc("requests / s")
-        .x_label_formatter(&|m| mmss(*m * 60.0))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(font(13))
-        .axis_desc_style(font(14))
+        .x_label_formatter(&|m| mmss(*m * unit))
+        .y_label_formatter(&count_label)
+        .label_style(font(15))
+        .axis_desc_style(font(16))
         .draw()?;
     chart
         .configure_secondary_axes()
-        .y_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&count_label)
         .y_desc("users arriving / s")
-        .label_style(font(13))
-        .axis_desc_style(font(14))
+        .label_style(font(15))
+        .axis_desc_style(font(16))
         .draw()?;
 
     // Errors stacked by kind, largest cumulative band first so each stays visible.
@@ -55,23 +57,23 @@ where
         ErrorKind::ALL.iter().copied().filter(|k| tl.iter().any(|s| s.errors_of(*k) > 0)).collect();
     for top in (0..kinds.len()).rev() {
         let color = error_color(kinds[top].name());
-        let band = tl.iter().map(|s| (minutes(s.t), kinds[..=top].iter().map(|k| s.errors_of(*k)).sum::<u64>() as f64));
+        let band = tl.iter().map(|s| (x(s), kinds[..=top].iter().map(|k| s.errors_of(*k)).sum::<u64>() as f64));
         chart
             .draw_series(AreaSeries::new(band, 0.0, color.mix(0.45)).border_style(color))?
             .label(format!("errors: {}", kinds[top].name()))
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.mix(0.6).filled()));
     }
     chart
-        .draw_series(LineSeries::new(tl.iter().map(|s| (minutes(s.t), s.started as f64)), INK.stroke_width(2)))?
+        .draw_series(LineSeries::new(tl.iter().map(|s| (x(s), s.started as f64)), INK.stroke_width(2)))?
         .label("offered (requests sent)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], INK.stroke_width(2)));
     chart
-        .draw_series(LineSeries::new(tl.iter().map(|s| (minutes(s.t), s.ok as f64)), LEAF.stroke_width(2)))?
+        .draw_series(LineSeries::new(tl.iter().map(|s| (x(s), s.ok as f64)), LEAF.stroke_width(2)))?
         .label("served successfully")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], LEAF.stroke_width(3)));
     chart
         .draw_secondary_series(DashedLineSeries::new(
-            tl.iter().map(|s| (minutes(s.t), s.arrivals as f64)),
+            tl.iter().map(|s| (x(s), s.arrivals as f64)),
             5,
             4,
             SKY.stroke_width(1),
@@ -79,14 +81,14 @@ where
         .label("users arriving (right axis)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], SKY.stroke_width(1)));
     if let Some(at) = marker {
-        vertical_marker(&mut chart, at / 60.0, (0.0, rate_max), &format!("saturated {}", mmss(at)), CRIMSON)?;
+        vertical_marker(&mut chart, at / unit, (0.0, rate_max), &format!("saturated {}", mmss(at)), CRIMSON)?;
     }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(GRID)
-        .label_font(font(12))
+        .label_font(font(14))
         .draw()?;
 
     let users_max = tl.iter().map(|s| s.active_users).max().unwrap_or(0).max(1) as f64 * 1.1;
@@ -105,35 +107,31 @@ where
         .bold_line_style(GRID)
         .x_desc("time since start (m:ss)")
         .y_desc("users active")
-        .x_label_formatter(&|m| mmss(*m * 60.0))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(font(13))
-        .axis_desc_style(font(14))
+        .x_label_formatter(&|m| mmss(*m * unit))
+        .y_label_formatter(&count_label)
+        .label_style(font(15))
+        .axis_desc_style(font(16))
         .draw()?;
     chart
         .configure_secondary_axes()
-        .y_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&count_label)
         .y_desc("requests in flight")
-        .label_style(font(13))
-        .axis_desc_style(font(14))
+        .label_style(font(15))
+        .axis_desc_style(font(16))
         .draw()?;
     chart
         .draw_series(
-            AreaSeries::new(tl.iter().map(|s| (minutes(s.t), s.active_users as f64)), 0.0, SKY.mix(0.15))
-                .border_style(SKY),
+            AreaSeries::new(tl.iter().map(|s| (x(s), s.active_users as f64)), 0.0, SKY.mix(0.15)).border_style(SKY),
         )?
         .label("users active")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], SKY.mix(0.3).filled()));
     chart
-        .draw_secondary_series(LineSeries::new(
-            tl.iter().map(|s| (minutes(s.t), s.in_flight as f64)),
-            VIOLET.stroke_width(2),
-        ))?
+        .draw_secondary_series(LineSeries::new(tl.iter().map(|s| (x(s), s.in_flight as f64)), VIOLET.stroke_width(2)))?
         .label("requests in flight (right axis)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], VIOLET.stroke_width(2)));
     if let Some(at) = marker {
         chart.draw_series(DashedLineSeries::new(
-            vec![(at / 60.0, 0.0), (at / 60.0, users_max)],
+            vec![(at / unit, 0.0), (at / unit, users_max)],
             6,
             4,
             CRIMSON.stroke_width(2),
@@ -144,7 +142,7 @@ where
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(GRID)
-        .label_font(font(12))
+        .label_font(font(14))
         .draw()?;
     Ok(())
 }

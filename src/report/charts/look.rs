@@ -44,9 +44,23 @@ pub fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&INK)
 }
 
-/// Time axes run in minutes so that plotters picks round ticks (0:30, 1:00, …), not 0:50.
-pub fn minutes(t_s: u32) -> f64 {
-    t_s as f64 / 60.0
+/// Seconds per unit of a time axis: runs longer than two minutes are drawn in minutes so
+/// plotters picks round ticks (0:30, 1:00, …, not 0:50); shorter ones in seconds.
+pub fn time_unit(end_s: f64) -> f64 {
+    if end_s > 120.0 {
+        60.0
+    } else {
+        1.0
+    }
+}
+
+/// An axis count label: whole numbers without decimals, small fractions with one.
+pub fn count_label(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 || v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 /// `1:30` (minutes:seconds since the start of the run).
@@ -79,7 +93,7 @@ where
     DB::ErrorType: 'static,
 {
     root.fill(&WHITE)?;
-    Ok(root.titled(title, font(20))?)
+    Ok(root.titled(title, font(22))?)
 }
 
 /// A message in the middle of an empty chart ("no requests finished").
@@ -107,6 +121,6 @@ where
     Y::ValueType: Clone + 'static,
 {
     chart.draw_series(DashedLineSeries::new(vec![(x, y0), (x, y1.clone())], 6, 4, color.stroke_width(2)))?;
-    chart.draw_series(std::iter::once(Text::new(format!(" {label}"), (x, y1), font(13).color(&color))))?;
+    chart.draw_series(std::iter::once(Text::new(format!(" {label}"), (x, y1), font(15).color(&color))))?;
     Ok(())
 }

@@ -89,7 +89,8 @@ pub fn plan(summary: &Summary) -> Vec<Chart> {
                 .into(),
             Kind::Knee,
         ));
-        if let Some(fit) = &s.usl {
+        // A fit on a handful of points is only noise drawn as a curve: the table says why.
+        if let Some(fit) = s.usl.as_ref().filter(|f| f.points >= crate::analysis::usl::MIN_POINTS) {
             let trust = if fit.trustworthy {
                 "the fit describes the data well".to_string()
             } else {

@@ -52,14 +52,14 @@ where
         .y_desc("share of arrived users")
         .x_label_formatter(&|t| mmss(*t))
         .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
-        .label_style(font(13))
-        .axis_desc_style(font(14))
+        .label_style(font(15))
+        .axis_desc_style(font(16))
         .draw()?;
     for (label, window) in GOAL_WINDOWS.iter() {
         let x = window.as_secs_f64();
         if x <= end {
             chart.draw_series(DashedLineSeries::new(vec![(x, 0.0), (x, 1.0)], 4, 4, SLATE.stroke_width(1)))?;
-            chart.draw_series(std::iter::once(Text::new(format!(" {label}"), (x, 0.08), font(13).color(&SLATE))))?;
+            chart.draw_series(std::iter::once(Text::new(format!(" {label}"), (x, 0.08), font(15).color(&SLATE))))?;
         }
     }
     for (i, (persona, curve)) in curves.into_iter().enumerate() {
@@ -75,7 +75,7 @@ where
         .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.85))
         .border_style(GRID)
-        .label_font(font(13))
+        .label_font(font(15))
         .draw()?;
     Ok(())
 }

@@ -27,17 +27,18 @@ where
     DB::ErrorType: 'static,
 {
     let area = frame(root, title)?;
+    let unit = time_unit(summary.timeline.last().map(|s| s.t as f64).unwrap_or(0.0));
     let seconds: Vec<(f64, Quantiles)> = summary
         .timeline
         .iter()
         .enumerate()
-        .map(|(i, s)| (minutes(s.t), quantiles(i)))
+        .map(|(i, s)| (s.t as f64 / unit, quantiles(i)))
         .filter(|(_, q)| q.count > 0)
         .collect();
     if seconds.is_empty() {
         return nothing(&area, "nothing was measured in this run");
     }
-    let end = summary.timeline.last().map(|s| minutes(s.t)).unwrap_or(0.0).max(1.0 / 60.0);
+    let end = summary.timeline.last().map(|s| s.t as f64 / unit).unwrap_or(0.0).max(1.0 / unit);
     let range = latency_range(
         seconds.iter().flat_map(|(_, q)| [q.p50_us, q.p99_us]).chain(reference.as_ref().map(|r| r.value_us)),
     );
@@ -53,10 +54,10 @@ where
         .bold_line_style(GRID)
         .x_desc("time since start (m:ss)")
         .y_desc("latency (log scale)")
-        .x_label_formatter(&|m| mmss(*m * 60.0))
+        .x_label_formatter(&|m| mmss(*m * unit))
         .y_label_formatter(&latency_label)
-        .label_style(font(13))
-        .axis_desc_style(font(14))
+        .label_style(font(15))
+        .axis_desc_style(font(16))
         .draw()?;
     type Pick = fn(&Quantiles) -> u64;
     let lines: [(&str, RGBColor, Pick); 3] =
@@ -78,14 +79,14 @@ where
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], LEAF.stroke_width(2)));
     }
     if let Some(p) = summary.saturation.as_ref().and_then(|s| s.point.as_ref()) {
-        vertical_marker(&mut chart, p.at_s / 60.0, (bottom, top), &format!("saturated {}", mmss(p.at_s)), CRIMSON)?;
+        vertical_marker(&mut chart, p.at_s / unit, (bottom, top), &format!("saturated {}", mmss(p.at_s)), CRIMSON)?;
     }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(GRID)
-        .label_font(font(13))
+        .label_font(font(15))
         .draw()?;
     Ok(())
 }

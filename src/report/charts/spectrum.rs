@@ -62,12 +62,13 @@ where
         .light_line_style(GRID.mix(0.4))
         .bold_line_style(GRID)
         .x_labels(5)
+        .y_labels(8)
         .x_desc("percentile of requests (a request at 99% was slower than 99 in 100)")
         .y_desc("latency (log scale)")
         .x_label_formatter(&nines_label)
         .y_label_formatter(&latency_label)
-        .label_style(font(13))
-        .axis_desc_style(font(14))
+        .label_style(font(15))
+        .axis_desc_style(font(16))
         .draw()?;
     for (i, (step, pts)) in series.into_iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
@@ -82,7 +83,7 @@ where
         .position(SeriesLabelPosition::UpperLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(GRID)
-        .label_font(font(13))
+        .label_font(font(15))
         .draw()?;
     Ok(())
 }
