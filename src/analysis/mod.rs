@@ -2,8 +2,18 @@
 //! merged histograms, user outcomes with closing accounting, generator health); saturation and
 //! thresholds build on it.
 
+#[cfg(test)]
+pub(crate) mod fixture;
+pub mod kneedle;
 mod recovery;
+pub mod saturation;
+#[cfg(test)]
+mod schema_check;
 mod summary;
+pub mod usl;
+pub mod verdict;
+pub mod windows;
 
 pub use recovery::{recoveries, Recovery};
+pub use saturation::{analyze, Saturation};
 pub use summary::*;

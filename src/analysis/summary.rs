@@ -38,6 +38,10 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub target_counts: Option<serde_json::Value>,
     pub timeline: Vec<Second>,
+    /// Where the target saturated and the plain-language verdict (absent in summaries written
+    /// before the analysis existed; `report::rerender` fills it in).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub saturation: Option<super::saturation::Saturation>,
     /// Recovery after each storm: time back to the pre-storm goodput, or a metastable flag.
     #[serde(default)]
     pub recovery: Vec<super::Recovery>,
@@ -327,7 +331,7 @@ pub fn summarize(
         .collect();
     let lag = Latency::of(&totals.lag);
     let healthy = (lag.p99_us as u128) <= LAG_P99_LIMIT.as_micros();
-    Summary {
+    let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
             name: "schoolday".into(),
@@ -370,8 +374,11 @@ pub fn summarize(
         personas,
         target_counts,
         timeline: timeline.clone(),
+        saturation: None,
         recovery: super::recoveries(scenario, timeline),
-    }
+    };
+    summary.saturation = Some(super::saturation::analyze(&summary, &Default::default()));
+    summary
 }
 
 fn cause_map(counts: &[u64; Cause::COUNT]) -> BTreeMap<String, u64> {

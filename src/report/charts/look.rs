@@ -1,0 +1,126 @@
+//! The shared look of every chart: size, palette, axis label formats and the markers (the
+//! saturation moment, the knee) that tie the charts to the verdict. One place, so the same
+//! thing is drawn the same way on every chart.
+
+use std::error::Error;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::font::FAMILY;
+use crate::report::format::micros;
+
+/// Pixel size of every chart (SVG user units and PNG pixels).
+pub const SIZE: (u32, u32) = (1000, 420);
+
+pub type Drawn = Result<(), Box<dyn Error>>;
+
+pub const INK: RGBColor = RGBColor(33, 37, 41);
+pub const GRID: RGBColor = RGBColor(222, 226, 230);
+pub const SKY: RGBColor = RGBColor(31, 119, 180);
+pub const AMBER: RGBColor = RGBColor(255, 127, 14);
+pub const CRIMSON: RGBColor = RGBColor(214, 39, 40);
+pub const LEAF: RGBColor = RGBColor(44, 160, 44);
+pub const VIOLET: RGBColor = RGBColor(148, 103, 189);
+pub const SLATE: RGBColor = RGBColor(127, 127, 127);
+
+/// Distinct colours for series drawn side by side (steps, personas, runs).
+pub const PALETTE: [RGBColor; 8] =
+    [SKY, AMBER, LEAF, CRIMSON, VIOLET, RGBColor(140, 86, 75), RGBColor(227, 119, 194), RGBColor(23, 190, 207)];
+
+/// One colour per error kind, stable across runs so reports compare at a glance.
+pub fn error_color(kind: &str) -> RGBColor {
+    match kind {
+        "http_5xx" => CRIMSON,
+        "timeout" => AMBER,
+        "connect" => VIOLET,
+        "reset" => RGBColor(140, 86, 75),
+        "http_4xx" => RGBColor(227, 119, 194),
+        _ => SLATE,
+    }
+}
+
+pub fn font(size: u32) -> TextStyle<'static> {
+    (FAMILY, size).into_font().color(&INK)
+}
+
+/// Seconds per unit of a time axis: runs longer than two minutes are drawn in minutes so
+/// plotters picks round ticks (0:30, 1:00, …, not 0:50); shorter ones in seconds.
+pub fn time_unit(end_s: f64) -> f64 {
+    if end_s > 120.0 {
+        60.0
+    } else {
+        1.0
+    }
+}
+
+/// An axis count label: whole numbers without decimals, small fractions with one.
+pub fn count_label(v: &f64) -> String {
+    if (v - v.round()).abs() < 1e-9 || v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// `1:30` (minutes:seconds since the start of the run).
+pub fn mmss(t: f64) -> String {
+    let s = t.max(0.0).round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+pub fn latency_label(us: &f64) -> String {
+    micros(us.max(0.0).round() as u64)
+}
+
+/// A latency axis range (µs) covering `values`, padded, for a log scale.
+pub fn latency_range(values: impl Iterator<Item = u64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values.filter(|v| *v > 0).fold((u64::MAX, 0), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if hi == 0 {
+        return 100.0..1_000_000.0;
+    }
+    let lo = (lo as f64 / 2.0).max(1.0);
+    let hi = (hi as f64 * 2.0).max(lo * 10.0);
+    lo..hi
+}
+
+/// White background and a title line; returns the area left for the plot.
+pub fn frame<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> Result<DrawingArea<DB, Shift>, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    Ok(root.titled(title, font(22))?)
+}
+
+/// A message in the middle of an empty chart ("no requests finished").
+pub fn nothing<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, message: &str) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Text::new(message.to_string(), (w as i32 / 2 - 160, h as i32 / 2), font(16).color(&SLATE)))?;
+    Ok(())
+}
+
+/// A dashed vertical line labelled at its top, e.g. the saturation moment.
+pub fn vertical_marker<DB, Y>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    x: f64,
+    (y0, y1): (Y::ValueType, Y::ValueType),
+    label: &str,
+    color: RGBColor,
+) -> Drawn
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    Y: Ranged,
+    Y::ValueType: Clone + 'static,
+{
+    chart.draw_series(DashedLineSeries::new(vec![(x, y0), (x, y1.clone())], 6, 4, color.stroke_width(2)))?;
+    chart.draw_series(std::iter::once(Text::new(format!(" {label}"), (x, y1), font(15).color(&color))))?;
+    Ok(())
+}

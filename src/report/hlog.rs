@@ -1,0 +1,143 @@
+//! HdrHistogram interval logs (`hlog/*.hlog`): the standard text format of the Java
+//! `HistogramLogWriter` (header comments, StartTime/BaseTime, a legend line, then one line per
+//! interval with a V2-deflate, base64 histogram), readable by `HistogramLogProcessor`,
+//! HdrHistogram's plotter and the Rust `IntervalLogIterator`.
+//!
+//! One log per persona × step (latency from intended start) and one for the generator's lag.
+//! The summary keeps one exact histogram per step for the whole run (per-second data holds only
+//! quantiles, which cannot be turned back into histograms), so each log holds a single interval
+//! covering the run. Values are microseconds: with the Java tools, pass
+//! `-outputValueUnitRatio 1000` to read milliseconds.
+
+use std::io;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use hdrhistogram::serialization::interval_log::{IntervalLogIterator, IntervalLogWriterBuilder, LogEntry};
+use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
+use hdrhistogram::Histogram;
+
+use super::rundir::{slug, RunDir};
+use crate::analysis::{decode_histogram, Summary};
+
+/// The subdirectory of the run directory holding the logs.
+pub const DIR: &str = "hlog";
+
+/// Legend line of the Java writer (its reader skips it; so does the Rust one).
+const LEGEND: &str = "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
+
+/// The log text for one histogram covering `length` from `started_at`.
+pub fn log(
+    histogram: &Histogram<u64>,
+    what: &str,
+    started_at: Option<SystemTime>,
+    length: Duration,
+) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut serializer = V2DeflateSerializer::new();
+    {
+        let mut header = IntervalLogWriterBuilder::new();
+        header
+            .add_comment(&format!("Logged with schoolday {}", env!("CARGO_PKG_VERSION")))
+            .add_comment("[Histogram log format version 1.3]")
+            .add_comment(&format!("{what}; values in microseconds"));
+        if let Some(at) = started_at {
+            header.with_start_time(at).with_base_time(at);
+        }
+        header.begin_log_with(&mut buf, &mut serializer)?;
+    }
+    buf.extend_from_slice(LEGEND.as_bytes());
+    {
+        // Interval_Max in milliseconds, as the Java writer prints it by default for ns → ms.
+        let mut writer =
+            IntervalLogWriterBuilder::new().with_max_value_divisor(1000.0).begin_log_with(&mut buf, &mut serializer)?;
+        writer
+            .write_histogram(histogram, Duration::ZERO, length, None)
+            .map_err(|e| io::Error::other(format!("{what}: {e:?}")))?;
+    }
+    Ok(buf)
+}
+
+/// Every histogram read back from a log (intervals in file order).
+pub fn read(text: &[u8]) -> io::Result<Vec<Histogram<u64>>> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    for entry in IntervalLogIterator::new(text) {
+        let entry = entry.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{e:?}")))?;
+        if let LogEntry::Interval(h) = entry {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(h.encoded_histogram())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            let histogram = Deserializer::new()
+                .deserialize(&mut bytes.as_slice())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{e:?}")))?;
+            out.push(histogram);
+        }
+    }
+    Ok(out)
+}
+
+/// File name of a step's log: `pupil-login.hlog`.
+pub fn step_file(persona: &str, step: &str) -> String {
+    format!("{}-{}.hlog", slug(persona), slug(step))
+}
+
+/// Write one log per step and one for the generator lag under `hlog/`; returns the directory.
+/// Steps whose saved histogram is missing or unreadable are skipped (an old or hand-edited
+/// summary should not stop the report).
+pub fn write_all(summary: &Summary, dir: &RunDir) -> io::Result<PathBuf> {
+    let path = dir.file(DIR);
+    std::fs::create_dir_all(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let logs = RunDir::existing(&path);
+    let started_at = humantime::parse_rfc3339(&summary.run.started_at).ok();
+    let length =
+        Duration::from_secs_f64(if summary.run.elapsed_s.is_finite() { summary.run.elapsed_s.max(0.0) } else { 0.0 });
+    for step in &summary.steps {
+        if let Some(h) = decode_histogram(&step.latency.histogram) {
+            let what = format!("{}/{} latency from intended start", step.persona, step.name);
+            logs.write(&step_file(&step.persona, &step.name), &log(&h, &what, started_at, length)?)?;
+        }
+    }
+    if let Some(h) = decode_histogram(&summary.generator.lag.histogram) {
+        logs.write("generator-lag.hlog", &log(&h, "generator lag (actual minus intended start)", started_at, length)?)?;
+    }
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::fixture;
+
+    #[test]
+    fn logs_read_back_equal_to_the_summary_histograms() {
+        let summary = fixture::saturating();
+        let root = std::env::temp_dir().join(format!("schoolday-hlog-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let dir = RunDir::existing(&root);
+        let logs = write_all(&summary, &dir).unwrap();
+        for step in &summary.steps {
+            let text = std::fs::read(logs.join(step_file(&step.persona, &step.name))).unwrap();
+            let back = read(&text).unwrap();
+            assert_eq!(back.len(), 1);
+            assert_eq!(back[0], decode_histogram(&step.latency.histogram).unwrap());
+            let text = String::from_utf8(text).unwrap();
+            assert!(text.contains("#[Histogram log format version 1.3]"));
+            assert!(text.contains("#[StartTime: "));
+            assert!(text.contains(LEGEND));
+            let data = text.lines().last().unwrap();
+            assert!(data.starts_with("0.000,240.000,"), "{data}");
+            assert!(data.contains(",HISTF"), "a V2-deflate histogram: {data}");
+        }
+        let lag = read(&std::fs::read(logs.join("generator-lag.hlog")).unwrap()).unwrap();
+        assert_eq!(lag[0], decode_histogram(&summary.generator.lag.histogram).unwrap());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn empty_histograms_still_make_valid_logs() {
+        let h = crate::metrics::new_histogram();
+        let text = log(&h, "nothing", None, Duration::ZERO).unwrap();
+        assert_eq!(read(&text).unwrap(), vec![h]);
+    }
+}
