@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Summary};
-use crate::cli::{Cli, Command, RunArgs, TargetArgs, ValidateArgs};
+use crate::cli::{Cli, CompareArgs, Command, ReportArgs, RunArgs, TargetArgs, ValidateArgs};
 use crate::exit_code::ExitCode;
 use crate::http::Clients;
 use crate::load;
@@ -24,6 +24,8 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run(args, style),
         Command::Validate(args) => validate(args, style),
         Command::Target(args) => serve_target(args),
+        Command::Report(args) => rerender(args, style),
+        Command::Compare(args) => compare(args, style),
     }
 }
 
@@ -55,6 +57,8 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     }
     let finished = run_scenario(Arc::new(scenario), &args.out, style)?;
     report::terminal::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
+    writeln!(std::io::stdout().lock())?;
+    report::verdict::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout)?;
     writeln!(stdout, "Run directory: {}", finished.dir.path().display())?;
@@ -196,5 +200,26 @@ fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
     let counts = target.counts();
     target.shutdown();
     println!("{}", serde_json::to_string_pretty(&counts)?);
+    Ok(ExitCode::Success)
+}
+
+fn rerender(args: ReportArgs, style: Style) -> anyhow::Result<ExitCode> {
+    let (summary, files) =
+        report::rerender(&args.run).with_context(|| format!("cannot re-render {}", args.run.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    report::verdict::render(&summary, &style, &mut stdout)?;
+    writeln!(stdout)?;
+    for file in files {
+        writeln!(stdout, "  {}", file.display())?;
+    }
+    Ok(ExitCode::Success)
+}
+
+fn compare(args: CompareArgs, style: Style) -> anyhow::Result<ExitCode> {
+    let (comparison, page) = report::compare(&args.runs, &args.out).context("cannot compare the runs")?;
+    let mut stdout = std::io::stdout().lock();
+    comparison.terminal(&style, &mut stdout)?;
+    writeln!(stdout)?;
+    writeln!(stdout, "Comparison page: {}", page.display())?;
     Ok(ExitCode::Success)
 }

@@ -32,6 +32,27 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve the embedded demo school workspace on 127.0.0.1 until Ctrl-C.
     Target(TargetArgs),
+    /// Re-render every output of a saved run (HTML, charts, CSV, HDR logs) from its summary.
+    Report(ReportArgs),
+    /// Compare saved runs side by side (the first is the baseline): a terminal table and an
+    /// HTML page.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run directory (or its summary.json).
+    pub run: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Two or more run directories; the first is the baseline.
+    #[arg(required = true, num_args = 2..)]
+    pub runs: Vec<PathBuf>,
+    /// Where to write the comparison page (a directory gets `compare.html`).
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -98,18 +98,23 @@ impl User<'_> {
         Ok(request)
     }
 
-    /// Store cookies, run the check and the captures. The first failure decides the kind.
+    /// Keep the cookies a response sets, whatever its status (a waiting room's ticket comes
+    /// with a 503).
+    pub(super) fn store_cookies(&mut self, received: &Received) {
+        for set_cookie in received.headers.get_all(SET_COOKIE) {
+            if let Ok(text) = set_cookie.to_str() {
+                self.cookies.store(text);
+            }
+        }
+    }
+
+    /// Run the check and the captures. The first failure decides the kind.
     pub(super) fn accept(
         &mut self,
         spec: &RequestSpec,
         received: &Received,
         body: Option<&[u8]>,
     ) -> Result<(), ErrorKind> {
-        for set_cookie in received.headers.get_all(SET_COOKIE) {
-            if let Ok(text) = set_cookie.to_str() {
-                self.cookies.store(text);
-            }
-        }
         let status = received.status;
         if !spec.check.status_ok(status) {
             return Err(match status {

@@ -27,8 +27,8 @@ use crate::scenario::{Behaviour, Event, Op, Persona, Think, WaitingRoomClient};
 /// Stream id for users' random choices (think times, weighted choices, jitter, patience).
 const USER_STREAM: u64 = 2;
 
-/// A person reloads an error page or a page that is too slow at most this many times for
-/// one step (without a goal patience, nothing else would stop them).
+/// Without a goal patience, a person reloads an error page or a page that is too slow at
+/// most this many times for one step (with one, they reload until their patience runs out).
 const MAX_RELOADS: u32 = 5;
 
 /// Re-logins in a row for one step before the user gives up on it.
@@ -372,6 +372,7 @@ impl<'a> User<'a> {
         let mut cause = first_cause;
         let (mut attempts, mut retries, mut reloads, mut relogins) = (0u32, 0u32, 0u32, 0u32);
         let mut previous_delay = Duration::ZERO;
+        let max_reloads = if self.signals.give_up_at.is_some() { u32::MAX } else { MAX_RELOADS };
         let mut queued_since: Option<Instant> = None;
         let persona_index = self.persona_index;
         let fail = |end: End, queued_since: Option<Instant>| {
@@ -436,7 +437,7 @@ impl<'a> User<'a> {
                     // Page patience ran out: the person reloads the page at once.
                     recorder.attempt_finished(step, service, Err(ErrorKind::Abandoned));
                     reloads += 1;
-                    if reloads > MAX_RELOADS {
+                    if reloads > max_reloads {
                         return fail(End::Failed, queued_since);
                     }
                     cause = Cause::Reload;
@@ -463,6 +464,7 @@ impl<'a> User<'a> {
                     Failure::Transport(kind)
                 }
                 Ok(received) => {
+                    self.store_cookies(&received);
                     if let Some(room) = &self.behaviour.waiting_room {
                         if is_queued(room, &received, body.as_deref()) {
                             // The server answered as designed: the user is in the queue.
@@ -536,7 +538,7 @@ impl<'a> User<'a> {
                 retries += 1;
                 cause = Cause::AppRetry;
                 with_retry_after(policy.retry_after, backoff, server_asked)
-            } else if page_patience.is_some() && reloads < MAX_RELOADS && is_error_page(failure) {
+            } else if page_patience.is_some() && reloads < max_reloads && is_error_page(failure) {
                 // A person: reload the error page after a moment (not subject to budgets).
                 reloads += 1;
                 cause = Cause::Reload;

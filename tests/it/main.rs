@@ -2,6 +2,7 @@
 //! tests start themselves on 127.0.0.1 (the embedded target, or tiny misbehaving servers), with
 //! bounded users and durations.
 
+mod behaviour;
 mod cli;
 mod failures;
 mod run;
@@ -43,7 +44,7 @@ pub fn run(dir: &Path, yaml: &str) -> (Summary, PathBuf) {
 pub fn assert_accounting_closes(summary: &Summary) {
     for p in &summary.personas {
         assert_eq!(
-            p.completed + p.failed + p.cut_off + p.not_started,
+            p.completed + p.failed + p.abandoned + p.cut_off + p.not_started,
             p.scheduled,
             "persona {} does not add up: {p:?}",
             p.name

@@ -1,0 +1,222 @@
+//! School-day behaviour against real servers: Retry-After honoured, storms, waiting rooms,
+//! patience. Every retry must be visible in the attempt counts.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{assert_accounting_closes, run, temp_dir};
+
+/// A keep-alive HTTP server on 127.0.0.1 that answers each user's first request with
+/// `503 Retry-After: 1` and the next with 200, recording when each request arrived.
+fn retry_after_server() -> (u16, Arc<Mutex<Vec<(String, Instant)>>>, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let log = seen.clone();
+    let server = std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut handlers = Vec::new();
+        while Instant::now() < deadline && handlers.len() < 5 {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    let log = log.clone();
+                    stream.set_nonblocking(false).unwrap();
+                    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    handlers.push(std::thread::spawn(move || {
+                        let mut buf = Vec::new();
+                        let mut chunk = [0u8; 4096];
+                        loop {
+                            let Ok(n) = stream.read(&mut chunk) else { return };
+                            if n == 0 {
+                                return;
+                            }
+                            buf.extend_from_slice(&chunk[..n]);
+                            while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                                buf.drain(..end + 4);
+                                let user = head.lines().next().unwrap_or("").to_string();
+                                let mut log = log.lock().unwrap();
+                                let first = !log.iter().any(|(u, _)| *u == user);
+                                log.push((user, Instant::now()));
+                                drop(log);
+                                let reply: &[u8] = if first {
+                                    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\ncontent-length: 0\r\n\r\n"
+                                } else {
+                                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+                                };
+                                if stream.write_all(reply).is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }));
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        for h in handlers {
+            let _ = h.join();
+        }
+    });
+    (port, seen, server)
+}
+
+#[test]
+fn retry_after_is_honoured_and_every_retry_is_counted() {
+    let (port, seen, server) = retry_after_server();
+    let dir = temp_dir("retry-after");
+    let yaml = format!(
+        r#"
+name: retry after
+target: http://127.0.0.1:{port}
+duration: 1s
+grace: 10s
+personas:
+  pupil:
+    population: 4
+    arrival: {{ shape: constant, rate: 4/s, spacing: even }}
+    retry: {{ policy: exponential, base: 50ms, cap: 100ms, jitter: full, max_attempts: 3, retry_after: honour }}
+    journey:
+      - name: page
+        get: /page/{{{{ user.index }}}}
+        goal: true
+"#
+    );
+    let (summary, _) = run(&dir, &yaml);
+    server.join().unwrap();
+    assert_accounting_closes(&summary);
+    let p = &summary.personas[0];
+    assert_eq!(p.completed, 4, "{p:?}");
+    let step = &summary.steps[0];
+    assert_eq!(step.sent, 8, "one 503 and one success per user");
+    assert_eq!(step.attempts.get("first"), Some(&4));
+    assert_eq!(step.attempts.get("app_retry"), Some(&4));
+    assert_eq!(step.errors.get("http_5xx"), Some(&4));
+    assert_eq!(p.amplification, Some(2.0));
+    let log = seen.lock().unwrap();
+    for user in 1..=4 {
+        let times: Vec<Instant> =
+            log.iter().filter(|(u, _)| u.contains(&format!("/page/{user} "))).map(|(_, t)| *t).collect();
+        assert_eq!(times.len(), 2, "user {user}: {log:?}");
+        let gap = times[1] - times[0];
+        assert!(gap >= Duration::from_millis(990), "user {user} retried after {gap:?}, before Retry-After: 1");
+        assert!(gap < Duration::from_millis(1500), "user {user} waited {gap:?}: far more than asked");
+    }
+}
+
+#[test]
+fn a_storm_makes_every_active_user_log_in_again_exactly_once() {
+    let dir = temp_dir("storm");
+    let yaml = r#"
+name: storm
+target: embedded
+embedded: { workers: 8, service_time: { default: 1ms, login: 2ms } }
+duration: 3s
+grace: 10s
+events:
+  - at: 2s
+    storm: { personas: [pupil] }
+personas:
+  pupil:
+    population: 20
+    arrival: { shape: constant, rate: 20/s, from: 0s, to: 1s, spacing: even }
+    journey:
+      - name: login
+        post: /login
+        json: { user: "{{ user.id }}" }
+        capture: { token: json.token }
+      - name: homework
+        get: /homework
+        bearer: "{{ token }}"
+        goal: true
+      - think: 3s
+      - name: messages
+        get: /messages
+        bearer: "{{ token }}"
+"#;
+    let (summary, _) = run(&dir, yaml);
+    assert_accounting_closes(&summary);
+    let p = &summary.personas[0];
+    assert_eq!(p.completed, 20);
+    assert_eq!(p.relogins, 20, "every user was in its think time at 2 s: {p:?}");
+    let login = summary.steps.iter().find(|s| s.name == "login").unwrap();
+    assert_eq!(login.attempts.get("relogin"), Some(&20));
+    assert_eq!(login.sent, 40);
+    let messages = summary.steps.iter().find(|s| s.name == "messages").unwrap();
+    assert_eq!(messages.ok, 20, "the new session works: {messages:?}");
+    let counts = summary.target_counts.as_ref().unwrap();
+    assert_eq!(counts["sessions_created"], 40);
+    assert_eq!(counts["unauthorized"], 0, "users logged in again before using the dropped session");
+}
+
+#[test]
+fn a_waiting_room_queues_polls_and_admits_everyone() {
+    let dir = temp_dir("waiting-room");
+    let yaml = r#"
+name: waiting room
+target: embedded
+embedded: { workers: 8, overload: waiting_room, admit: 20/s, retry_after: 1s, service_time: { default: 1ms } }
+duration: 2s
+grace: 15s
+personas:
+  pupil:
+    population: 60
+    arrival: { shape: burst, at: 0s }
+    waiting_room: { status: [503], json_field: queued, poll: 5s }
+    journey:
+      - name: login
+        post: /login
+        json: { user: "{{ user.id }}" }
+      - name: homework
+        get: /homework
+        goal: true
+"#;
+    let (summary, _) = run(&dir, yaml);
+    assert_accounting_closes(&summary);
+    let p = &summary.personas[0];
+    assert_eq!(p.completed, 60, "everyone is admitted in time: {p:?}");
+    assert!(p.queued >= 30, "60 at once against 20/s: most wait ({p:?})");
+    let queue = p.time_in_queue.as_ref().unwrap();
+    assert!(queue.max_us >= 1_000_000, "the last ones waited over a second: {queue:?}");
+    let login = summary.steps.iter().find(|s| s.name == "login").unwrap();
+    let polls = login.attempts.get("poll").copied().unwrap_or(0);
+    assert!(polls >= p.queued, "each queued user polled at least once: {login:?}");
+    assert_eq!(login.sent, 60 + polls);
+    let counts = summary.target_counts.as_ref().unwrap();
+    // Every login attempt that did not get in was a queued answer, and the target agrees.
+    assert_eq!(counts["waiting_room"]["queued"].as_u64().unwrap(), login.sent - 60);
+}
+
+#[test]
+fn impatient_users_reload_then_abandon() {
+    let dir = temp_dir("patience");
+    let yaml = r#"
+name: patience
+target: embedded
+embedded: { workers: 1, queue: 100, service_time: { default: 400ms, login: 1ms } }
+duration: 1s
+grace: 10s
+personas:
+  pupil:
+    population: 5
+    arrival: { shape: burst, at: 0s }
+    patience: { page: 300ms, goal: 2s, goal_sigma: 0 }
+    journey:
+      - name: login
+        post: /login
+        json: { user: "{{ user.id }}" }
+      - name: homework
+        get: /homework
+        goal: true
+"#;
+    let (summary, _) = run(&dir, yaml);
+    assert_accounting_closes(&summary);
+    let p = &summary.personas[0];
+    assert!(p.abandoned >= 3, "one slow worker cannot serve 5 impatient pupils: {p:?}");
+    let homework = summary.steps.iter().find(|s| s.name == "homework").unwrap();
+    assert!(homework.attempts.get("reload").copied().unwrap_or(0) >= 3, "{homework:?}");
+    assert!(homework.errors.get("abandoned").copied().unwrap_or(0) >= 3, "{homework:?}");
+}
