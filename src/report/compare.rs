@@ -36,6 +36,10 @@ pub enum Value {
     Share(f64),
     /// Saturation time: `None` = never saturated (the best outcome).
     SaturatedAt(Option<f64>),
+    /// A multiplier, e.g. requests per goal.
+    Ratio(f64),
+    /// Time to recover after a storm: `None` = never (the worst outcome).
+    RecoveredAfter(Option<f64>),
 }
 
 impl Value {
@@ -44,7 +48,8 @@ impl Value {
             Value::Missing => None,
             Value::Rate(v) | Value::Seconds(v) | Value::Share(v) => Some(v),
             Value::Micros(v) => Some(v as f64),
-            Value::SaturatedAt(v) => Some(v.unwrap_or(f64::INFINITY)),
+            Value::SaturatedAt(v) | Value::RecoveredAfter(v) => Some(v.unwrap_or(f64::INFINITY)),
+            Value::Ratio(v) => Some(v),
         }
     }
 
@@ -57,6 +62,9 @@ impl Value {
             Value::Share(v) => percent(v),
             Value::SaturatedAt(None) => "never".into(),
             Value::SaturatedAt(Some(v)) => clock(Duration::from_secs_f64(v.max(0.0))),
+            Value::Ratio(v) => format!("{v:.2}×"),
+            Value::RecoveredAfter(None) => "never (metastable)".into(),
+            Value::RecoveredAfter(Some(v)) => clock(Duration::from_secs_f64(v.max(0.0))),
         }
     }
 }
@@ -192,12 +200,39 @@ impl Comparison {
                         .unwrap_or(Value::Missing)
                 });
             }
+            row("retries", format!("{p}: requests per goal (amplification)"), Better::Lower, &|s| {
+                s.personas
+                    .iter()
+                    .find(|x| &x.name == p)
+                    .and_then(|x| x.amplification)
+                    .map(Value::Ratio)
+                    .unwrap_or(Value::Missing)
+            });
+            row("retries", format!("{p}: app retries + reloads + re-logins"), Better::Lower, &|s| {
+                s.personas
+                    .iter()
+                    .find(|x| &x.name == p)
+                    .map(|x| {
+                        let extra: u64 = ["app_retry", "reload", "relogin"]
+                            .iter()
+                            .map(|k| x.attempts.get(*k).copied().unwrap_or(0))
+                            .sum();
+                        Value::Rate(extra as f64)
+                    })
+                    .unwrap_or(Value::Missing)
+            });
             row("users", format!("{p}: p95 time to goal"), Better::Lower, &|s| {
                 s.personas
                     .iter()
                     .find(|x| &x.name == p && x.time_to_goal.count > 0)
                     .map(|x| Value::Micros(x.time_to_goal.p95_us))
                     .unwrap_or(Value::Missing)
+            });
+        }
+        let storms = summaries.iter().map(|s| s.recovery.len()).max().unwrap_or(0);
+        for i in 0..storms {
+            row("recovery", format!("recovered after storm {}", i + 1), Better::Lower, &|s| {
+                s.recovery.get(i).map(|r| Value::RecoveredAfter(r.recovered_after_s)).unwrap_or(Value::Missing)
             });
         }
         for (persona, name) in &steps {
@@ -353,7 +388,7 @@ impl Comparison {
             out.push_str("</tr>");
         }
         out.push_str(
-            "</table><p class=\"note\">Retry amplification per run will appear here once runs record attempts by cause.</p></section>\n</main></body></html>\n",
+            "</table></section>\n</main></body></html>\n",
         );
         out
     }
