@@ -2,8 +2,10 @@
 //! tests start themselves on 127.0.0.1 (the embedded target, or tiny misbehaving servers), with
 //! bounded users and durations.
 
+mod bench;
 mod cli;
 mod failures;
+mod quick;
 mod run;
 
 use std::path::{Path, PathBuf};
