@@ -164,10 +164,16 @@ pub fn run(url: &str, size: Size, runner: Runner) -> Vec<Row> {
             figure: format!("{kib:.1} KiB/user"),
             goal: "≤ 8 KiB".into(),
             detail: format!(
-                "RSS {:.0} MiB vs empty run {:.0} MiB, {} arrived",
+                "RSS {:.0} MiB vs empty run {:.0} MiB, {} arrived, {} answered{}",
                 m["rss_kib"] / 1024.0,
                 baseline["rss_kib"] / 1024.0,
-                m["arrived"]
+                m["arrived"],
+                m["requests"],
+                if m["requests"] < users as f64 {
+                    " (NOT all thinking at the sample: the generator fell behind)"
+                } else {
+                    ""
+                }
             ),
         });
     };
