@@ -2,7 +2,9 @@
 //! core, run each case of `suite.rs` in a fresh process pinned to another, and print and write
 //! `bench/RESULTS.md` with the machine, the commit and the load average next to the figures.
 //!
-//! Usage: `bench [--short] [--out FILE]`. Every figure comes from the run that prints it.
+//! Usage: `bench [--short] [--out FILE]`, or `bench --case 'kind=open rate=20000 duration=5s'`
+//! to run one case (keys as in `case.rs`; the URL is filled in) and print what it measured.
+//! Every figure comes from the run that prints it.
 
 #[path = "case.rs"]
 mod case;
@@ -18,12 +20,14 @@ fn main() {
         return;
     }
     let mut short = false;
+    let mut single: Option<String> = None;
     let mut out = PathBuf::from("bench/RESULTS.md");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--short" => short = true,
             "--out" => out = PathBuf::from(args.next().expect("--out FILE")),
+            "--case" => single = Some(args.next().expect("--case 'kind=open rate=500 …'")),
             other => panic!("unknown argument {other}; usage: bench [--short] [--out FILE]"),
         }
     }
@@ -54,13 +58,21 @@ fn main() {
             "not pinned"
         }
     );
-    let size = if short { suite::SHORT } else { suite::FULL };
     let mut runner = |spec: &case::Spec| {
         eprintln!("  {}", spec.to_text());
         let measured = case::in_child(pin(0, &me), spec);
         eprintln!("    {}", case::format_result(&measured));
         measured
     };
+    if let Some(text) = single {
+        let spec = case::Spec::parse(&format!("url={url} {text}"));
+        let measured = runner(&spec);
+        println!("{}", case::format_result(&measured));
+        drop(target.stdin.take());
+        let _ = target.wait();
+        return;
+    }
+    let size = if short { suite::SHORT } else { suite::FULL };
     let rows = suite::run(&url, size, &mut runner);
     let load_after = load_average();
     drop(target.stdin.take());
