@@ -22,7 +22,7 @@ use crate::target::{EmbeddedConfig, EmbeddedTarget};
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     let style = Style::detect(cli.color);
     match cli.command {
-        Command::Run(args) => run(args, style),
+        Command::Run(args) => run(*args, style),
         Command::Validate(args) => validate(args, style),
         Command::Target(args) => serve_target(args),
     }

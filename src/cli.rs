@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario and write its report.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a scenario without running it, and print its plan.
     Validate(ValidateArgs),
     /// Serve the embedded demo school workspace on 127.0.0.1 until Ctrl-C.
