@@ -9,19 +9,22 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Summary};
-use crate::cli::{Cli, CompareArgs, Command, ReportArgs, RunArgs, TargetArgs, ValidateArgs};
+use crate::cli::{
+    Cli, CompareArgs, Command, Connections, QuickArgs, ReportArgs, RunArgs, TargetArgs, ValidateArgs,
+};
 use crate::exit_code::ExitCode;
 use crate::http::Clients;
 use crate::load;
+use crate::quick;
 use crate::report::{self, RunDir, Style};
 use crate::runtime::{self, Progress};
-use crate::scenario::{self, Scenario, Target};
+use crate::scenario::{self, ConnectionMode, Scenario, Target};
 use crate::target::{EmbeddedConfig, EmbeddedTarget};
 
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     let style = Style::detect(cli.color);
     match cli.command {
-        Command::Run(args) => run(args, style),
+        Command::Run(args) => run(*args, style),
         Command::Validate(args) => validate(args, style),
         Command::Target(args) => serve_target(args),
         Command::Report(args) => rerender(args, style),
@@ -48,7 +51,11 @@ fn validate(args: ValidateArgs, style: Style) -> anyhow::Result<ExitCode> {
 }
 
 fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
-    let mut scenario = match load_scenario(&args.scenario) {
+    let loaded = match &args.scenario {
+        Some(path) => load_scenario(path),
+        None => quick_scenario(&args.quick),
+    };
+    let mut scenario = match loaded {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -66,6 +73,43 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
         writeln!(stdout, "  {}", file.display())?;
     }
     Ok(exit_code(&finished.summary))
+}
+
+/// Build a quick-mode scenario from `--url` and its flags, or print why not.
+fn quick_scenario(args: &QuickArgs) -> Result<Scenario, ExitCode> {
+    let load = match (args.users, args.rate) {
+        (Some(users), _) => quick::Load::Closed {
+            users,
+            think: args.think,
+            ramp_up: args.ramp_up,
+        },
+        (None, Some(rate)) => quick::Load::Open { rate },
+        // clap requires one of them with --url, and --url without a scenario.
+        (None, None) => return Err(ExitCode::Invalid),
+    };
+    let url = args.url.as_deref().unwrap_or_default();
+    let mut options = quick::Options::new(url, load);
+    if let Some(duration) = args.duration {
+        options.duration = duration;
+    }
+    if let Some(connections) = args.connections {
+        options.connections = match connections {
+            Connections::PerUser => ConnectionMode::PerUser,
+            Connections::Shared => ConnectionMode::Shared,
+        };
+    }
+    if let Some(method) = &args.method {
+        options.method = method.clone();
+    }
+    options.headers = args.header.clone();
+    options.body = args.body.clone();
+    if let Some(timeout) = args.timeout {
+        options.timeout = timeout;
+    }
+    quick::scenario(&options).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::Invalid
+    })
 }
 
 /// A run that has ended and written its files.

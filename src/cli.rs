@@ -27,7 +27,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a scenario and write its report.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Check a scenario without running it, and print its plan.
     Validate(ValidateArgs),
     /// Serve the embedded demo school workspace on 127.0.0.1 until Ctrl-C.
@@ -56,15 +56,64 @@ pub struct CompareArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["scenario", "url"])))]
 pub struct RunArgs {
-    /// The scenario file (YAML).
-    pub scenario: PathBuf,
+    /// The scenario file (YAML). Or `--url` for a quick run without one.
+    pub scenario: Option<PathBuf>,
+    #[command(flatten)]
+    pub quick: QuickArgs,
     /// Where run directories are created.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+}
+
+/// Quick mode: one URL under a closed loop (`--users`) or an open loop (`--rate`), no YAML.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Quick mode (instead of a scenario)")]
+#[command(group(clap::ArgGroup::new("load").args(["users", "rate"]).multiple(false)))]
+pub struct QuickArgs {
+    /// The URL every request goes to.
+    #[arg(long, conflicts_with = "scenario", requires = "load")]
+    pub url: Option<String>,
+    /// How long to send load.
+    #[arg(long, requires = "url", value_parser = humantime::parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Closed loop: N users, each sending its next request when the last one completes.
+    #[arg(long, requires = "url")]
+    pub users: Option<u64>,
+    /// Closed loop: pause between a response and the user's next request.
+    #[arg(long, requires = "users", value_parser = humantime::parse_duration)]
+    pub think: Option<std::time::Duration>,
+    /// Closed loop: users arrive evenly over this long (default: a tenth of the run, at most 1s).
+    #[arg(long, requires = "users", value_parser = humantime::parse_duration)]
+    pub ramp_up: Option<std::time::Duration>,
+    /// Open loop: requests per second on schedule (`500`, `500/s`, `3000/min`).
+    #[arg(long, requires = "url", value_parser = crate::scenario::units::parse_rate)]
+    pub rate: Option<f64>,
+    /// One connection per user (new handshakes, like browsers) or one shared keep-alive pool.
+    #[arg(long, value_enum, requires = "url")]
+    pub connections: Option<Connections>,
+    /// HTTP method.
+    #[arg(long, requires = "url")]
+    pub method: Option<String>,
+    /// A header sent with every request, `Name: value` (repeatable).
+    #[arg(long, requires = "url")]
+    pub header: Vec<String>,
+    /// The request body.
+    #[arg(long, requires = "url")]
+    pub body: Option<String>,
+    /// Per-request timeout.
+    #[arg(long, requires = "url", value_parser = humantime::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Connections {
+    PerUser,
+    Shared,
 }
 
 #[derive(Debug, Args)]

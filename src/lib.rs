@@ -12,6 +12,7 @@ pub mod exit_code;
 pub mod http;
 pub mod load;
 pub mod metrics;
+pub mod quick;
 pub mod report;
 pub mod rng;
 pub mod runtime;

@@ -13,27 +13,18 @@ impl User<'_> {
     /// Build the HTTP request for `spec`. `timeout` is the attempt's timeout.
     pub(super) fn build(
         &self,
+        r: usize,
         spec: &RequestSpec,
         timeout: std::time::Duration,
     ) -> Result<reqwest::Request, ErrorKind> {
         let missing = |_: MissingVar| ErrorKind::Capture;
-        let mut text = String::with_capacity(64);
-        text.push_str(&self.ctx.base_url);
-        spec.path.render(self, &mut text).map_err(missing)?;
-        let mut separator = if text.contains('?') { '&' } else { '?' };
-        let mut value = String::new();
-        for (key, template) in &spec.query {
-            value.clear();
-            template.render(self, &mut value).map_err(missing)?;
-            text.push(separator);
-            separator = '&';
-            text.extend(url::form_urlencoded::byte_serialize(key.as_bytes()));
-            text.push('=');
-            text.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
-        }
-        let url = reqwest::Url::parse(&text).map_err(|_| ErrorKind::Other)?;
+        let url = match self.ctx.literal_url(self.persona_index, r) {
+            Some(url) => url.clone(),
+            None => self.url(spec)?,
+        };
         let mut request = reqwest::Request::new(spec.method.clone(), url);
         *request.timeout_mut() = Some(timeout);
+        let mut value = String::new();
         let headers = request.headers_mut();
         for (name, template) in self.ctx.scenario.http.headers.iter().chain(&spec.headers) {
             value.clear();
@@ -96,6 +87,27 @@ impl User<'_> {
             *request.body_mut() = Some(body.into());
         }
         Ok(request)
+    }
+
+    /// The URL of `spec` for this user: rendered and parsed for paths with placeholders or a
+    /// query (literal ones are parsed once per run, see `RunContext::literal_url`).
+    fn url(&self, spec: &RequestSpec) -> Result<reqwest::Url, ErrorKind> {
+        let missing = |_: MissingVar| ErrorKind::Capture;
+        let mut text = String::with_capacity(64);
+        text.push_str(&self.ctx.base_url);
+        spec.path.render(self, &mut text).map_err(missing)?;
+        let mut separator = if text.contains('?') { '&' } else { '?' };
+        let mut value = String::new();
+        for (key, template) in &spec.query {
+            value.clear();
+            template.render(self, &mut value).map_err(missing)?;
+            text.push(separator);
+            separator = '&';
+            text.extend(url::form_urlencoded::byte_serialize(key.as_bytes()));
+            text.push('=');
+            text.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+        }
+        reqwest::Url::parse(&text).map_err(|_| ErrorKind::Other)
     }
 
     /// Keep the cookies a response sets, whatever its status (a waiting room's ticket comes

@@ -135,7 +135,7 @@ impl Signals {
 
 pub(super) struct User<'a> {
     pub(super) ctx: &'a RunContext,
-    persona_index: usize,
+    pub(super) persona_index: usize,
     pub(super) persona: &'a Persona,
     behaviour: &'a Behaviour,
     /// 0-based index within the persona.
@@ -399,7 +399,7 @@ impl<'a> User<'a> {
             if cause == Cause::First {
                 self.budget.first_attempt();
             }
-            let request = match self.build(spec, timeout) {
+            let request = match self.build(r, spec, timeout) {
                 Ok(request) => request,
                 Err(kind) => {
                     // Nothing was sent; the step still failed where the user could see it.

@@ -3,8 +3,10 @@
 //! bounded users and durations.
 
 mod behaviour;
+mod bench;
 mod cli;
 mod failures;
+mod quick;
 mod run;
 
 use std::path::{Path, PathBuf};
