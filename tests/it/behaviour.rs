@@ -220,3 +220,74 @@ personas:
     assert!(homework.attempts.get("reload").copied().unwrap_or(0) >= 3, "{homework:?}");
     assert!(homework.errors.get("abandoned").copied().unwrap_or(0) >= 3, "{homework:?}");
 }
+
+/// A small metastable target (2 workers, 80 logins/s) about 40% busy, and a storm 12 s in
+/// that sends ~120 users back to the login at once; only the retry policy differs.
+fn storm_scenario(retry: &str) -> String {
+    format!(
+        r#"
+name: storm pair
+target: embedded
+embedded: {{ workers: 2, queue: 100000, overload: metastable, login_cpu: 0s, service_time: {{ default: 5ms, login: 25ms }} }}
+duration: 35s
+grace: 1s
+seed: 3
+events:
+  - at: 12s
+    storm: {{ personas: [pupil] }}
+personas:
+  pupil:
+    arrival: {{ shape: constant, rate: 10/s }}
+    retry: {retry}
+    journey:
+      - name: login
+        post: /login
+        json: {{ user: "{{{{ user.id }}}}" }}
+        capture: {{ token: json.token }}
+      - name: homework
+        get: /homework
+        bearer: "{{{{ token }}}}"
+        goal: true
+      - repeat: 10
+        steps:
+          - think: 1s
+          - name: messages
+            get: /messages
+            bearer: "{{{{ token }}}}"
+"#
+    )
+}
+
+#[test]
+fn immediate_retries_stay_metastable_where_backoff_recovers() {
+    let immediate = std::thread::spawn(|| {
+        let dir = temp_dir("storm-immediate");
+        run(&dir, &storm_scenario("{ policy: immediate, max_attempts: 100, timeout: 300ms }")).0
+    });
+    let dir = temp_dir("storm-backoff");
+    let (backoff, _) = run(
+        &dir,
+        &storm_scenario(
+            "{ policy: exponential, base: 1s, cap: 10s, jitter: full, max_attempts: 6, timeout: 300ms, budget: { tokens: 2, cost: 1, refund: 0.1 } }",
+        ),
+    );
+    let immediate = immediate.join().unwrap();
+    for s in [&immediate, &backoff] {
+        assert_accounting_closes(s);
+        assert_eq!(s.recovery.len(), 1);
+    }
+    let (i, b) = (&immediate.recovery[0], &backoff.recovery[0]);
+    assert!(i.recovered_after_s.is_none() && i.ended_degraded, "immediate retries must not recover: {i:?}");
+    assert!(b.recovered_after_s.is_some() && !b.ended_degraded, "backoff with a budget must recover: {b:?}");
+    let amplification = |s: &schoolday::analysis::Summary| {
+        let p = &s.personas[0];
+        let attempts: u64 = p.attempts.values().sum();
+        attempts as f64 / p.completed.max(1) as f64
+    };
+    assert!(
+        amplification(&immediate) > 3.0 * amplification(&backoff),
+        "immediate {:.1} vs backoff {:.1} requests per goal",
+        amplification(&immediate),
+        amplification(&backoff)
+    );
+}
