@@ -58,7 +58,7 @@ pub fn render(
         rows.push(vec![
             persona.name.clone(),
             count(p.users),
-            describe_shape(&persona.arrival.shape),
+            describe_arrival(persona),
             format!("{:.1}/s at {}", p.peak_rate, clock(p.peak_at)),
             match (p.first_arrival, p.last_arrival) {
                 (Some(a), Some(b)) => format!("{} – {}", clock(a), clock(b)),
@@ -89,6 +89,25 @@ pub fn render(
         count(total_requests.round() as u64)
     )?;
     Ok(())
+}
+
+/// A short description of a persona's arrivals, e.g. `peak at 4m ±1m, 4 waves 45s apart`.
+/// With a population, rate shapes are only shapes, so their rates are not shown.
+pub fn describe_arrival(persona: &crate::scenario::Persona) -> String {
+    let shape = &persona.arrival.shape;
+    let mut text = match (shape, persona.population) {
+        (Shape::Constant { from, to, .. }, Some(_)) => format!("evenly {}–{}", clock(*from), clock(*to)),
+        (Shape::Ramp { from_rate, to_rate, .. }, Some(_)) if from_rate < to_rate => "rising ramp".to_string(),
+        (Shape::Ramp { .. }, Some(_)) => "falling ramp".to_string(),
+        _ => describe_shape(shape),
+    };
+    if let Some(stagger) = persona.arrival.stagger {
+        text.push_str(&format!(", {} waves {} apart", stagger.waves, clock(stagger.gap)));
+    }
+    if !persona.blocked.is_empty() {
+        text.push_str(&format!(", {} blocked window(s)", persona.blocked.len()));
+    }
+    text
 }
 
 /// A short description of an arrival curve, e.g. `peak at 4m ±1m`.
