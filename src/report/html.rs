@@ -109,7 +109,10 @@ pub fn render(summary: &Summary, charts: &[Rendered]) -> String {
         match *id {
             "capacity" => capacity(&mut out, s),
             "latency" => steps_table(&mut out, s),
-            "users" => users_table(&mut out, s),
+            "users" => {
+                users_table(&mut out, s);
+                behaviour(&mut out, s);
+            }
             "generator" => generator(&mut out, s),
             _ => {}
         }
@@ -333,7 +336,7 @@ fn steps_table(out: &mut String, s: &Summary) {
 
 fn users_table(out: &mut String, s: &Summary) {
     out.push_str(
-        "<table><tr><th class=\"l\">persona</th><th>scheduled</th><th>arrived</th><th>reached goal</th><th>failed</th>\
+        "<table><tr><th class=\"l\">persona</th><th>scheduled</th><th>arrived</th><th>reached goal</th><th>failed</th><th>abandoned</th>\
          <th>cut off</th><th>not started</th><th>goal ≤ 1 min</th><th>≤ 5 min</th><th>≤ 15 min</th><th>p50 to goal</th><th>p95 to goal</th></tr>",
     );
     for p in &s.personas {
@@ -346,12 +349,13 @@ fn users_table(out: &mut String, s: &Summary) {
         let ttg = |us: u64| if p.time_to_goal.count > 0 { micros(us) } else { "-".into() };
         let _ = write!(
             out,
-            "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}{}{}<td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}{}{}<td>{}</td><td>{}</td></tr>",
             esc(&p.name),
             count(p.scheduled),
             count(p.arrived),
             count(p.completed),
             count(p.failed),
+            count(p.abandoned),
             count(p.cut_off),
             count(p.not_started),
             within("1m"),
@@ -362,6 +366,60 @@ fn users_table(out: &mut String, s: &Summary) {
         );
     }
     out.push_str("</table>");
+}
+
+/// Retries, reloads, re-logins, waiting rooms and storm recovery: what the users' behaviour
+/// cost the target. Shown only when something of the kind happened.
+fn behaviour(out: &mut String, s: &Summary) {
+    let busy = s.personas.iter().any(|p| {
+        p.attempts.keys().any(|k| k != "first") || p.queued > 0 || p.blocked > 0 || p.relogins > 0
+    });
+    if busy {
+        out.push_str(
+            "<h3>Retries, reloads and queues</h3><table><tr><th class=\"l\">persona</th><th>first attempts</th>\
+             <th>app retries</th><th>reloads</th><th>re-logins</th><th>waiting-room polls</th><th>requests per goal</th>\
+             <th>queued users</th><th>p95 time in queue</th><th>blocked</th></tr>",
+        );
+        for p in &s.personas {
+            let n = |k: &str| count(p.attempts.get(k).copied().unwrap_or(0));
+            let _ = write!(
+                out,
+                "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&p.name),
+                n("first"),
+                n("app_retry"),
+                n("reload"),
+                n("relogin"),
+                n("poll"),
+                p.amplification.map(|a| format!("{a:.2}")).unwrap_or_else(|| "-".into()),
+                count(p.queued),
+                p.time_in_queue.as_ref().filter(|_| p.queued > 0).map(|q| micros(q.p95_us)).unwrap_or_else(|| "-".into()),
+                count(p.blocked)
+            );
+        }
+        out.push_str(
+            "</table><p class=\"note\">Requests per goal counts every attempt the target received (retries, reloads, \
+             re-logins, polls) for each user who reached the goal: the cost of one success.</p>",
+        );
+    }
+    for r in &s.recovery {
+        let text = match r.recovered_after_s {
+            Some(after) => format!(
+                "{}: recovered after {} — goodput back to at least 90% of the {:.0} successful requests/s before it.",
+                esc(&r.event),
+                clock(secs(after)),
+                r.baseline_goodput
+            ),
+            None => format!(
+                "{}: did <strong>not</strong> recover — {:.0} successful requests/s at the end against {:.0} before{}.",
+                esc(&r.event),
+                r.final_goodput,
+                r.baseline_goodput,
+                if r.ended_degraded { " (metastable: the retries it provoked keep the target overloaded)" } else { "" }
+            ),
+        };
+        let _ = write!(out, "<p class=\"{}\">{text}</p>", if r.recovered_after_s.is_some() { "note" } else { "bad" });
+    }
 }
 
 fn generator(out: &mut String, s: &Summary) {
