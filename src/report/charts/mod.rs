@@ -3,6 +3,7 @@
 //! bundled font so the labels exist on any machine). Each chart carries a one-line caption
 //! that tells the reader what to look for.
 
+pub mod attempts;
 pub mod capacity;
 pub mod font;
 pub mod load;
@@ -41,6 +42,7 @@ enum Kind {
     Latency(usize),
     Spectrum(String),
     Outcomes,
+    Attempts,
     Lag,
 }
 
@@ -144,6 +146,19 @@ pub fn plan(summary: &Summary) -> Vec<Chart> {
             .into(),
         Kind::Outcomes,
     ));
+    let extra_attempts = summary.timeline.iter().any(|s| s.attempts.iter().skip(1).any(|n| *n > 0));
+    if extra_attempts {
+        out.push(chart(
+            "attempts".into(),
+            Section::Users,
+            "Requests by cause, and goals reached".into(),
+            "Every request the target received, by why it was sent: first attempts, then app retries, reloads, \
+             re-logins and waiting-room polls on top. Where the bands above the grey grow while the green goals line \
+             does not, the extra load is buying nothing."
+                .into(),
+            Kind::Attempts,
+        ));
+    }
     out.push(chart(
         "lag".into(),
         Section::Generator,
@@ -180,6 +195,7 @@ where
             spectrum::draw(root, persona, &steps)
         }
         Kind::Outcomes => outcomes::draw(root, &summary.personas),
+        Kind::Attempts => attempts::draw(root, summary),
         Kind::Lag => {
             let limit = over_time::Reference {
                 value_us: summary.generator.lag_p99_limit_us,

@@ -1,0 +1,87 @@
+//! Requests by cause, second by second, against goals reached: where the extra load of a bad
+//! morning comes from. First attempts at the bottom, then app retries, reloads, re-logins and
+//! waiting-room polls stacked on top; the goals line shows what all that bought. A storm shows
+//! as a wall of re-logins, an immediate-retry policy as a band of retries that never thins.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::look::*;
+use crate::analysis::Summary;
+use crate::metrics::Cause;
+
+const COLORS: [RGBColor; Cause::COUNT] = [SLATE, CRIMSON, AMBER, VIOLET, SKY];
+
+pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, summary: &Summary) -> Drawn
+where
+    DB::ErrorType: 'static,
+{
+    let area = frame(root, "Requests by cause, and goals reached, per second")?;
+    let tl = &summary.timeline;
+    if tl.is_empty() {
+        return nothing(&area, "the run has no timeline");
+    }
+    let unit = time_unit(tl.last().map(|s| s.t as f64).unwrap_or(0.0));
+    let x = |s: &crate::metrics::Second| s.t as f64 / unit;
+    let end = tl.last().map(x).unwrap_or(0.0).max(1.0 / unit);
+    let top = tl.iter().map(|s| s.attempts.iter().sum::<u64>()).max().unwrap_or(0).max(1) as f64 * 1.1;
+    let goals_top = tl.iter().map(|s| s.goals).max().unwrap_or(0).max(1) as f64 * 1.1;
+    let mut chart = ChartBuilder::on(&area)
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(70)
+        .right_y_label_area_size(70)
+        .build_cartesian_2d(0f64..end, 0f64..top)?
+        .set_secondary_coord(0f64..end, 0f64..goals_top);
+    chart
+        .configure_mesh()
+        .light_line_style(GRID.mix(0.4))
+        .bold_line_style(GRID)
+        .x_desc("time since start (m:ss)")
+        .y_desc("requests sent / s")
+        .x_label_formatter(&|m| mmss(*m * unit))
+        .y_label_formatter(&count_label)
+        .label_style(font(15))
+        .axis_desc_style(font(16))
+        .draw()?;
+    chart
+        .configure_secondary_axes()
+        .y_label_formatter(&count_label)
+        .y_desc("goals reached / s")
+        .label_style(font(15))
+        .axis_desc_style(font(16))
+        .draw()?;
+    let causes: Vec<Cause> =
+        Cause::ALL.iter().copied().filter(|c| tl.iter().any(|s| s.attempts[c.index()] > 0)).collect();
+    // Cumulative bands drawn from the tallest down, so each stays visible.
+    for upto in (0..causes.len()).rev() {
+        let color = COLORS[causes[upto].index()];
+        let band = tl.iter().map(|s| (x(s), causes[..=upto].iter().map(|c| s.attempts[c.index()]).sum::<u64>() as f64));
+        chart
+            .draw_series(AreaSeries::new(band, 0.0, pastel(color)).border_style(color))?
+            .label(causes[upto].name().replace('_', " "))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], pastel(color).filled()));
+    }
+    chart
+        .draw_secondary_series(LineSeries::new(tl.iter().map(|s| (x(s), s.goals as f64)), LEAF.stroke_width(2)))?
+        .label("goals reached (right axis)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], LEAF.stroke_width(3)));
+    for r in &summary.recovery {
+        vertical_marker(&mut chart, r.at_s / unit, (0.0, top), &r.event, INK)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GRID)
+        .label_font(font(14))
+        .draw()?;
+    Ok(())
+}
+
+/// An opaque light tint: each lower band is drawn over the ones above it, so a see-through
+/// colour would blend with them into a colour that is in no legend.
+fn pastel(c: RGBColor) -> RGBColor {
+    let tint = |v: u8| v + ((255 - v) as f64 * 0.5) as u8;
+    RGBColor(tint(c.0), tint(c.1), tint(c.2))
+}
