@@ -41,7 +41,17 @@ fn validate(args: ValidateArgs, style: Style) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let plan = load::plan(&scenario);
-    report::plan::render(&scenario, &plan, &style, &mut std::io::stdout().lock())?;
+    let mut stdout = std::io::stdout().lock();
+    report::plan::render(&scenario, &plan, &style, &mut stdout)?;
+    if !scenario.gates.thresholds.is_empty() {
+        writeln!(stdout, "\nthresholds, judged at the end of the run:")?;
+        for t in &scenario.gates.thresholds {
+            writeln!(stdout, "  {}", t.text)?;
+        }
+    }
+    if let Some(claim) = &scenario.gates.claim {
+        writeln!(stdout, "\nclaim, for `schoolday capacity`: {}", claim.text)?;
+    }
     Ok(ExitCode::Success)
 }
 
@@ -53,7 +63,19 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
+    // Opened before the run, so that a bad path fails before any load is sent.
+    let junit = match args.junit.as_deref().map(open_export).transpose() {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
     let finished = run_scenario(Arc::new(scenario), &args.out, style)?;
+    if let Some((path, mut file)) = junit {
+        file.write_all(report::junit::render(&finished.summary).as_bytes())
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
     report::terminal::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout)?;
@@ -134,7 +156,8 @@ pub fn run_scenario(
         t.shutdown();
         counts
     });
-    let summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);
+    let mut summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);
+    summary.thresholds = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
     let files = report::write_files(&summary, &dir)?;
     Ok(Finished {
         summary,
@@ -143,9 +166,12 @@ pub fn run_scenario(
     })
 }
 
-/// What the run means for a script waiting on it.
+/// What the run means for a script waiting on it. Precedence, first match wins (see
+/// `exit_code.rs` for why): interrupted, target unreachable, generator bottleneck,
+/// thresholds failed, success.
 pub fn exit_code(summary: &Summary) -> ExitCode {
     let connect_errors = summary.requests.errors.get("connect").copied().unwrap_or(0);
+    let failed = summary.thresholds.iter().filter(|t| !t.pass).count();
     if summary.run.interrupted {
         ExitCode::Interrupted
     } else if summary.requests.sent > 0 && connect_errors == summary.requests.sent {
@@ -154,9 +180,35 @@ pub fn exit_code(summary: &Summary) -> ExitCode {
             summary.target.url
         );
         ExitCode::TargetUnreachable
+    } else if !summary.generator.healthy {
+        eprintln!(
+            "error: run invalid: the generator fell behind its schedule (lag p99 {} > {}), so the target \
+             received less load than planned{}",
+            report::format::micros(summary.generator.lag.p99_us),
+            report::format::micros(summary.generator.lag_p99_limit_us),
+            if summary.thresholds.is_empty() { String::new() } else { format!("; {failed} threshold(s) failed, but on a run that does not count") }
+        );
+        ExitCode::GeneratorBottleneck
+    } else if failed > 0 {
+        eprintln!(
+            "error: {failed} of {} thresholds failed",
+            summary.thresholds.len()
+        );
+        ExitCode::ThresholdsFailed
     } else {
         ExitCode::Success
     }
+}
+
+/// Create (truncate) an export file now, naming it in the error.
+fn open_export(path: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, std::fs::File)> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the directory of {}", path.display()))?;
+    }
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("cannot write to {}", path.display()))?;
+    Ok((path.to_path_buf(), file))
 }
 
 fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {

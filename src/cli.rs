@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Also write the thresholds as JUnit XML to this file (the run directory always gets a
+    /// junit.xml when the scenario has thresholds).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

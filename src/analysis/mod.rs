@@ -3,5 +3,6 @@
 //! thresholds build on it.
 
 mod summary;
+pub mod thresholds;
 
 pub use summary::*;

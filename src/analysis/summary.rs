@@ -34,6 +34,9 @@ pub struct Summary {
     pub requests: RequestTotals,
     pub steps: Vec<StepSummary>,
     pub personas: Vec<PersonaSummary>,
+    /// The scenario's thresholds, judged (`thresholds.rs`); empty when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<super::thresholds::ThresholdResult>,
     /// What the embedded target saw (absent for URL targets).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub target_counts: Option<serde_json::Value>,
@@ -303,6 +306,7 @@ pub fn summarize(
         },
         steps,
         personas,
+        thresholds: Vec::new(),
         target_counts,
         timeline: timeline.clone(),
     }

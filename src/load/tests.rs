@@ -27,6 +27,7 @@ pub(crate) fn scenario(seed: u64, duration_secs: u64, personas: Vec<Persona>) ->
         seed,
         scale: 1.0,
         personas,
+        gates: Default::default(),
     }
 }
 

@@ -201,6 +201,7 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
             )?;
         }
     }
+    super::thresholds::render(summary, style, out)?;
     Ok(())
 }
 

@@ -17,6 +17,7 @@
 #![allow(clippy::result_large_err)]
 
 mod arrival;
+pub mod claim;
 mod compile;
 mod error;
 mod locate;
@@ -27,6 +28,7 @@ mod raw;
 mod request;
 mod suggest;
 pub mod template;
+pub mod thresholds;
 pub mod units;
 mod users;
 mod validate;
@@ -37,6 +39,7 @@ mod tests;
 
 pub use error::ScenarioError;
 pub use model::*;
+pub use thresholds::Threshold;
 
 use std::path::Path;
 

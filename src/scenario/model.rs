@@ -30,6 +30,18 @@ pub struct Scenario {
     /// the report.
     pub scale: f64,
     pub personas: Vec<Persona>,
+    /// Thresholds and the capacity claim.
+    pub gates: Gates,
+}
+
+/// What a run is judged against. One field of `Scenario` (rather than two) so that code
+/// building a `Scenario` by hand only adds `gates: Default::default()`.
+#[derive(Debug, Clone, Default)]
+pub struct Gates {
+    /// Pass/fail rules evaluated at the end of the run.
+    pub thresholds: Vec<crate::scenario::thresholds::Threshold>,
+    /// A capacity claim for `schoolday capacity` (the command line may give another).
+    pub claim: Option<crate::scenario::claim::Claim>,
 }
 
 #[derive(Debug, Clone)]

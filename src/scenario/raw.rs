@@ -35,6 +35,33 @@ pub struct RawScenario {
     pub seed: Option<u64>,
     pub scale: Option<f64>,
     pub personas: Option<IndexMap<String, RawPersona>>,
+    /// Pass/fail rules, one line each (`thresholds.rs`).
+    pub thresholds: Option<Vec<RawThreshold>>,
+    /// A capacity claim for `schoolday capacity` (`claim.rs`).
+    pub claim: Option<RawThreshold>,
+}
+
+/// A threshold or a claim: one line of text. Its own type so that a mapping written by
+/// mistake (`- pupil.login p95: 2s`) gets a message showing the expected form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawThreshold(pub String);
+
+impl<'de> Deserialize<'de> for RawThreshold {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LineVisitor;
+        impl Visitor<'_> for LineVisitor {
+            type Value = RawThreshold;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a rule written on one line, e.g. `pupil.login p95 < 2s` (no `:` in it)",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawThreshold, E> {
+                Ok(RawThreshold(v.to_string()))
+            }
+        }
+        deserializer.deserialize_str(LineVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,13 +6,17 @@
 
 use std::time::Duration;
 
+use crate::scenario::claim::{parse_claim, Claim};
 use crate::scenario::error::{At, ScenarioError, Source};
 use crate::scenario::locate::join;
-use crate::scenario::model::{ConnectionMode, HttpSettings, Scenario, Target, Think};
+use crate::scenario::model::{
+    ConnectionMode, Gates, HttpSettings, Persona, Scenario, Target, Think,
+};
 use crate::scenario::names::{compile, Names};
 use crate::scenario::persona::persona;
-use crate::scenario::raw::{RawEmbedded, RawHttp, RawScenario, RawThink, Scalar};
+use crate::scenario::raw::{RawEmbedded, RawHttp, RawScenario, RawThink, RawThreshold, Scalar};
 use crate::scenario::suggest;
+use crate::scenario::thresholds::{self, Threshold};
 use crate::scenario::units::{format_duration, parse_duration, parse_size};
 use crate::target::EmbeddedConfig;
 
@@ -80,6 +84,12 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
     for (persona_name, raw_persona) in &personas_raw {
         personas.push(persona(src, persona_name, raw_persona, duration, scale)?);
     }
+    let (thresholds, claim) = gates(
+        src,
+        raw.thresholds.as_deref(),
+        raw.claim.as_ref(),
+        &personas,
+    )?;
     Ok(Scenario {
         name,
         description: raw.description.map(|d| d.0),
@@ -91,7 +101,61 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
         seed: raw.seed.unwrap_or(1),
         scale,
         personas,
+        gates: Gates { thresholds, claim },
     })
+}
+
+/// Thresholds and the claim, parsed against the personas' names (see `thresholds.rs`).
+fn gates(
+    src: &Source,
+    raw: Option<&[RawThreshold]>,
+    claim: Option<&RawThreshold>,
+    personas: &[Persona],
+) -> Result<(Vec<Threshold>, Option<Claim>)> {
+    let names = thresholds::Names {
+        personas: personas
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    p.journey.requests.iter().map(|r| r.name.clone()).collect(),
+                )
+            })
+            .collect(),
+    };
+    let mut parsed = Vec::new();
+    for (i, line) in raw.unwrap_or_default().iter().enumerate() {
+        let path = format!("thresholds[{i}]");
+        parsed.push(
+            thresholds::parse(&line.0, &names).map_err(|e| line_error(src, &path, &line.0, e))?,
+        );
+    }
+    let claim = match claim {
+        Some(line) => {
+            Some(parse_claim(&line.0, &names).map_err(|e| line_error(src, "claim", &line.0, e))?)
+        }
+        None => None,
+    };
+    Ok((parsed, claim))
+}
+
+/// A threshold or claim error, with the caret under the offending word when the line is
+/// written on one line of the file (plain or quoted).
+fn line_error(src: &Source, path: &str, text: &str, e: thresholds::ParseError) -> ScenarioError {
+    let mut error = src.error(path, At::Value, e.message).with_hint_opt(e.hint);
+    if let (Some(column), Some(line)) = (error.column, error.source_line.as_deref()) {
+        let from = line
+            .char_indices()
+            .nth(column - 1)
+            .map(|(b, _)| b)
+            .unwrap_or(line.len());
+        let rest = &line[from..];
+        let quote = usize::from(rest.starts_with(['"', '\'']));
+        if rest[quote..].starts_with(text) {
+            error.column = Some(column + quote + text[..e.offset.min(text.len())].chars().count());
+        }
+    }
+    error
 }
 
 const PERSONA_EXAMPLE: &str =

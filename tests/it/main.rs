@@ -4,6 +4,7 @@
 
 mod cli;
 mod failures;
+mod gates;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -12,6 +13,14 @@ use std::sync::Arc;
 use schoolday::analysis::Summary;
 use schoolday::report::Style;
 use schoolday::scenario::{self, Scenario};
+
+/// Held by tests whose outcome depends on the generator keeping to its schedule (an exit
+/// code 0 or 1 rather than 3) and by tests that load the machine on purpose (an overloaded
+/// generator, a capacity search), so that the two never overlap on a small CI machine.
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// A fresh temporary directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
