@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Summary};
-use crate::cli::{Cli, Command, RunArgs, TargetArgs, ValidateArgs};
+use crate::cli::{CapacityArgs, Cli, Command, RunArgs, TargetArgs, ValidateArgs};
 use crate::exit_code::ExitCode;
 use crate::http::Clients;
 use crate::load;
@@ -24,6 +24,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run(args, style),
         Command::Validate(args) => validate(args, style),
         Command::Target(args) => serve_target(args),
+        Command::Capacity(args) => capacity(args, style),
     }
 }
 
@@ -209,6 +210,95 @@ fn open_export(path: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, st
     let file = std::fs::File::create(path)
         .with_context(|| format!("cannot write to {}", path.display()))?;
     Ok((path.to_path_buf(), file))
+}
+
+/// `schoolday capacity`: a claim, load steps around it, a verdict and its evidence pack.
+fn capacity(args: CapacityArgs, style: Style) -> anyhow::Result<ExitCode> {
+    let mut scenario = match load_scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let claim = match (&args.claim, &scenario.gates.claim) {
+        (Some(text), _) => {
+            let names = crate::scenario::thresholds::Names {
+                personas: scenario
+                    .personas
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.name.clone(),
+                            p.journey.requests.iter().map(|r| r.name.clone()).collect(),
+                        )
+                    })
+                    .collect(),
+            };
+            match crate::scenario::claim::parse_claim(text, &names) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!(
+                        "error: --claim: {e}\n  {text}\n  {:>width$}",
+                        "^",
+                        width = e.offset + 1
+                    );
+                    if let Some(hint) = e.hint {
+                        eprintln!("  hint: {hint}");
+                    }
+                    return Ok(ExitCode::Invalid);
+                }
+            }
+        }
+        (None, Some(c)) => c.clone(),
+        (None, None) => {
+            eprintln!("error: no claim: pass --claim \"<persona> <N> concurrent, p95 < 1s, errors < 0.1%\" or add `claim:` to the scenario");
+            return Ok(ExitCode::Invalid);
+        }
+    };
+    if args.fractions.is_empty() || args.fractions.iter().any(|f| !f.is_finite() || *f <= 0.0) {
+        eprintln!(
+            "error: --fractions must be positive multiples of the claim, e.g. 0.5,0.75,1,1.1,1.25"
+        );
+        return Ok(ExitCode::Invalid);
+    }
+    let bytes = std::fs::read(&args.scenario)
+        .with_context(|| format!("cannot read {}", args.scenario.display()))?;
+    let options = crate::capacity::Options {
+        fractions: args.fractions,
+        warmup: args.warmup,
+        window: args.step_duration,
+        repeat: args.repeat.max(1),
+        resolution: args.resolution,
+        ..Default::default()
+    };
+    let dir = RunDir::create(
+        &args.out,
+        &format!("{}-capacity", scenario.name),
+        SystemTime::now(),
+    )
+    .with_context(|| {
+        format!(
+            "cannot create the capacity directory under {}",
+            args.out.display()
+        )
+    })?;
+    let mut run = |s: Arc<Scenario>,
+                   out: &std::path::Path|
+     -> anyhow::Result<(Summary, std::path::PathBuf)> {
+        let finished = run_scenario(s, out, style)?;
+        Ok((finished.summary, finished.dir.path().to_path_buf()))
+    };
+    let report =
+        crate::capacity::search(&scenario, &bytes, &claim, &options, dir.path(), &mut run)?;
+    let mut stdout = std::io::stdout().lock();
+    crate::capacity::render::terminal(&report, &style, &mut stdout)?;
+    writeln!(stdout, "\nEvidence pack: {}", dir.path().display())?;
+    Ok(match report.verdict {
+        crate::capacity::step::Verdict::Pass => ExitCode::Success,
+        crate::capacity::step::Verdict::Fail => ExitCode::ThresholdsFailed,
+        crate::capacity::step::Verdict::Inconclusive => ExitCode::Inconclusive,
+    })
 }
 
 fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {

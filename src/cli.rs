@@ -13,8 +13,9 @@ use crate::report::ColorChoice;
     version,
     about = "Rehearse the school day before it happens: a load-testing harness for school platforms",
     long_about = None,
-    after_help = "Exit codes: 0 ok · 1 thresholds failed · 2 invalid scenario or usage · 3 generator bottleneck · \
-                  4 target unreachable · 5 other error · 130 interrupted"
+    after_help = "Exit codes: 0 ok · 1 thresholds failed (capacity: claim fails) · 2 invalid scenario or usage · \
+                  3 generator bottleneck · 4 target unreachable · 5 other error · 6 capacity verdict inconclusive · \
+                  130 interrupted"
 )]
 pub struct Cli {
     /// When to colour the output.
@@ -32,6 +33,39 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Serve the embedded demo school workspace on 127.0.0.1 until Ctrl-C.
     Target(TargetArgs),
+    /// Test a capacity claim: load steps around it, a verdict, and an evidence pack.
+    Capacity(CapacityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// The scenario file (YAML); the claimed persona's journey is what each step runs.
+    pub scenario: PathBuf,
+    /// The claim, e.g. "exam 8000 concurrent, p95 < 1s, errors < 0.1%" (default: the
+    /// scenario's `claim:`).
+    #[arg(long)]
+    pub claim: Option<String>,
+    /// Load steps as multiples of the claim.
+    #[arg(long, value_delimiter = ',', default_value = "0.5,0.75,1.0,1.1,1.25")]
+    pub fractions: Vec<f64>,
+    /// Warm-up of each step, excluded from the verdict.
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    pub warmup: std::time::Duration,
+    /// Steady window judged in each step (DOMAIN.md: at least 10 minutes; short for CI).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub step_duration: std::time::Duration,
+    /// Independent runs with seeds seed, seed+1, …; the verdict holds only if all agree.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
+    /// Stop bisecting when the bracket is this narrow (a fraction of the claim).
+    #[arg(long, default_value_t = 0.05)]
+    pub resolution: f64,
+    /// Where the capacity directory is created.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Override the scenario's seed (the first of the repeats).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -252,3 +252,136 @@ fn exit_code_precedence() {
         ExitCode::Interrupted
     );
 }
+
+/// A target of known capacity: 4 workers × 20 ms per login = 200 logins/s (a little less in
+/// practice: a timer tick and the request's own handling add to the 20 ms).
+const KNOWN_CAPACITY: &str = r#"
+# 4 workers × 20 ms = 200 logins/s.
+name: known capacity
+target: embedded
+embedded: { workers: 4, queue: 60, service_time: { login: 20ms }, login_cpu: 0s }
+duration: 10s
+http: { timeout: 5s, connections: shared }
+personas:
+  pupil:
+    population: 100
+    arrival: { shape: constant, rate: 10/s, spacing: even }
+    journey:
+      - name: login
+        post: /login
+        json: { user: "{{ user.id }}", password: demo }
+        goal: true
+claim: "pupil 4 concurrent, p95 < 100ms, errors < 2%"
+"#;
+
+#[test]
+fn a_capacity_search_finds_a_known_capacity_within_ten_percent() {
+    let _machine = exclusive();
+    let dir = temp_dir("gates-capacity");
+    let path = dir.join("known.yaml");
+    std::fs::write(&path, KNOWN_CAPACITY).unwrap();
+    let scenario = schoolday::scenario::load_file(&path).unwrap();
+    let claim = scenario
+        .gates
+        .claim
+        .clone()
+        .expect("the scenario states a claim");
+    let options = schoolday::capacity::Options {
+        warmup: std::time::Duration::from_secs(1),
+        window: std::time::Duration::from_secs(3),
+        grace: std::time::Duration::from_secs(2),
+        repeat: 1,
+        calibration: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let out = dir.join("capacity");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut run = |s: std::sync::Arc<schoolday::scenario::Scenario>, to: &Path| {
+        let finished = schoolday::app::run_scenario(s, to, schoolday::report::Style::plain())?;
+        Ok((finished.summary, finished.dir.path().to_path_buf()))
+    };
+    let report = schoolday::capacity::search(
+        &scenario,
+        KNOWN_CAPACITY.as_bytes(),
+        &claim,
+        &options,
+        &out,
+        &mut run,
+    )
+    .unwrap();
+
+    // X = N / (Z + R) with Z = 0 and R ≈ 20 ms: about 200 sessions/s.
+    let c = &report.conversion;
+    assert_eq!(c.think_s, 0.0);
+    assert!(c.response_s > 0.019 && c.response_s < 0.03, "{c:?}");
+    let pass = report.largest_pass.as_ref().expect("some load passed");
+    let fail = report
+        .first_fail
+        .as_ref()
+        .expect("the ladder reaches past the capacity");
+    assert!(
+        (180.0..=220.0).contains(&pass.throughput),
+        "the largest passing load is within 10% of 200 req/s: {pass:?}"
+    );
+    assert!(fail.rate > pass.rate, "{pass:?} {fail:?}");
+    assert!(
+        fail.reasons.iter().any(|r| r.starts_with("latency")),
+        "{fail:?}"
+    );
+    assert_eq!(fail.worst_step.as_deref(), Some("login"));
+    for step in &report.runs[0].steps {
+        assert!(step.generator_healthy, "{step:?}");
+    }
+
+    // The evidence pack.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("capacity.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["evidence"]["scenario_sha256"],
+        schoolday::capacity::sha256::hex(KNOWN_CAPACITY.as_bytes())
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("scenario.yaml")).unwrap(),
+        KNOWN_CAPACITY
+    );
+    assert!(json["evidence"]["machine"]["cores"].as_u64().unwrap() >= 1);
+    let html = std::fs::read_to_string(out.join("capacity.html")).unwrap();
+    assert!(
+        html.starts_with(r#"<section class="sd-capacity""#)
+            && html.contains("Largest load that passed")
+    );
+    for step in &report.runs[0].steps {
+        assert!(
+            out.join(&step.run_dir).join("summary.json").exists(),
+            "{}",
+            step.run_dir
+        );
+    }
+}
+
+#[test]
+fn capacity_usage_errors_are_exit_code_2() {
+    let dir = temp_dir("gates-capacity-cli");
+    let path = dir.join("known.yaml");
+    std::fs::write(&path, KNOWN_CAPACITY.replace("claim:", "# claim:")).unwrap();
+    let out = schoolday(&["capacity", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no claim"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = schoolday(&[
+        "capacity",
+        path.to_str().unwrap(),
+        "--claim",
+        "pupl 4 concurrent, p95 < 1s",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("--claim: unknown persona `pupl`")
+            && stderr.contains("did you mean `pupil`?"),
+        "{stderr}"
+    );
+}
