@@ -179,11 +179,12 @@ mod tests {
         };
         let run = run_seed(&mut knee, 1, &LADDER, 0.05, 4).unwrap();
         assert_eq!(run.verdict, Verdict::Fail);
-        // 0.5, 0.75 pass, 1.0 fails: the ladder stops, then 0.875 (pass), 0.9375 (fail).
-        assert_eq!(knee.ran, vec![0.5, 0.75, 1.0, 0.875, 0.9375]);
+        // 0.5, 0.75 pass, 1.0 fails: the ladder stops, then 0.875 (pass), 0.9375 (fail),
+        // 0.90625 (fail), and the bracket is narrower than 0.05.
+        assert_eq!(knee.ran, vec![0.5, 0.75, 1.0, 0.875, 0.9375, 0.90625]);
         assert_eq!(
             (run.largest_pass, run.first_fail),
-            (Some(0.875), Some(0.9375))
+            (Some(0.875), Some(0.90625))
         );
     }
 

@@ -224,9 +224,9 @@ mod tests {
     #[test]
     fn fifty_nine_clean_samples_bound_the_exceedance_below_five_percent() {
         // DOMAIN.md §4, at one-sided 95%: n ≥ 59 with zero exceedances gives P < 5%. Our
-        // interval is two-sided 95% (97.5% one-sided), which needs n ≥ 73.
-        assert!(clopper_pearson(0, 73).high < 0.05);
-        assert!(clopper_pearson(0, 72).high > 0.05);
+        // interval is two-sided 95% (97.5% one-sided), which needs n ≥ 72.
+        assert!(clopper_pearson(0, 72).high < 0.05);
+        assert!(clopper_pearson(0, 71).high > 0.05);
     }
 
     #[test]

@@ -297,18 +297,19 @@ pub fn exceedance_bounds(q: &Quantiles, target_us: u64) -> (u64, u64) {
     if c == 0 {
         return (0, 0);
     }
+    // Levels in per mille, so that the shares are exact integer arithmetic.
     let levels = [
-        (0.5, q.p50_us),
-        (0.95, q.p95_us),
-        (0.99, q.p99_us),
-        (1.0, q.max_us),
+        (500u64, q.p50_us),
+        (950, q.p95_us),
+        (990, q.p99_us),
+        (1000, q.max_us),
     ];
     let high = match levels.iter().rev().find(|(_, v)| *v <= target_us) {
-        Some((level, _)) => ((1.0 - level) * c as f64).ceil() as u64,
+        Some((level, _)) => (c * (1000 - level)).div_ceil(1000),
         None => c,
     };
     let low = match levels.iter().find(|(_, v)| *v > target_us) {
-        Some((level, _)) => (((1.0 - level) * c as f64).floor() as u64).max(1),
+        Some((level, _)) => (c * (1000 - level) / 1000).max(1),
         None => 0,
     };
     (low.min(c), high.min(c))
