@@ -99,16 +99,10 @@ impl Spec {
 /// Run the case in this process and return what was measured, by name.
 pub fn run(spec: &Spec) -> BTreeMap<String, f64> {
     let load = match spec.kind.as_str() {
-        "closed" => Load::Closed {
-            users: spec.users,
-            think: None,
-            ramp_up: Some(spec.ramp_up),
-        },
-        "idle" => Load::Closed {
-            users: spec.users,
-            think: Some(Duration::from_secs(3600)),
-            ramp_up: Some(spec.ramp_up),
-        },
+        "closed" => Load::Closed { users: spec.users, think: None, ramp_up: Some(spec.ramp_up) },
+        "idle" => {
+            Load::Closed { users: spec.users, think: Some(Duration::from_secs(3600)), ramp_up: Some(spec.ramp_up) }
+        }
         "open" | "sessions" => Load::Open { rate: spec.rate },
         other => panic!("unknown case kind {other}"),
     };
@@ -122,14 +116,7 @@ pub fn run(spec: &Spec) -> BTreeMap<String, f64> {
         // Users arrive open and each sends `per_user` requests back to back, then leaves (and
         // closes its connection): a new user, and a new handshake, every `per_user` requests.
         let journey = &mut scenario.personas[0].journey;
-        journey.ops = vec![
-            Op::LoopStart {
-                count: spec.per_user,
-                end: 2,
-            },
-            Op::Request(0),
-            Op::LoopEnd { start: 0 },
-        ];
+        journey.ops = vec![Op::LoopStart { count: spec.per_user, end: 2 }, Op::Request(0), Op::LoopEnd { start: 0 }];
     }
 
     // Sample RSS once everybody has arrived and settled into think time.
@@ -144,8 +131,7 @@ pub fn run(spec: &Spec) -> BTreeMap<String, f64> {
     };
     let cpu_before = cpu_seconds();
     let wall = Instant::now();
-    let finished = schoolday::app::run_scenario(Arc::new(scenario), &spec.out, Style::plain())
-        .expect("the case runs");
+    let finished = schoolday::app::run_scenario(Arc::new(scenario), &spec.out, Style::plain()).expect("the case runs");
     let wall = wall.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu_before;
     let _ = sampler.join();
@@ -188,9 +174,7 @@ pub fn format_result(measured: &BTreeMap<String, f64>) -> String {
 /// The `RESULT` line of a child's output.
 pub fn parse_result(stdout: &str) -> Option<BTreeMap<String, f64>> {
     // The test harness may print `test … ` on the same line first.
-    let line = stdout
-        .lines()
-        .find_map(|l| l.split_once("RESULT ").map(|(_, r)| r))?;
+    let line = stdout.lines().find_map(|l| l.split_once("RESULT ").map(|(_, r)| r))?;
     line.split_whitespace()
         .map(|w| {
             let (k, v) = w.split_once('=')?;
@@ -206,12 +190,7 @@ pub fn cpu_seconds() -> f64 {
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
     let fields: Vec<&str> = rest.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name.
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / CLOCK_TICKS
 }
 

@@ -52,11 +52,7 @@ fn main() {
         "schoolday bench: {} · {} cores · {} · target {url}",
         machine.cpu,
         machine.cores,
-        if pinned {
-            "generator on core 0, target on core 1"
-        } else {
-            "not pinned"
-        }
+        if pinned { "generator on core 0, target on core 1" } else { "not pinned" }
     );
     let mut runner = |spec: &case::Spec| {
         eprintln!("  {}", spec.to_text());
@@ -107,10 +103,8 @@ fn main() {
     // Only the table and its header: the analysis below it in RESULTS.md is written by hand
     // and kept.
     let previous = std::fs::read_to_string(&out).unwrap_or_default();
-    let analysis = previous
-        .split_once(ANALYSIS_MARK)
-        .map(|(_, rest)| format!("\n{ANALYSIS_MARK}{rest}"))
-        .unwrap_or_default();
+    let analysis =
+        previous.split_once(ANALYSIS_MARK).map(|(_, rest)| format!("\n{ANALYSIS_MARK}{rest}")).unwrap_or_default();
     std::fs::write(&out, format!("{report}{analysis}"))
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
     eprintln!("written to {}", out.display());
@@ -130,10 +124,7 @@ fn start_target(mut command: Command) -> (Child, String) {
     BufReader::new(child.stdout.as_mut().expect("piped"))
         .read_line(&mut line)
         .expect("bench-target prints its address");
-    let addr = line
-        .trim()
-        .strip_prefix("listening ")
-        .expect("listening ADDR");
+    let addr = line.trim().strip_prefix("listening ").expect("listening ADDR");
     (child, format!("http://{addr}/health"))
 }
 
@@ -151,15 +142,8 @@ impl Machine {
             .find_map(|l| l.strip_prefix("model name"))
             .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
             .unwrap_or_else(|| "unknown CPU".into());
-        let cores = cpuinfo
-            .lines()
-            .filter(|l| l.starts_with("processor"))
-            .count() as u32;
-        Machine {
-            cpu,
-            cores,
-            kernel: command_text("uname", &["-r"]),
-        }
+        let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count() as u32;
+        Machine { cpu, cores, kernel: command_text("uname", &["-r"]) }
     }
 }
 

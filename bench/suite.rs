@@ -81,19 +81,11 @@ pub struct Row {
 
 /// Run the suite against `url` (a route answering 200 at once), case by case.
 pub fn run(url: &str, size: Size, runner: Runner) -> Vec<Row> {
-    let base = |kind: &str| Spec {
-        kind: kind.to_string(),
-        url: url.to_string(),
-        ..Spec::parse("")
-    };
+    let base = |kind: &str| Spec { kind: kind.to_string(), url: url.to_string(), ..Spec::parse("") };
     let mut rows = Vec::new();
 
     // 1. CPU per request at saturation, shared keep-alive connections.
-    let closed = runner(&Spec {
-        users: CLOSED_USERS,
-        duration: size.cpu_run,
-        ..base("closed")
-    });
+    let closed = runner(&Spec { users: CLOSED_USERS, duration: size.cpu_run, ..base("closed") });
     let us = micros_per_request(&closed);
     rows.push(Row {
         case: "1. CPU per request, shared keep-alive".into(),
@@ -152,9 +144,8 @@ pub fn run(url: &str, size: Size, runner: Runner) -> Vec<Row> {
         }
     };
     let baseline = runner(&idle(1, ConnectionMode::Shared));
-    let per_user_kib = |m: &BTreeMap<String, f64>, users: u64| {
-        (m["rss_kib"] - baseline["rss_kib"]) / (users - 1) as f64
-    };
+    let per_user_kib =
+        |m: &BTreeMap<String, f64>, users: u64| (m["rss_kib"] - baseline["rss_kib"]) / (users - 1) as f64;
     let mut idle_rows = |users: u64, connections: ConnectionMode, label: &str| {
         let m = runner(&idle(users, connections));
         let kib = per_user_kib(&m, users);
@@ -186,24 +177,12 @@ pub fn run(url: &str, size: Size, runner: Runner) -> Vec<Row> {
     }
 
     // 4. Schedule lag at a steady arrival rate.
-    let open = |rate: f64, duration: Duration| Spec {
-        rate,
-        duration,
-        ..base("open")
-    };
+    let open = |rate: f64, duration: Duration| Spec { rate, duration, ..base("open") };
     let lag = runner(&open(size.lag_rate, size.lag_run));
     rows.push(Row {
-        case: format!(
-            "4. Schedule lag, {} arrivals/s for {}s",
-            count(size.lag_rate as u64),
-            size.lag_run.as_secs()
-        ),
+        case: format!("4. Schedule lag, {} arrivals/s for {}s", count(size.lag_rate as u64), size.lag_run.as_secs()),
         value: lag["lag_p99_us"],
-        figure: format!(
-            "p99 {} · max {}",
-            micros_text(lag["lag_p99_us"]),
-            micros_text(lag["lag_max_us"])
-        ),
+        figure: format!("p99 {} · max {}", micros_text(lag["lag_p99_us"]), micros_text(lag["lag_max_us"])),
         goal: "p99 < 1 ms".into(),
         detail: format!(
             "{} requests, generator CPU {:.0}%, latency p99 {}",
@@ -221,31 +200,20 @@ pub fn run(url: &str, size: Size, runner: Runner) -> Vec<Row> {
     let mut tried = Vec::new();
     for _ in 0..size.search_probes {
         let m = runner(&open(rate, size.search_run));
-        tried.push(format!(
-            "{}/s → p99 {}",
-            count(rate as u64),
-            micros_text(m["lag_p99_us"])
-        ));
+        tried.push(format!("{}/s → p99 {}", count(rate as u64), micros_text(m["lag_p99_us"])));
         if sustained(&m) {
             good = rate;
         } else {
             bad = rate;
         }
-        rate = if bad.is_finite() {
-            (good + bad) / 2.0
-        } else {
-            rate * 2.0
-        };
+        rate = if bad.is_finite() { (good + bad) / 2.0 } else { rate * 2.0 };
     }
     rows.push(Row {
         case: "5. Largest arrival rate with lag p99 < 1 ms".into(),
         value: good,
         figure: format!("{} arrivals/s", count(good as u64)),
         goal: "(k6, Goose: not published)".into(),
-        detail: format!(
-            "one request each, shared pool; probes: {}",
-            tried.join(", ")
-        ),
+        detail: format!("one request each, shared pool; probes: {}", tried.join(", ")),
     });
     rows
 }
@@ -279,10 +247,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut out = String::from("| case | result | goal / peers | measured in the same run |\n");
     out.push_str("|---|---|---|---|\n");
     for r in rows {
-        out.push_str(&format!(
-            "| {} | **{}** | {} | {} |\n",
-            r.case, r.figure, r.goal, r.detail
-        ));
+        out.push_str(&format!("| {} | **{}** | {} | {} |\n", r.case, r.figure, r.goal, r.detail));
     }
     out
 }

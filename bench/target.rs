@@ -16,8 +16,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-const RESPONSE: &[u8] =
-    b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nhello, world\n";
+const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nhello, world\n";
 
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
 static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
@@ -34,9 +33,7 @@ fn main() -> std::io::Result<()> {
             other => panic!("unknown argument {other}"),
         }
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         println!("listening {}", listener.local_addr()?);
@@ -45,11 +42,7 @@ fn main() -> std::io::Result<()> {
         let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
         std::thread::spawn(move || {
             let mut line = String::new();
-            while std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .is_ok_and(|n| n > 0)
-            {
+            while std::io::stdin().lock().read_line(&mut line).is_ok_and(|n| n > 0) {
                 line.clear();
             }
             let _ = closed_tx.send(());

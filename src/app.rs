@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Summary};
 use crate::cli::{
-    Cli, CompareArgs, Command, Connections, QuickArgs, ReportArgs, RunArgs, TargetArgs, ValidateArgs,
+    CapacityArgs, Cli, Command, CompareArgs, Connections, QuickArgs, ReportArgs, RunArgs, TargetArgs, ValidateArgs,
 };
 use crate::exit_code::ExitCode;
 use crate::http::Clients;
@@ -29,6 +29,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Target(args) => serve_target(args),
         Command::Report(args) => rerender(args, style),
         Command::Compare(args) => compare(args, style),
+        Command::Capacity(args) => capacity(args, style),
     }
 }
 
@@ -46,7 +47,17 @@ fn validate(args: ValidateArgs, style: Style) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let plan = load::plan(&scenario);
-    report::plan::render(&scenario, &plan, &style, &mut std::io::stdout().lock())?;
+    let mut stdout = std::io::stdout().lock();
+    report::plan::render(&scenario, &plan, &style, &mut stdout)?;
+    if !scenario.gates.thresholds.is_empty() {
+        writeln!(stdout, "\nthresholds, judged at the end of the run:")?;
+        for t in &scenario.gates.thresholds {
+            writeln!(stdout, "  {}", t.text)?;
+        }
+    }
+    if let Some(claim) = &scenario.gates.claim {
+        writeln!(stdout, "\nclaim, for `schoolday capacity`: {}", claim.text)?;
+    }
     Ok(ExitCode::Success)
 }
 
@@ -62,7 +73,22 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
+    if let Some(limit) = args.lag_limit {
+        scenario.gates.lag_limit = Some(limit);
+    }
+    // Opened before the run, so that a bad path fails before any load is sent.
+    let junit = match args.junit.as_deref().map(open_export).transpose() {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
     let finished = run_scenario(Arc::new(scenario), &args.out, style)?;
+    if let Some((path, mut file)) = junit {
+        file.write_all(report::junit::render(&finished.summary).as_bytes())
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
     report::terminal::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
     writeln!(std::io::stdout().lock())?;
     report::verdict::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
@@ -78,11 +104,7 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
 /// Build a quick-mode scenario from `--url` and its flags, or print why not.
 fn quick_scenario(args: &QuickArgs) -> Result<Scenario, ExitCode> {
     let load = match (args.users, args.rate) {
-        (Some(users), _) => quick::Load::Closed {
-            users,
-            think: args.think,
-            ramp_up: args.ramp_up,
-        },
+        (Some(users), _) => quick::Load::Closed { users, think: args.think, ramp_up: args.ramp_up },
         (None, Some(rate)) => quick::Load::Open { rate },
         // clap requires one of them with --url, and --url without a scenario.
         (None, None) => return Err(ExitCode::Invalid),
@@ -121,21 +143,16 @@ pub struct Finished {
 
 /// Plan, run and report one scenario: the whole pipeline without the command line. Progress
 /// goes to stderr; the summary is returned and written under `out`.
-pub fn run_scenario(
-    scenario: Arc<Scenario>,
-    out: &std::path::Path,
-    style: Style,
-) -> anyhow::Result<Finished> {
+pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style) -> anyhow::Result<Finished> {
     let plan = load::plan(&scenario);
     // Created before any load is sent, so a bad output path fails first.
     let dir = RunDir::create(out, &scenario.name, SystemTime::now())
         .with_context(|| format!("cannot create the run directory under {}", out.display()))?;
 
     let target = match &scenario.target {
-        Target::Embedded(config) => Some(Arc::new(
-            EmbeddedTarget::start(config)
-                .context("cannot start the embedded target on 127.0.0.1")?,
-        )),
+        Target::Embedded(config) => {
+            Some(Arc::new(EmbeddedTarget::start(config).context("cannot start the embedded target on 127.0.0.1")?))
+        }
         Target::Url(_) => None,
     };
     let base_url = match (&target, &scenario.target) {
@@ -143,8 +160,7 @@ pub fn run_scenario(
         (None, Target::Url(url)) => url.to_string(),
         (None, Target::Embedded(_)) => unreachable!("an embedded target was started above"),
     };
-    let clients =
-        Clients::new(scenario.http.connections).context("cannot set up the HTTP client")?;
+    let clients = Clients::new(scenario.http.connections).context("cannot set up the HTTP client")?;
 
     eprintln!(
         "{} {} — {} users, {} + {} grace, against {}",
@@ -177,8 +193,7 @@ pub fn run_scenario(
             });
             hook
         });
-        let output =
-            runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx, on_storm).await;
+        let output = runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx, on_storm).await;
         let _ = display.await;
         output
     });
@@ -192,29 +207,117 @@ pub fn run_scenario(
         }
         counts
     });
-    let summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);
+    let mut summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);
+    summary.thresholds = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
     let files = report::write_files(&summary, &dir)?;
-    Ok(Finished {
-        summary,
-        dir,
-        files,
-    })
+    Ok(Finished { summary, dir, files })
 }
 
-/// What the run means for a script waiting on it.
+/// What the run means for a script waiting on it. Precedence, first match wins (see
+/// `exit_code.rs` for why): interrupted, target unreachable, generator bottleneck,
+/// thresholds failed, success.
 pub fn exit_code(summary: &Summary) -> ExitCode {
     let connect_errors = summary.requests.errors.get("connect").copied().unwrap_or(0);
+    let failed = summary.thresholds.iter().filter(|t| !t.pass).count();
     if summary.run.interrupted {
         ExitCode::Interrupted
     } else if summary.requests.sent > 0 && connect_errors == summary.requests.sent {
-        eprintln!(
-            "error: the target is unreachable: every request failed to connect ({})",
-            summary.target.url
-        );
+        eprintln!("error: the target is unreachable: every request failed to connect ({})", summary.target.url);
         ExitCode::TargetUnreachable
+    } else if !summary.generator.healthy {
+        eprintln!(
+            "error: run invalid: the generator fell behind its schedule (lag p99 {} > {}), so the target \
+             received less load than planned{}",
+            report::format::micros(summary.generator.lag.p99_us),
+            report::format::micros(summary.generator.lag_p99_limit_us),
+            if summary.thresholds.is_empty() {
+                String::new()
+            } else {
+                format!("; {failed} threshold(s) failed, but on a run that does not count")
+            }
+        );
+        ExitCode::GeneratorBottleneck
+    } else if failed > 0 {
+        eprintln!("error: {failed} of {} thresholds failed", summary.thresholds.len());
+        ExitCode::ThresholdsFailed
     } else {
         ExitCode::Success
     }
+}
+
+/// Create (truncate) an export file now, naming it in the error.
+fn open_export(path: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, std::fs::File)> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the directory of {}", path.display()))?;
+    }
+    let file = std::fs::File::create(path).with_context(|| format!("cannot write to {}", path.display()))?;
+    Ok((path.to_path_buf(), file))
+}
+
+/// `schoolday capacity`: a claim, load steps around it, a verdict and its evidence pack.
+fn capacity(args: CapacityArgs, style: Style) -> anyhow::Result<ExitCode> {
+    let mut scenario = match load_scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let claim = match (&args.claim, &scenario.gates.claim) {
+        (Some(text), _) => {
+            let names = crate::scenario::thresholds::Names {
+                personas: scenario
+                    .personas
+                    .iter()
+                    .map(|p| (p.name.clone(), p.journey.requests.iter().map(|r| r.name.clone()).collect()))
+                    .collect(),
+            };
+            match crate::scenario::claim::parse_claim(text, &names) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: --claim: {e}\n  {text}\n  {:>width$}", "^", width = e.offset + 1);
+                    if let Some(hint) = e.hint {
+                        eprintln!("  hint: {hint}");
+                    }
+                    return Ok(ExitCode::Invalid);
+                }
+            }
+        }
+        (None, Some(c)) => c.clone(),
+        (None, None) => {
+            eprintln!("error: no claim: pass --claim \"<persona> <N> concurrent, p95 < 1s, errors < 0.1%\" or add `claim:` to the scenario");
+            return Ok(ExitCode::Invalid);
+        }
+    };
+    if args.fractions.is_empty() || args.fractions.iter().any(|f| !f.is_finite() || *f <= 0.0) {
+        eprintln!("error: --fractions must be positive multiples of the claim, e.g. 0.5,0.75,1,1.1,1.25");
+        return Ok(ExitCode::Invalid);
+    }
+    let bytes = std::fs::read(&args.scenario).with_context(|| format!("cannot read {}", args.scenario.display()))?;
+    let options = crate::capacity::Options {
+        fractions: args.fractions,
+        warmup: args.warmup,
+        window: args.step_duration,
+        repeat: args.repeat.max(1),
+        resolution: args.resolution,
+        ..Default::default()
+    };
+    let dir = RunDir::create(&args.out, &format!("{}-capacity", scenario.name), SystemTime::now())
+        .with_context(|| format!("cannot create the capacity directory under {}", args.out.display()))?;
+    let mut run = |s: Arc<Scenario>, out: &std::path::Path| -> anyhow::Result<(Summary, std::path::PathBuf)> {
+        let finished = run_scenario(s, out, style)?;
+        Ok((finished.summary, finished.dir.path().to_path_buf()))
+    };
+    let report = crate::capacity::search(&scenario, &bytes, &claim, &options, dir.path(), &mut run)?;
+    let mut stdout = std::io::stdout().lock();
+    crate::capacity::render::terminal(&report, &style, &mut stdout)?;
+    writeln!(stdout, "\nEvidence pack: {}", dir.path().display())?;
+    Ok(match report.verdict {
+        crate::capacity::step::Verdict::Pass => ExitCode::Success,
+        crate::capacity::step::Verdict::Fail => ExitCode::ThresholdsFailed,
+        crate::capacity::step::Verdict::Inconclusive => ExitCode::Inconclusive,
+    })
 }
 
 fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
@@ -229,17 +332,14 @@ fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
         config.service_time.default = service_time;
     }
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
-    let target = EmbeddedTarget::start_on(&config, addr)
-        .with_context(|| format!("cannot serve on {addr}"))?;
+    let target = EmbeddedTarget::start_on(&config, addr).with_context(|| format!("cannot serve on {addr}"))?;
     eprintln!(
         "embedded school workspace listening on {} ({} workers, queue {}); Ctrl-C to stop",
         target.base_url(),
         config.workers,
         config.queue
     );
-    let waiter = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let waiter = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     waiter.block_on(async { tokio::signal::ctrl_c().await })?;
     let counts = target.counts();
     target.shutdown();

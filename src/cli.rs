@@ -13,8 +13,9 @@ use crate::report::ColorChoice;
     version,
     about = "Rehearse the school day before it happens: a load-testing harness for school platforms",
     long_about = None,
-    after_help = "Exit codes: 0 ok · 1 thresholds failed · 2 invalid scenario or usage · 3 generator bottleneck · \
-                  4 target unreachable · 5 other error · 130 interrupted"
+    after_help = "Exit codes: 0 ok · 1 thresholds failed (capacity: claim fails) · 2 invalid scenario or usage · \
+                  3 generator bottleneck · 4 target unreachable · 5 other error · 6 capacity verdict inconclusive · \
+                  130 interrupted"
 )]
 pub struct Cli {
     /// When to colour the output.
@@ -37,6 +38,39 @@ pub enum Command {
     /// Compare saved runs side by side (the first is the baseline): a terminal table and an
     /// HTML page.
     Compare(CompareArgs),
+    /// Test a capacity claim: load steps around it, a verdict, and an evidence pack.
+    Capacity(CapacityArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// The scenario file (YAML); the claimed persona's journey is what each step runs.
+    pub scenario: PathBuf,
+    /// The claim, e.g. "exam 8000 concurrent, p95 < 1s, errors < 0.1%" (default: the
+    /// scenario's `claim:`).
+    #[arg(long)]
+    pub claim: Option<String>,
+    /// Load steps as multiples of the claim.
+    #[arg(long, value_delimiter = ',', default_value = "0.5,0.75,1.0,1.1,1.25")]
+    pub fractions: Vec<f64>,
+    /// Warm-up of each step, excluded from the verdict.
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    pub warmup: std::time::Duration,
+    /// Steady window judged in each step (DOMAIN.md: at least 10 minutes; short for CI).
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub step_duration: std::time::Duration,
+    /// Independent runs with seeds seed, seed+1, …; the verdict holds only if all agree.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: u32,
+    /// Stop bisecting when the bracket is this narrow (a fraction of the claim).
+    #[arg(long, default_value_t = 0.05)]
+    pub resolution: f64,
+    /// Where the capacity directory is created.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Override the scenario's seed (the first of the repeats).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +102,14 @@ pub struct RunArgs {
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Also write the thresholds as JUnit XML to this file (the run directory always gets a
+    /// junit.xml when the scenario has thresholds).
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Generator lag p99 above which the run is invalid (exit code 3). Default 5ms, or the
+    /// scenario's `generator.lag_p99_limit`.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub lag_limit: Option<std::time::Duration>,
 }
 
 /// Quick mode: one URL under a closed loop (`--users`) or an open loop (`--rate`), no YAML.

@@ -3,13 +3,23 @@
 //!
 //! | code | meaning |
 //! |------|---------|
-//! | 0    | the run completed (and every threshold, once thresholds exist, passed) |
+//! | 0    | the run completed, the generator kept up, and every threshold passed |
 //! | 1    | thresholds failed |
 //! | 2    | invalid scenario or command line |
 //! | 3    | run invalid: the generator could not keep to its schedule |
 //! | 4    | target unreachable: no request could connect |
 //! | 5    | other error (I/O, the embedded target could not start, …) |
 //! | 130  | interrupted (Ctrl-C); the partial report was still written |
+//!
+//! When several apply, the first in this order wins: 130, 4, 3, 1. A run that was
+//! interrupted, could not reach its target, or whose generator fell behind does not measure
+//! the target, so whether its thresholds passed says nothing; the code names the reason the
+//! run does not count, and the report still shows every threshold. In particular a failed
+//! threshold on a run with a lagging generator is 3, not 1: fix the rig, then read the
+//! thresholds.
+//!
+//! `schoolday capacity` uses 0 (the claim holds), 1 (the claim fails), 6 (inconclusive: the
+//! evidence neither confirms nor refutes it), and 2, 3, 4, 5, 130 as above.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
@@ -19,6 +29,8 @@ pub enum ExitCode {
     GeneratorBottleneck = 3,
     TargetUnreachable = 4,
     Error = 5,
+    /// `schoolday capacity`: the verdict on the claim is inconclusive.
+    Inconclusive = 6,
     Interrupted = 130,
 }
 

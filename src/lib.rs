@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod capacity;
 pub mod cli;
 pub mod exit_code;
 pub mod http;

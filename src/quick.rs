@@ -24,8 +24,8 @@ use http::{HeaderName, Method};
 
 use crate::scenario::template::Template;
 use crate::scenario::{
-    Arrival, Body, Check, ConnectionMode, HttpSettings, Journey, Op, Persona, RequestSpec,
-    Scenario, Shape, Spacing, Target, Think, UserSource,
+    Arrival, Body, Check, ConnectionMode, HttpSettings, Journey, Op, Persona, RequestSpec, Scenario, Shape, Spacing,
+    Target, Think, UserSource,
 };
 
 /// How long an open-loop run waits for requests still in flight after `duration`: the same
@@ -42,11 +42,7 @@ pub const MAX_DEFAULT_RAMP_UP: Duration = Duration::from_secs(1);
 pub enum Load {
     /// `users` users, each sending its next request when the last one completes, after
     /// `think`. They all arrive within `ramp_up` (`None`: the default ramp-up).
-    Closed {
-        users: u64,
-        think: Option<Duration>,
-        ramp_up: Option<Duration>,
-    },
+    Closed { users: u64, think: Option<Duration>, ramp_up: Option<Duration> },
     /// `rate` requests per second from the schedule, whatever the responses do.
     Open { rate: f64 },
 }
@@ -106,10 +102,8 @@ pub enum QuickError {
 
 /// Build the scenario of a quick run.
 pub fn scenario(options: &Options) -> Result<Scenario, QuickError> {
-    let url = url::Url::parse(&options.url).map_err(|e| QuickError::Url {
-        url: options.url.clone(),
-        reason: e.to_string(),
-    })?;
+    let url = url::Url::parse(&options.url)
+        .map_err(|e| QuickError::Url { url: options.url.clone(), reason: e.to_string() })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(QuickError::Scheme(options.url.clone()));
     }
@@ -121,11 +115,7 @@ pub fn scenario(options: &Options) -> Result<Scenario, QuickError> {
     }
     let method = Method::from_bytes(options.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| QuickError::Method(options.method.clone()))?;
-    let headers = options
-        .headers
-        .iter()
-        .map(|line| header(line))
-        .collect::<Result<Vec<_>, _>>()?;
+    let headers = options.headers.iter().map(|line| header(line)).collect::<Result<Vec<_>, _>>()?;
 
     // The runtime appends each request's path to the base URL, so split the URL there.
     let mut path = url.path().to_string();
@@ -139,59 +129,34 @@ pub fn scenario(options: &Options) -> Result<Scenario, QuickError> {
     base.set_fragment(None);
 
     let (population, arrival, journey, grace, description) = match options.load {
-        Load::Closed {
-            users,
-            think,
-            ramp_up,
-        } => {
+        Load::Closed { users, think, ramp_up } => {
             if users == 0 {
                 return Err(QuickError::NoUsers);
             }
             let ramp_up = ramp_up.unwrap_or((options.duration / 10).min(MAX_DEFAULT_RAMP_UP));
             let arrival = Arrival {
-                shape: Shape::Burst {
-                    at: Duration::ZERO,
-                    spread: ramp_up,
-                    decay: None,
-                },
+                shape: Shape::Burst { at: Duration::ZERO, spread: ramp_up, decay: None },
                 spacing: Spacing::Even,
                 stagger: None,
             };
-            let think_text = think
-                .map(|t| format!(", {} think time", humantime::format_duration(t)))
-                .unwrap_or_default();
+            let think_text =
+                think.map(|t| format!(", {} think time", humantime::format_duration(t))).unwrap_or_default();
             let description = format!(
                 "closed loop: {users} users, each sending its next request when the last completes{think_text}"
             );
-            (
-                Some(users),
-                arrival,
-                closed_journey(think),
-                Duration::ZERO,
-                description,
-            )
+            (Some(users), arrival, closed_journey(think), Duration::ZERO, description)
         }
         Load::Open { rate } => {
             if !(rate.is_finite() && rate > 0.0) {
                 return Err(QuickError::NoRate);
             }
             let arrival = Arrival {
-                shape: Shape::Constant {
-                    rate,
-                    from: Duration::ZERO,
-                    to: options.duration,
-                },
+                shape: Shape::Constant { rate, from: Duration::ZERO, to: options.duration },
                 spacing: Spacing::Even,
                 stagger: None,
             };
-            let journey = Journey {
-                ops: vec![Op::Request(0)],
-                requests: Vec::new(),
-                vars: Vec::new(),
-                goal: 0,
-            };
-            let description =
-                format!("open loop: {rate} requests/s on schedule, latency from intended start");
+            let journey = Journey { ops: vec![Op::Request(0)], requests: Vec::new(), vars: Vec::new(), goal: 0 };
+            let description = format!("open loop: {rate} requests/s on schedule, latency from intended start");
             (None, arrival, journey, OPEN_LOOP_GRACE, description)
         }
     };
@@ -204,17 +169,11 @@ pub fn scenario(options: &Options) -> Result<Scenario, QuickError> {
         headers: Vec::new(),
         bearer: None,
         body: match &options.body {
-            Some(text) => Body::Raw {
-                content_type: None,
-                template: Template::literal(text),
-            },
+            Some(text) => Body::Raw { content_type: None, template: Template::literal(text) },
             None => Body::None,
         },
         captures: Vec::new(),
-        check: Check {
-            status: None,
-            body_contains: None,
-        },
+        check: Check { status: None, body_contains: None },
         // Closed loop: "completed" means the user got at least one good answer; open loop:
         // that its one request succeeded.
         goal: true,
@@ -230,11 +189,7 @@ pub fn scenario(options: &Options) -> Result<Scenario, QuickError> {
         description: Some(description),
         source: PathBuf::from("(command line)"),
         target: Target::Url(base),
-        http: HttpSettings {
-            timeout: options.timeout,
-            headers,
-            connections: options.connections,
-        },
+        http: HttpSettings { timeout: options.timeout, headers, connections: options.connections },
         duration: options.duration,
         grace,
         seed: options.seed,
@@ -249,34 +204,21 @@ pub fn scenario(options: &Options) -> Result<Scenario, QuickError> {
             blocked: Vec::new(),
         }],
         events: Vec::new(),
+        gates: Default::default(),
     })
 }
 
 /// `LoopStart` — request — (think) — `LoopEnd`, repeated `u32::MAX` times: at a million
 /// requests per second a user would loop for over an hour, longer than any quick run.
 fn closed_journey(think: Option<Duration>) -> Journey {
-    let mut ops = vec![
-        Op::LoopStart {
-            count: u32::MAX,
-            end: 0,
-        },
-        Op::Request(0),
-    ];
+    let mut ops = vec![Op::LoopStart { count: u32::MAX, end: 0 }, Op::Request(0)];
     if let Some(think) = think.filter(|t| !t.is_zero()) {
         ops.push(Op::Think(Think::Fixed(think)));
     }
     let end = ops.len();
-    ops[0] = Op::LoopStart {
-        count: u32::MAX,
-        end,
-    };
+    ops[0] = Op::LoopStart { count: u32::MAX, end };
     ops.push(Op::LoopEnd { start: 0 });
-    Journey {
-        ops,
-        requests: Vec::new(),
-        vars: Vec::new(),
-        goal: 0,
-    }
+    Journey { ops, requests: Vec::new(), vars: Vec::new(), goal: 0 }
 }
 
 /// `Name: value` → a header sent with every request.
@@ -295,11 +237,7 @@ mod tests {
     use crate::load;
 
     fn closed(users: u64) -> Load {
-        Load::Closed {
-            users,
-            think: None,
-            ramp_up: None,
-        }
+        Load::Closed { users, think: None, ramp_up: None }
     }
 
     #[test]
@@ -312,19 +250,9 @@ mod tests {
         assert_eq!(persona.population, Some(50));
         assert_eq!(
             persona.journey.ops,
-            vec![
-                Op::LoopStart {
-                    count: u32::MAX,
-                    end: 2
-                },
-                Op::Request(0),
-                Op::LoopEnd { start: 0 }
-            ]
+            vec![Op::LoopStart { count: u32::MAX, end: 2 }, Op::Request(0), Op::LoopEnd { start: 0 }]
         );
-        assert_eq!(
-            persona.journey.requests[0].path.as_literal(),
-            Some("/health?x=1")
-        );
+        assert_eq!(persona.journey.requests[0].path.as_literal(), Some("/health?x=1"));
         assert!(matches!(&s.target, Target::Url(u) if u.as_str() == "http://127.0.0.1:8080/"));
         let plan = load::plan(&s);
         assert_eq!(plan.arrivals.len(), 50);
@@ -334,20 +262,10 @@ mod tests {
 
     #[test]
     fn think_time_sits_inside_the_loop() {
-        let load = Load::Closed {
-            users: 2,
-            think: Some(Duration::from_millis(100)),
-            ramp_up: Some(Duration::ZERO),
-        };
+        let load = Load::Closed { users: 2, think: Some(Duration::from_millis(100)), ramp_up: Some(Duration::ZERO) };
         let s = scenario(&Options::new("http://localhost/", load)).unwrap();
         let ops = &s.personas[0].journey.ops;
-        assert_eq!(
-            ops[0],
-            Op::LoopStart {
-                count: u32::MAX,
-                end: 3
-            }
-        );
+        assert_eq!(ops[0], Op::LoopStart { count: u32::MAX, end: 3 });
         assert_eq!(ops[2], Op::Think(Think::Fixed(Duration::from_millis(100))));
         assert_eq!(ops[3], Op::LoopEnd { start: 0 });
     }
@@ -370,22 +288,10 @@ mod tests {
     #[test]
     fn bad_flags_are_named() {
         let err = |o: Options| scenario(&o).unwrap_err();
-        assert!(matches!(
-            err(Options::new("nope", closed(1))),
-            QuickError::Url { .. }
-        ));
-        assert_eq!(
-            err(Options::new("ftp://x/", closed(1))),
-            QuickError::Scheme("ftp://x/".into())
-        );
-        assert_eq!(
-            err(Options::new("http://x/", closed(0))),
-            QuickError::NoUsers
-        );
-        assert_eq!(
-            err(Options::new("http://x/", Load::Open { rate: 0.0 })),
-            QuickError::NoRate
-        );
+        assert!(matches!(err(Options::new("nope", closed(1))), QuickError::Url { .. }));
+        assert_eq!(err(Options::new("ftp://x/", closed(1))), QuickError::Scheme("ftp://x/".into()));
+        assert_eq!(err(Options::new("http://x/", closed(0))), QuickError::NoUsers);
+        assert_eq!(err(Options::new("http://x/", Load::Open { rate: 0.0 })), QuickError::NoRate);
         let mut o = Options::new("http://x/", closed(1));
         o.headers = vec!["no colon".into()];
         assert_eq!(err(o), QuickError::Header("no colon".into()));

@@ -80,21 +80,11 @@ mod tests {
 
     #[test]
     fn same_seed_same_stream() {
-        let a: Vec<u64> = (0..5)
-            .scan(Rng::new(7), |r, _| Some(r.next_u64()))
-            .collect();
-        let b: Vec<u64> = (0..5)
-            .scan(Rng::new(7), |r, _| Some(r.next_u64()))
-            .collect();
+        let a: Vec<u64> = (0..5).scan(Rng::new(7), |r, _| Some(r.next_u64())).collect();
+        let b: Vec<u64> = (0..5).scan(Rng::new(7), |r, _| Some(r.next_u64())).collect();
         assert_eq!(a, b);
-        assert_ne!(
-            Rng::derive(1, 0, 0, 1).next_u64(),
-            Rng::derive(1, 0, 0, 2).next_u64()
-        );
-        assert_ne!(
-            Rng::derive(1, 0, 0, 1).next_u64(),
-            Rng::derive(2, 0, 0, 1).next_u64()
-        );
+        assert_ne!(Rng::derive(1, 0, 0, 1).next_u64(), Rng::derive(1, 0, 0, 2).next_u64());
+        assert_ne!(Rng::derive(1, 0, 0, 1).next_u64(), Rng::derive(2, 0, 0, 1).next_u64());
     }
 
     #[test]

@@ -232,6 +232,7 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
         timeline,
         saturation: None,
         recovery: Vec::new(),
+        thresholds: Vec::new(),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod saturation;
 #[cfg(test)]
 mod schema_check;
 mod summary;
+pub mod thresholds;
 pub mod usl;
 pub mod verdict;
 pub mod windows;

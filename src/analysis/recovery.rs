@@ -100,9 +100,8 @@ mod tests {
     #[test]
     fn a_dip_that_comes_back_is_a_recovery() {
         let scenario = scenario_with_storm_at(20, 60);
-        let timeline: Vec<Second> = (0..60)
-            .map(|t| second(t + 1, if (20..30).contains(&t) { 5 } else { 100 }))
-            .collect();
+        let timeline: Vec<Second> =
+            (0..60).map(|t| second(t + 1, if (20..30).contains(&t) { 5 } else { 100 })).collect();
         let r = &recoveries(&scenario, &timeline)[0];
         assert_eq!(r.baseline_goodput, 100.0);
         assert_eq!(r.recovered_after_s, Some(10.0));

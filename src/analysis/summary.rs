@@ -34,6 +34,9 @@ pub struct Summary {
     pub requests: RequestTotals,
     pub steps: Vec<StepSummary>,
     pub personas: Vec<PersonaSummary>,
+    /// The scenario's thresholds, judged (`thresholds.rs`); empty when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<super::thresholds::ThresholdResult>,
     /// What the embedded target saw (absent for URL targets).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub target_counts: Option<serde_json::Value>,
@@ -102,7 +105,7 @@ pub struct RequestTotals {
 }
 
 /// Latency statistics in microseconds, from an HDR histogram.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     pub count: u64,
     pub min_us: u64,
@@ -141,7 +144,7 @@ impl Latency {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepSummary {
     pub persona: String,
     pub name: String,
@@ -168,7 +171,7 @@ pub struct StepSummary {
     pub steps_failed: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PersonaSummary {
     pub name: String,
     pub scheduled: u64,
@@ -213,11 +216,8 @@ pub struct PersonaSummary {
 }
 
 /// Windows for `goal_within`.
-pub const GOAL_WINDOWS: [(&str, Duration); 3] = [
-    ("1m", Duration::from_secs(60)),
-    ("5m", Duration::from_secs(300)),
-    ("15m", Duration::from_secs(900)),
-];
+pub const GOAL_WINDOWS: [(&str, Duration); 3] =
+    [("1m", Duration::from_secs(60)), ("5m", Duration::from_secs(300)), ("15m", Duration::from_secs(900))];
 
 /// Build the summary of a finished run.
 pub fn summarize(
@@ -227,11 +227,7 @@ pub fn summarize(
     base_url: &str,
     target_counts: Option<serde_json::Value>,
 ) -> Summary {
-    let RunMetrics {
-        layout,
-        totals,
-        timeline,
-    } = &output.metrics;
+    let RunMetrics { layout, totals, timeline } = &output.metrics;
     let mut steps = Vec::new();
     for (id, (p, name)) in layout.steps.iter().enumerate() {
         let persona = &scenario.personas[*p];
@@ -269,16 +265,9 @@ pub fn summarize(
         .map(|(p, persona)| {
             let t = &totals.personas[p];
             let scheduled = output.scheduled[p];
-            let [completed, failed, abandoned, cut_off] =
-                Outcome::ALL.map(|o| t.outcomes[o.index()]);
+            let [completed, failed, abandoned, cut_off] = Outcome::ALL.map(|o| t.outcomes[o.index()]);
             let mut attempts = [0u64; Cause::COUNT];
-            for id in layout
-                .steps
-                .iter()
-                .enumerate()
-                .filter(|(_, (sp, _))| *sp == p)
-                .map(|(id, _)| id)
-            {
+            for id in layout.steps.iter().enumerate().filter(|(_, (sp, _))| *sp == p).map(|(id, _)| id) {
                 for (a, n) in attempts.iter_mut().zip(totals.steps[id].attempts) {
                     *a += n;
                 }
@@ -294,14 +283,7 @@ pub fn summarize(
                     } else {
                         t.time_to_goal.count_between(0, window.as_micros() as u64)
                     };
-                    (
-                        label.to_string(),
-                        if t.arrived == 0 {
-                            0.0
-                        } else {
-                            within as f64 / t.arrived as f64
-                        },
-                    )
+                    (label.to_string(), if t.arrived == 0 { 0.0 } else { within as f64 / t.arrived as f64 })
                 })
                 .collect();
             PersonaSummary {
@@ -313,8 +295,7 @@ pub fn summarize(
                 abandoned,
                 cut_off,
                 not_started,
-                accounting_closes: completed + failed + abandoned + cut_off + not_started
-                    == scheduled
+                accounting_closes: completed + failed + abandoned + cut_off + not_started == scheduled
                     && completed + failed + abandoned + cut_off == t.arrived,
                 blocked: plan.personas.get(p).map(|pp| pp.blocked).unwrap_or(0),
                 attempts: cause_map(&attempts),
@@ -330,13 +311,11 @@ pub fn summarize(
         })
         .collect();
     let lag = Latency::of(&totals.lag);
-    let healthy = (lag.p99_us as u128) <= LAG_P99_LIMIT.as_micros();
+    let lag_limit = scenario.gates.lag_limit.unwrap_or(LAG_P99_LIMIT);
+    let healthy = (lag.p99_us as u128) <= lag_limit.as_micros();
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
-        tool: Tool {
-            name: "schoolday".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
+        tool: Tool { name: "schoolday".into(), version: env!("CARGO_PKG_VERSION").into() },
         scenario: ScenarioInfo {
             name: scenario.name.clone(),
             description: scenario.description.clone(),
@@ -359,11 +338,7 @@ pub fn summarize(
             elapsed_s: output.elapsed.as_secs_f64(),
             interrupted: output.interrupted,
         },
-        generator: GeneratorHealth {
-            lag,
-            lag_p99_limit_us: LAG_P99_LIMIT.as_micros() as u64,
-            healthy,
-        },
+        generator: GeneratorHealth { lag, lag_p99_limit_us: lag_limit.as_micros() as u64, healthy },
         requests: RequestTotals {
             sent,
             ok: totals.steps.iter().map(|s| s.ok).sum(),
@@ -372,6 +347,7 @@ pub fn summarize(
         },
         steps,
         personas,
+        thresholds: Vec::new(),
         target_counts,
         timeline: timeline.clone(),
         saturation: None,
@@ -382,19 +358,11 @@ pub fn summarize(
 }
 
 fn cause_map(counts: &[u64; Cause::COUNT]) -> BTreeMap<String, u64> {
-    Cause::ALL
-        .iter()
-        .filter(|c| counts[c.index()] > 0)
-        .map(|c| (c.name().to_string(), counts[c.index()]))
-        .collect()
+    Cause::ALL.iter().filter(|c| counts[c.index()] > 0).map(|c| (c.name().to_string(), counts[c.index()])).collect()
 }
 
 fn error_map(counts: &[u64; ErrorKind::COUNT]) -> BTreeMap<String, u64> {
-    ErrorKind::ALL
-        .iter()
-        .filter(|k| counts[k.index()] > 0)
-        .map(|k| (k.name().to_string(), counts[k.index()]))
-        .collect()
+    ErrorKind::ALL.iter().filter(|k| counts[k.index()] > 0).map(|k| (k.name().to_string(), counts[k.index()])).collect()
 }
 
 /// The template as the user wrote it, for display.
@@ -425,12 +393,8 @@ fn encode_histogram(h: &Histogram<u64>) -> String {
 /// Decode a histogram saved by `Latency::of`.
 pub fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
     use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .ok()?;
-    hdrhistogram::serialization::Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .ok()
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+    hdrhistogram::serialization::Deserializer::new().deserialize(&mut bytes.as_slice()).ok()
 }
 
 #[cfg(test)]

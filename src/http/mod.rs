@@ -32,17 +32,11 @@ impl Clients {
     pub fn new(mode: ConnectionMode) -> Result<Self, HttpError> {
         install_crypto_provider();
         use rustls_platform_verifier::BuilderVerifierExt;
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_platform_verifier()?
-        .with_no_client_auth();
-        let mut clients = Clients {
-            mode,
-            tls: Arc::new(tls),
-            shared: None,
-        };
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_platform_verifier()?
+            .with_no_client_auth();
+        let mut clients = Clients { mode, tls: Arc::new(tls), shared: None };
         if mode == ConnectionMode::Shared {
             clients.shared = Some(clients.build()?);
         }
@@ -111,11 +105,7 @@ pub async fn exchange(
             buf.extend_from_slice(&chunk);
         }
     }
-    Ok(Received {
-        status,
-        headers,
-        bytes,
-    })
+    Ok(Received { status, headers, bytes })
 }
 
 /// Map a client error to the kind of failure a report should show.
@@ -130,15 +120,8 @@ pub fn classify(err: &reqwest::Error) -> ErrorKind {
             use std::io::ErrorKind as Io;
             match io.kind() {
                 Io::TimedOut => return ErrorKind::Timeout,
-                Io::ConnectionReset
-                | Io::ConnectionAborted
-                | Io::BrokenPipe
-                | Io::UnexpectedEof => {
-                    return if err.is_connect() {
-                        ErrorKind::Connect
-                    } else {
-                        ErrorKind::Reset
-                    }
+                Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
+                    return if err.is_connect() { ErrorKind::Connect } else { ErrorKind::Reset }
                 }
                 _ => {}
             }

@@ -53,18 +53,8 @@ impl Piece {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Exact {
     Pieces,
-    Gaussian {
-        at: f64,
-        sigma: f64,
-        lo: f64,
-        hi: f64,
-    },
-    Exponential {
-        at: f64,
-        mean: f64,
-        lo: f64,
-        hi: f64,
-    },
+    Gaussian { at: f64, sigma: f64, lo: f64, hi: f64 },
+    Exponential { at: f64, mean: f64, lo: f64, hi: f64 },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,11 +65,7 @@ enum Mass {
     Atom(Duration),
     /// Pieces sorted by time, each of positive mass; `cum[i]` is the mass before piece `i`
     /// (one more entry than pieces: the last is the total).
-    Pieces {
-        pieces: Vec<Piece>,
-        cum: Vec<f64>,
-        exact: Exact,
-    },
+    Pieces { pieces: Vec<Piece>, cum: Vec<f64>, exact: Exact },
 }
 
 /// A shape clipped to the run window, ready to integrate and invert. Rates are the shape's own
@@ -96,10 +82,7 @@ impl Curve {
     pub fn new(shape: &Shape, duration: Duration) -> Curve {
         let window_ns = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
         match tabulate(shape, duration) {
-            Tabulated::Atom(at) => Curve {
-                mass: Mass::Atom(at),
-                window_ns,
-            },
+            Tabulated::Atom(at) => Curve { mass: Mass::Atom(at), window_ns },
             Tabulated::Pieces(pieces, exact) => Curve::from_pieces(pieces, exact, window_ns),
         }
     }
@@ -116,11 +99,8 @@ impl Curve {
             cum.push(total);
         }
         // Rates so large that the integral overflows are as degenerate as a zero integral.
-        let mass = if pieces.is_empty() || !total.is_finite() {
-            Mass::Empty
-        } else {
-            Mass::Pieces { pieces, cum, exact }
-        };
+        let mass =
+            if pieces.is_empty() || !total.is_finite() { Mass::Empty } else { Mass::Pieces { pieces, cum, exact } };
         Curve { mass, window_ns }
     }
 
@@ -168,17 +148,10 @@ impl Curve {
                 match *exact {
                     Exact::Pieces => {
                         let i = pieces.partition_point(|p| p.t1 <= t);
-                        pieces
-                            .get(i)
-                            .filter(|p| p.t0 <= t)
-                            .map_or(0.0, |p| p.rate(t))
+                        pieces.get(i).filter(|p| p.t0 <= t).map_or(0.0, |p| p.rate(t))
                     }
-                    Exact::Gaussian { at, sigma, lo, hi } if (lo..hi).contains(&t) => {
-                        gaussian(at, sigma, t)
-                    }
-                    Exact::Exponential { at, mean, lo, hi } if (lo..hi).contains(&t) => {
-                        (-(t - at) / mean).exp() / mean
-                    }
+                    Exact::Gaussian { at, sigma, lo, hi } if (lo..hi).contains(&t) => gaussian(at, sigma, t),
+                    Exact::Exponential { at, mean, lo, hi } if (lo..hi).contains(&t) => (-(t - at) / mean).exp() / mean,
                     _ => 0.0,
                 }
             }
@@ -196,15 +169,9 @@ impl Curve {
                         let t = at.clamp(lo, hi);
                         (t, gaussian(at, sigma, t))
                     }
-                    Exact::Exponential { at, mean, lo, .. } => {
-                        (lo, (-(lo - at) / mean).exp() / mean)
-                    }
+                    Exact::Exponential { at, mean, lo, .. } => (lo, (-(lo - at) / mean).exp() / mean),
                     Exact::Pieces => pieces.iter().fold((0.0, 0.0), |best, p| {
-                        let (t, r) = if p.r1 > p.r0 {
-                            (p.t1, p.r1)
-                        } else {
-                            (p.t0, p.r0)
-                        };
+                        let (t, r) = if p.r1 > p.r0 { (p.t1, p.r1) } else { (p.t0, p.r0) };
                         if r > best.1 {
                             (t, r)
                         } else {
@@ -219,10 +186,7 @@ impl Curve {
 
     /// An inverter of Λ for a non-decreasing sequence of targets in [0, total].
     pub fn inverter(&self) -> Inverter<'_> {
-        Inverter {
-            curve: self,
-            next: 0,
-        }
+        Inverter { curve: self, next: 0 }
     }
 }
 
@@ -273,29 +237,10 @@ mod tests {
     #[test]
     fn inversion_is_the_inverse_of_the_cumulative() {
         let shapes = [
-            Shape::Ramp {
-                from_rate: 1.0,
-                to_rate: 9.0,
-                from: secs(3.0),
-                to: secs(50.0),
-            },
-            Shape::Ramp {
-                from_rate: 9.0,
-                to_rate: 0.0,
-                from: secs(3.0),
-                to: secs(50.0),
-            },
-            Shape::Peak {
-                at: secs(30.0),
-                spread: secs(7.0),
-                from: secs(0.0),
-                to: secs(60.0),
-            },
-            Shape::Burst {
-                at: secs(1.0),
-                spread: Duration::ZERO,
-                decay: Some(secs(3.0)),
-            },
+            Shape::Ramp { from_rate: 1.0, to_rate: 9.0, from: secs(3.0), to: secs(50.0) },
+            Shape::Ramp { from_rate: 9.0, to_rate: 0.0, from: secs(3.0), to: secs(50.0) },
+            Shape::Peak { at: secs(30.0), spread: secs(7.0), from: secs(0.0), to: secs(60.0) },
+            Shape::Burst { at: secs(1.0), spread: Duration::ZERO, decay: Some(secs(3.0)) },
         ];
         for shape in &shapes {
             let c = Curve::new(shape, secs(60.0));
@@ -303,10 +248,7 @@ mod tests {
             for i in 0..100 {
                 let target = c.total() * (i as f64 + 0.5) / 100.0;
                 let t = Duration::from_nanos(inv.offset_ns(target));
-                assert!(
-                    close(c.cumulative(t), target, 1e-6 * c.total()),
-                    "{shape:?} at {target}"
-                );
+                assert!(close(c.cumulative(t), target, 1e-6 * c.total()), "{shape:?} at {target}");
             }
         }
     }

@@ -94,11 +94,8 @@ pub struct PersonaPlan {
 /// Personas beyond index `u16::MAX` cannot be addressed by a [`ScheduledArrival`] and get an
 /// empty schedule (the validator bounds the number of personas far below).
 pub fn plan(scenario: &Scenario) -> Plan {
-    let curves: Vec<_> = scenario
-        .personas
-        .iter()
-        .map(|p| RateCurve::new(&p.arrival.shape, p.population, scenario.duration))
-        .collect();
+    let curves: Vec<_> =
+        scenario.personas.iter().map(|p| RateCurve::new(&p.arrival.shape, p.population, scenario.duration)).collect();
     // One allocation, sized from the curves: exact with populations.
     let capacity: u64 = scenario
         .personas
@@ -138,11 +135,7 @@ pub fn plan(scenario: &Scenario) -> Plan {
             let mut kept = start;
             for j in start..arrivals.len() {
                 let at = arrivals[j].offset();
-                if !persona
-                    .blocked
-                    .iter()
-                    .any(|(from, to)| at >= *from && at < *to)
-                {
+                if !persona.blocked.iter().any(|(from, to)| at >= *from && at < *to) {
                     arrivals[kept] = arrivals[j];
                     kept += 1;
                 }
@@ -171,11 +164,7 @@ pub fn plan(scenario: &Scenario) -> Plan {
 /// Deal users round-robin into `waves` cohorts, cohort k starting `k × gap` later: each cohort
 /// follows the persona's shape with 1/waves of its users. Offsets pushed past the end of the
 /// run are held at its last instant (the validator keeps the last wave inside the run).
-fn staggered(
-    arrivals: &mut [ScheduledArrival],
-    stagger: crate::scenario::Stagger,
-    duration: Duration,
-) {
+fn staggered(arrivals: &mut [ScheduledArrival], stagger: crate::scenario::Stagger, duration: Duration) {
     let gap = stagger.gap.as_nanos() as u64;
     let end = (duration.as_nanos() as u64).saturating_sub(1);
     for a in arrivals {

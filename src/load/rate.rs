@@ -82,12 +82,7 @@ mod tests {
 
     #[test]
     fn rate_curves_keep_their_rates() {
-        let shape = Shape::Ramp {
-            from_rate: 10.0,
-            to_rate: 20.0,
-            from: secs(0.0),
-            to: secs(10.0),
-        };
+        let shape = Shape::Ramp { from_rate: 10.0, to_rate: 20.0, from: secs(0.0), to: secs(10.0) };
         let d = secs(60.0);
         assert!((rate_at(&shape, None, d, secs(5.0)) - 15.0).abs() < 1e-9);
         assert_eq!(rate_at(&shape, None, d, secs(10.0)), 0.0);
@@ -101,12 +96,7 @@ mod tests {
     #[test]
     fn population_normalises_the_shape() {
         // 20,000 pupils, σ = 10 min: peak ≈ 0.399·N/σ = 13.3 logins/s (DOMAIN §7.2).
-        let shape = Shape::Peak {
-            at: secs(3600.0),
-            spread: secs(600.0),
-            from: secs(0.0),
-            to: secs(7200.0),
-        };
+        let shape = Shape::Peak { at: secs(3600.0), spread: secs(600.0), from: secs(0.0), to: secs(7200.0) };
         let curve = RateCurve::new(&shape, Some(20_000), secs(7200.0));
         let (rate, at) = curve.peak();
         assert_eq!(at, secs(3600.0));
@@ -114,30 +104,18 @@ mod tests {
         assert!((curve.rate_at(secs(3600.0)) - rate).abs() < 1e-9);
         assert!((curve.expected_total() - 20_000.0).abs() < 1e-6);
         // Constant shape with a population: N spread over the window whatever the rate says.
-        let constant = Shape::Constant {
-            rate: 123.0,
-            from: secs(0.0),
-            to: secs(100.0),
-        };
+        let constant = Shape::Constant { rate: 123.0, from: secs(0.0), to: secs(100.0) };
         assert!((rate_at(&constant, Some(500), secs(100.0), secs(50.0)) - 5.0).abs() < 1e-9);
     }
 
     #[test]
     fn exam_burst_peaks() {
         // ECNi: 8,279 students, mean start delay 5 s ⇒ 1,656/s at T.
-        let shape = Shape::Burst {
-            at: secs(60.0),
-            spread: Duration::ZERO,
-            decay: Some(secs(5.0)),
-        };
+        let shape = Shape::Burst { at: secs(60.0), spread: Duration::ZERO, decay: Some(secs(5.0)) };
         let curve = RateCurve::new(&shape, Some(8_279), secs(3600.0));
         assert!((curve.peak().0 - 1655.8).abs() < 0.1);
         let sync = RateCurve::new(
-            &Shape::Burst {
-                at: secs(60.0),
-                spread: Duration::ZERO,
-                decay: None,
-            },
+            &Shape::Burst { at: secs(60.0), spread: Duration::ZERO, decay: None },
             Some(8_000),
             secs(3600.0),
         );
@@ -149,24 +127,12 @@ mod tests {
 
     #[test]
     fn degenerate_curves_have_no_rate() {
-        let zero = Shape::Constant {
-            rate: 0.0,
-            from: secs(0.0),
-            to: secs(10.0),
-        };
+        let zero = Shape::Constant { rate: 0.0, from: secs(0.0), to: secs(10.0) };
         let curve = RateCurve::new(&zero, Some(100), secs(10.0));
         assert_eq!(curve.peak(), (0.0, Duration::ZERO));
         assert_eq!(curve.rate_at(secs(1.0)), 0.0);
         assert_eq!(curve.expected_total(), 0.0);
-        let none = RateCurve::new(
-            &Shape::Constant {
-                rate: 5.0,
-                from: secs(0.0),
-                to: secs(10.0),
-            },
-            Some(0),
-            secs(10.0),
-        );
+        let none = RateCurve::new(&Shape::Constant { rate: 5.0, from: secs(0.0), to: secs(10.0) }, Some(0), secs(10.0));
         assert_eq!(none.peak(), (0.0, Duration::ZERO));
     }
 }

@@ -39,15 +39,10 @@ pub(crate) fn tabulate(shape: &Shape, duration: Duration) -> Tabulated {
     let mut pieces = Vec::new();
     let mut exact = Exact::Pieces;
     match shape {
-        Shape::Constant { rate, from, to } => {
-            push_linear(&mut pieces, end, s(from), s(to), *rate, *rate)
+        Shape::Constant { rate, from, to } => push_linear(&mut pieces, end, s(from), s(to), *rate, *rate),
+        Shape::Ramp { from_rate, to_rate, from, to } => {
+            push_linear(&mut pieces, end, s(from), s(to), *from_rate, *to_rate)
         }
-        Shape::Ramp {
-            from_rate,
-            to_rate,
-            from,
-            to,
-        } => push_linear(&mut pieces, end, s(from), s(to), *from_rate, *to_rate),
         Shape::Steps { from, stages } => {
             let mut t = s(from);
             for (rate, length) in stages {
@@ -64,12 +59,7 @@ pub(crate) fn tabulate(shape: &Shape, duration: Duration) -> Tabulated {
                 push_linear(&mut pieces, end, s(&w[0].0), s(&w[1].0), w[0].1, w[1].1);
             }
         }
-        Shape::Peak {
-            at,
-            spread,
-            from,
-            to,
-        } => {
+        Shape::Peak { at, spread, from, to } => {
             if spread.is_zero() {
                 // A Gaussian of zero width is everyone at `at`.
                 return atom_if(*at, at >= from && at <= to, duration);
@@ -79,17 +69,11 @@ pub(crate) fn tabulate(shape: &Shape, duration: Duration) -> Tabulated {
             let hi = s(to).min(at + PEAK_SIGMAS * sigma).min(end);
             let density = |t: f64| gaussian(at, sigma, t);
             // Simpson on a bin of 0.004σ is exact to ~1e-15 relative.
-            let integral = |a: f64, b: f64| {
-                (b - a) / 6.0 * (density(a) + 4.0 * density(0.5 * (a + b)) + density(b))
-            };
+            let integral = |a: f64, b: f64| (b - a) / 6.0 * (density(a) + 4.0 * density(0.5 * (a + b)) + density(b));
             push_binned(&mut pieces, lo, hi, density, integral);
             exact = Exact::Gaussian { at, sigma, lo, hi };
         }
-        Shape::Burst {
-            at,
-            spread,
-            decay: Some(mean),
-        } if !mean.is_zero() => {
+        Shape::Burst { at, spread, decay: Some(mean) } if !mean.is_zero() => {
             // A decay takes precedence over a spread: the validator should reject both.
             let _ = spread;
             let (at, mean) = (s(at), s(mean));
@@ -146,12 +130,7 @@ fn push_linear(pieces: &mut Vec<Piece>, end: f64, t0: f64, t1: f64, r0: f64, r1:
         }
     }
     if hi > lo {
-        pieces.push(Piece {
-            t0: lo,
-            t1: hi,
-            r0: at(lo).max(0.0),
-            r1: at(hi).max(0.0),
-        });
+        pieces.push(Piece { t0: lo, t1: hi, r0: at(lo).max(0.0), r1: at(hi).max(0.0) });
     }
 }
 
@@ -203,68 +182,28 @@ mod tests {
     #[test]
     fn constant_ramp_and_steps_integrate_exactly() {
         let d = secs(100.0);
-        let c = Curve::new(
-            &Shape::Constant {
-                rate: 50.0,
-                from: secs(0.0),
-                to: secs(60.0),
-            },
-            d,
-        );
+        let c = Curve::new(&Shape::Constant { rate: 50.0, from: secs(0.0), to: secs(60.0) }, d);
         assert!(close(c.total(), 3000.0, 1e-9), "{}", c.total());
-        let r = Curve::new(
-            &Shape::Ramp {
-                from_rate: 0.0,
-                to_rate: 10.0,
-                from: secs(0.0),
-                to: secs(20.0),
-            },
-            d,
-        );
+        let r = Curve::new(&Shape::Ramp { from_rate: 0.0, to_rate: 10.0, from: secs(0.0), to: secs(20.0) }, d);
         assert!(close(r.total(), 100.0, 1e-9));
-        assert!(
-            close(r.cumulative(secs(10.0)), 25.0, 1e-9),
-            "first half of a 0→r ramp holds 1/4"
-        );
+        assert!(close(r.cumulative(secs(10.0)), 25.0, 1e-9), "first half of a 0→r ramp holds 1/4");
         let s = Curve::new(
-            &Shape::Steps {
-                from: secs(10.0),
-                stages: vec![(1.0, secs(10.0)), (5.0, secs(20.0)), (2.0, secs(5.0))],
-            },
+            &Shape::Steps { from: secs(10.0), stages: vec![(1.0, secs(10.0)), (5.0, secs(20.0)), (2.0, secs(5.0))] },
             d,
         );
         assert!(close(s.total(), 10.0 + 100.0 + 10.0, 1e-9), "{}", s.total());
         assert!(close(s.cumulative(secs(25.0)), 10.0 + 25.0, 1e-9));
         assert_eq!(s.rate(secs(9.0)), 0.0);
-        assert_eq!(
-            s.rate(secs(20.0)),
-            5.0,
-            "a step boundary belongs to the next stage"
-        );
+        assert_eq!(s.rate(secs(20.0)), 5.0, "a step boundary belongs to the next stage");
         assert_eq!(s.peak(), (5.0, secs(20.0)));
     }
 
     #[test]
     fn shapes_are_clipped_to_the_run_window() {
-        let c = Curve::new(
-            &Shape::Constant {
-                rate: 2.0,
-                from: secs(5.0),
-                to: secs(500.0),
-            },
-            secs(10.0),
-        );
+        let c = Curve::new(&Shape::Constant { rate: 2.0, from: secs(5.0), to: secs(500.0) }, secs(10.0));
         assert!(close(c.total(), 10.0, 1e-9));
         assert_eq!(c.rate(secs(10.0)), 0.0);
-        let r = Curve::new(
-            &Shape::Ramp {
-                from_rate: 0.0,
-                to_rate: 10.0,
-                from: secs(0.0),
-                to: secs(20.0),
-            },
-            secs(10.0),
-        );
+        let r = Curve::new(&Shape::Ramp { from_rate: 0.0, to_rate: 10.0, from: secs(0.0), to: secs(20.0) }, secs(10.0));
         assert!(close(r.total(), 25.0, 1e-9));
     }
 
@@ -272,12 +211,7 @@ mod tests {
     fn points_are_piecewise_linear_and_zero_outside() {
         let c = Curve::new(
             &Shape::Points {
-                points: vec![
-                    (secs(10.0), 0.0),
-                    (secs(20.0), 10.0),
-                    (secs(30.0), 10.0),
-                    (secs(40.0), 0.0),
-                ],
+                points: vec![(secs(10.0), 0.0), (secs(20.0), 10.0), (secs(30.0), 10.0), (secs(40.0), 0.0)],
             },
             secs(60.0),
         );
@@ -289,15 +223,8 @@ mod tests {
 
     #[test]
     fn negative_rates_count_as_zero() {
-        let r = Curve::new(
-            &Shape::Ramp {
-                from_rate: -10.0,
-                to_rate: 10.0,
-                from: secs(0.0),
-                to: secs(20.0),
-            },
-            secs(60.0),
-        );
+        let r =
+            Curve::new(&Shape::Ramp { from_rate: -10.0, to_rate: 10.0, from: secs(0.0), to: secs(20.0) }, secs(60.0));
         assert!(close(r.total(), 50.0, 1e-9), "{}", r.total());
         assert_eq!(r.rate(secs(5.0)), 0.0);
     }
@@ -305,12 +232,7 @@ mod tests {
     #[test]
     fn peak_has_unit_mass_and_gaussian_shape() {
         let p = Curve::new(
-            &Shape::Peak {
-                at: secs(300.0),
-                spread: secs(60.0),
-                from: secs(0.0),
-                to: secs(600.0),
-            },
+            &Shape::Peak { at: secs(300.0), spread: secs(60.0), from: secs(0.0), to: secs(600.0) },
             secs(600.0),
         );
         // ±5σ window: mass 1 - 5.7e-7.
@@ -322,12 +244,7 @@ mod tests {
         assert!(close(rate, 0.398_942_28 / 60.0, 1e-9));
         // Truncated to its second half: half the mass.
         let half = Curve::new(
-            &Shape::Peak {
-                at: secs(300.0),
-                spread: secs(60.0),
-                from: secs(300.0),
-                to: secs(900.0),
-            },
+            &Shape::Peak { at: secs(300.0), spread: secs(60.0), from: secs(300.0), to: secs(900.0) },
             secs(900.0),
         );
         assert!(close(half.total(), 0.5, 1e-9));
@@ -335,14 +252,8 @@ mod tests {
 
     #[test]
     fn exponential_burst_has_unit_mass() {
-        let b = Curve::new(
-            &Shape::Burst {
-                at: secs(10.0),
-                spread: Duration::ZERO,
-                decay: Some(secs(5.0)),
-            },
-            secs(600.0),
-        );
+        let b =
+            Curve::new(&Shape::Burst { at: secs(10.0), spread: Duration::ZERO, decay: Some(secs(5.0)) }, secs(600.0));
         assert!(close(b.total(), 1.0, 1e-12));
         assert!(close(b.cumulative(secs(15.0)), 1.0 - (-1.0f64).exp(), 1e-6));
         assert_eq!(b.peak(), (0.2, secs(10.0)));
@@ -352,64 +263,22 @@ mod tests {
     fn degenerate_shapes_are_empty() {
         let d = secs(60.0);
         let empty = [
-            Shape::Constant {
-                rate: 0.0,
-                from: secs(0.0),
-                to: d,
-            },
-            Shape::Constant {
-                rate: f64::NAN,
-                from: secs(0.0),
-                to: d,
-            },
-            Shape::Constant {
-                rate: 5.0,
-                from: secs(30.0),
-                to: secs(10.0),
-            },
-            Shape::Steps {
-                from: secs(0.0),
-                stages: vec![],
-            },
-            Shape::Points {
-                points: vec![(secs(1.0), 5.0)],
-            },
-            Shape::Peak {
-                at: secs(3600.0),
-                spread: secs(60.0),
-                from: secs(0.0),
-                to: d,
-            },
-            Shape::Peak {
-                at: secs(30.0),
-                spread: Duration::ZERO,
-                from: secs(40.0),
-                to: d,
-            },
-            Shape::Burst {
-                at: secs(60.0),
-                spread: Duration::ZERO,
-                decay: None,
-            },
-            Shape::Burst {
-                at: secs(70.0),
-                spread: secs(5.0),
-                decay: Some(secs(1.0)),
-            },
+            Shape::Constant { rate: 0.0, from: secs(0.0), to: d },
+            Shape::Constant { rate: f64::NAN, from: secs(0.0), to: d },
+            Shape::Constant { rate: 5.0, from: secs(30.0), to: secs(10.0) },
+            Shape::Steps { from: secs(0.0), stages: vec![] },
+            Shape::Points { points: vec![(secs(1.0), 5.0)] },
+            Shape::Peak { at: secs(3600.0), spread: secs(60.0), from: secs(0.0), to: d },
+            Shape::Peak { at: secs(30.0), spread: Duration::ZERO, from: secs(40.0), to: d },
+            Shape::Burst { at: secs(60.0), spread: Duration::ZERO, decay: None },
+            Shape::Burst { at: secs(70.0), spread: secs(5.0), decay: Some(secs(1.0)) },
         ];
         for shape in &empty {
             let c = Curve::new(shape, d);
             assert_eq!(c.total(), 0.0, "{shape:?}");
             assert_eq!(c.peak(), (0.0, Duration::ZERO));
         }
-        let c = Curve::new(
-            &Shape::Constant {
-                rate: 1.0,
-                from: secs(0.0),
-                to: d,
-            },
-            Duration::ZERO,
-        );
+        let c = Curve::new(&Shape::Constant { rate: 1.0, from: secs(0.0), to: d }, Duration::ZERO);
         assert_eq!(c.total(), 0.0);
     }
 }

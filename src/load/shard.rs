@@ -21,16 +21,8 @@ impl Plan {
     pub fn shard(&self, index: u32, count: u32) -> Plan {
         let count = count.max(1) as usize;
         let index = index as usize;
-        let arrivals: Vec<_> = if index < count {
-            self.arrivals
-                .iter()
-                .skip(index)
-                .step_by(count)
-                .copied()
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let arrivals: Vec<_> =
+            if index < count { self.arrivals.iter().skip(index).step_by(count).copied().collect() } else { Vec::new() };
         let mut personas = self.personas.clone();
         for p in &mut personas {
             p.users = 0;
@@ -71,34 +63,11 @@ mod tests {
                 persona(
                     "pupil",
                     Some(500),
-                    Shape::Peak {
-                        at: s(30),
-                        spread: s(8),
-                        from: s(0),
-                        to: s(60),
-                    },
+                    Shape::Peak { at: s(30), spread: s(8), from: s(0), to: s(60) },
                     Spacing::Poisson,
                 ),
-                persona(
-                    "parent",
-                    None,
-                    Shape::Constant {
-                        rate: 5.0,
-                        from: s(0),
-                        to: s(60),
-                    },
-                    Spacing::Poisson,
-                ),
-                persona(
-                    "exam",
-                    Some(200),
-                    Shape::Burst {
-                        at: s(40),
-                        spread: s(0),
-                        decay: None,
-                    },
-                    Spacing::Even,
-                ),
+                persona("parent", None, Shape::Constant { rate: 5.0, from: s(0), to: s(60) }, Spacing::Poisson),
+                persona("exam", Some(200), Shape::Burst { at: s(40), spread: s(0), decay: None }, Spacing::Even),
             ],
         ))
     }
@@ -139,10 +108,7 @@ mod tests {
     fn shards_share_the_shape() {
         let whole = mixed_plan(2);
         let half = whole.shard(1, 2);
-        assert_eq!(
-            half.personas[0].peak_rate * 2.0,
-            whole.personas[0].peak_rate
-        );
+        assert_eq!(half.personas[0].peak_rate * 2.0, whole.personas[0].peak_rate);
         // The synchronised exam start is split, not moved: half the takers, same nanosecond.
         let exam: Vec<_> = half.arrivals.iter().filter(|a| a.persona == 2).collect();
         assert_eq!(exam.len(), 100);

@@ -6,9 +6,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::scenario::{
-    Arrival, ConnectionMode, HttpSettings, Journey, Persona, Shape, Spacing, Target, UserSource,
-};
+use crate::scenario::{Arrival, ConnectionMode, HttpSettings, Journey, Persona, Shape, Spacing, Target, UserSource};
 
 /// A scenario with only what the planner reads filled in meaningfully.
 pub(crate) fn scenario(seed: u64, duration_secs: u64, personas: Vec<Persona>) -> Scenario {
@@ -17,41 +15,24 @@ pub(crate) fn scenario(seed: u64, duration_secs: u64, personas: Vec<Persona>) ->
         description: None,
         source: "test.yaml".into(),
         target: Target::Embedded(Default::default()),
-        http: HttpSettings {
-            timeout: Duration::from_secs(10),
-            headers: vec![],
-            connections: ConnectionMode::PerUser,
-        },
+        http: HttpSettings { timeout: Duration::from_secs(10), headers: vec![], connections: ConnectionMode::PerUser },
         duration: Duration::from_secs(duration_secs),
         grace: Duration::ZERO,
         seed,
         scale: 1.0,
         personas,
         events: vec![],
+        gates: Default::default(),
     }
 }
 
-pub(crate) fn persona(
-    name: &str,
-    population: Option<u64>,
-    shape: Shape,
-    spacing: Spacing,
-) -> Persona {
+pub(crate) fn persona(name: &str, population: Option<u64>, shape: Shape, spacing: Spacing) -> Persona {
     Persona {
         name: name.into(),
         population,
         users: UserSource::Generated,
-        arrival: Arrival {
-            shape,
-            spacing,
-            stagger: None,
-        },
-        journey: Journey {
-            ops: vec![],
-            requests: vec![],
-            vars: vec![],
-            goal: 0,
-        },
+        arrival: Arrival { shape, spacing, stagger: None },
+        journey: Journey { ops: vec![], requests: vec![], vars: vec![], goal: 0 },
         behaviour: Default::default(),
         blocked: vec![],
     }
@@ -66,44 +47,16 @@ fn morning() -> Vec<Persona> {
         persona(
             "pupil",
             Some(2000),
-            Shape::Peak {
-                at: s(300),
-                spread: s(60),
-                from: s(0),
-                to: s(600),
-            },
+            Shape::Peak { at: s(300), spread: s(60), from: s(0), to: s(600) },
             Spacing::Poisson,
         ),
-        persona(
-            "parent",
-            None,
-            Shape::Ramp {
-                from_rate: 0.0,
-                to_rate: 4.0,
-                from: s(0),
-                to: s(600),
-            },
-            Spacing::Poisson,
-        ),
-        persona(
-            "teacher",
-            Some(100),
-            Shape::Constant {
-                rate: 1.0,
-                from: s(0),
-                to: s(600),
-            },
-            Spacing::Even,
-        ),
+        persona("parent", None, Shape::Ramp { from_rate: 0.0, to_rate: 4.0, from: s(0), to: s(600) }, Spacing::Poisson),
+        persona("teacher", Some(100), Shape::Constant { rate: 1.0, from: s(0), to: s(600) }, Spacing::Even),
     ]
 }
 
 fn of_persona(plan: &Plan, persona: u16) -> Vec<ScheduledArrival> {
-    plan.arrivals
-        .iter()
-        .filter(|a| a.persona == persona)
-        .copied()
-        .collect()
+    plan.arrivals.iter().filter(|a| a.persona == persona).copied().collect()
 }
 
 #[test]
@@ -113,11 +66,7 @@ fn same_seed_same_plan_and_different_seed_different_plan() {
     let b = plan(&scenario(2022, 600, morning()));
     assert_ne!(of_persona(&a, 0), of_persona(&b, 0), "Poisson population");
     assert_ne!(of_persona(&a, 1), of_persona(&b, 1), "Poisson rate");
-    assert_eq!(
-        of_persona(&a, 2),
-        of_persona(&b, 2),
-        "Even spacing does not depend on the seed"
-    );
+    assert_eq!(of_persona(&a, 2), of_persona(&b, 2), "Even spacing does not depend on the seed");
 }
 
 #[test]
@@ -140,15 +89,8 @@ fn plan_merges_personas_and_summarises_them() {
     assert!(p
         .arrivals
         .windows(2)
-        .all(|w| (w[0].offset_ns, w[0].persona, w[0].user)
-            <= (w[1].offset_ns, w[1].persona, w[1].user)));
-    assert_eq!(
-        p.personas
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>(),
-        ["pupil", "parent", "teacher"]
-    );
+        .all(|w| (w[0].offset_ns, w[0].persona, w[0].user) <= (w[1].offset_ns, w[1].persona, w[1].user)));
+    assert_eq!(p.personas.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["pupil", "parent", "teacher"]);
     for (i, pp) in p.personas.iter().enumerate() {
         let mine = of_persona(&p, i as u16);
         assert_eq!(pp.users, mine.len() as u64);
@@ -162,76 +104,22 @@ fn plan_merges_personas_and_summarises_them() {
     assert!((parents - 1200.0).abs() < 4.0 * 1200f64.sqrt(), "{parents}");
     assert_eq!(p.personas[0].peak_at, s(300));
     assert!((p.personas[0].peak_rate - 2000.0 * 0.398_942 / 60.0).abs() < 0.01);
-    assert_eq!(
-        (p.personas[1].peak_rate, p.personas[1].peak_at),
-        (4.0, s(600))
-    );
+    assert_eq!((p.personas[1].peak_rate, p.personas[1].peak_at), (4.0, s(600)));
     assert_eq!(p.personas[2].peak_rate, 100.0 / 600.0);
 }
 
 #[test]
 fn degenerate_personas_plan_empty_without_disturbing_others() {
     let personas = vec![
-        persona(
-            "none",
-            Some(0),
-            Shape::Constant {
-                rate: 1.0,
-                from: s(0),
-                to: s(60),
-            },
-            Spacing::Poisson,
-        ),
-        persona(
-            "flat",
-            None,
-            Shape::Constant {
-                rate: 0.0,
-                from: s(0),
-                to: s(60),
-            },
-            Spacing::Poisson,
-        ),
-        persona(
-            "late",
-            Some(10),
-            Shape::Peak {
-                at: s(3600),
-                spread: s(10),
-                from: s(0),
-                to: s(7200),
-            },
-            Spacing::Even,
-        ),
-        persona(
-            "after",
-            Some(10),
-            Shape::Burst {
-                at: s(60),
-                spread: s(0),
-                decay: None,
-            },
-            Spacing::Poisson,
-        ),
-        persona(
-            "ok",
-            Some(10),
-            Shape::Constant {
-                rate: 1.0,
-                from: s(0),
-                to: s(60),
-            },
-            Spacing::Even,
-        ),
+        persona("none", Some(0), Shape::Constant { rate: 1.0, from: s(0), to: s(60) }, Spacing::Poisson),
+        persona("flat", None, Shape::Constant { rate: 0.0, from: s(0), to: s(60) }, Spacing::Poisson),
+        persona("late", Some(10), Shape::Peak { at: s(3600), spread: s(10), from: s(0), to: s(7200) }, Spacing::Even),
+        persona("after", Some(10), Shape::Burst { at: s(60), spread: s(0), decay: None }, Spacing::Poisson),
+        persona("ok", Some(10), Shape::Constant { rate: 1.0, from: s(0), to: s(60) }, Spacing::Even),
     ];
     let p = plan(&scenario(1, 60, personas.clone()));
-    assert_eq!(
-        p.personas.iter().map(|p| p.users).collect::<Vec<_>>(),
-        [0, 0, 0, 0, 10]
-    );
-    assert!(p.personas[..4]
-        .iter()
-        .all(|p| p.first_arrival.is_none() && p.peak_rate == 0.0));
+    assert_eq!(p.personas.iter().map(|p| p.users).collect::<Vec<_>>(), [0, 0, 0, 0, 10]);
+    assert!(p.personas[..4].iter().all(|p| p.first_arrival.is_none() && p.peak_rate == 0.0));
     let p = plan(&scenario(1, 0, personas));
     assert!(p.arrivals.is_empty() && p.personas.len() == 5);
     assert!(plan(&scenario(1, 60, vec![])).arrivals.is_empty());
@@ -247,22 +135,13 @@ fn a_million_arrivals_take_16_bytes_each() {
             persona(
                 "pupil",
                 Some(700_000),
-                Shape::Peak {
-                    at: s(1800),
-                    spread: s(600),
-                    from: s(0),
-                    to: s(3600),
-                },
+                Shape::Peak { at: s(1800), spread: s(600), from: s(0), to: s(3600) },
                 Spacing::Poisson,
             ),
             persona(
                 "exam",
                 Some(300_000),
-                Shape::Burst {
-                    at: s(1200),
-                    spread: s(0),
-                    decay: Some(s(5)),
-                },
+                Shape::Burst { at: s(1200), spread: s(0), decay: Some(s(5)) },
                 Spacing::Even,
             ),
         ],
@@ -283,23 +162,13 @@ fn any_shape() -> impl Strategy<Value = Shape> {
             from,
             to
         }),
-        (t(), prop::collection::vec((rate(), t()), 0..5))
-            .prop_map(|(from, stages)| Shape::Steps { from, stages }),
+        (t(), prop::collection::vec((rate(), t()), 0..5)).prop_map(|(from, stages)| Shape::Steps { from, stages }),
         prop::collection::vec((t(), rate()), 0..6).prop_map(|mut points| {
             points.sort_by_key(|p| p.0);
             Shape::Points { points }
         }),
-        (t(), t(), t(), t()).prop_map(|(at, spread, from, to)| Shape::Peak {
-            at,
-            spread,
-            from,
-            to
-        }),
-        (t(), t(), prop::option::of(t())).prop_map(|(at, spread, decay)| Shape::Burst {
-            at,
-            spread,
-            decay
-        }),
+        (t(), t(), t(), t()).prop_map(|(at, spread, from, to)| Shape::Peak { at, spread, from, to }),
+        (t(), t(), prop::option::of(t())).prop_map(|(at, spread, decay)| Shape::Burst { at, spread, decay }),
     ]
 }
 

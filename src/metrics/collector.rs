@@ -58,11 +58,7 @@ impl Collector {
     /// Close the last (possibly partial) second and hand over everything measured.
     pub fn finish(mut self, t: u32) -> RunMetrics {
         self.tick(t);
-        RunMetrics {
-            layout: self.recorder.layout().clone(),
-            totals: self.totals,
-            timeline: self.timeline,
-        }
+        RunMetrics { layout: self.recorder.layout().clone(), totals: self.totals, timeline: self.timeline }
     }
 }
 
@@ -81,31 +77,18 @@ mod tests {
         recorder.arrival(0, Duration::ZERO);
         recorder.request_started(0);
         recorder.request_started(0);
-        recorder.request_finished(
-            0,
-            Duration::from_millis(5),
-            Duration::from_millis(4),
-            Ok(10),
-        );
+        recorder.request_finished(0, Duration::from_millis(5), Duration::from_millis(4), Ok(10));
         let first = collector.tick(1).clone();
         assert_eq!((first.arrivals, first.started, first.ok), (2, 2, 1));
         assert_eq!((first.active_users, first.in_flight), (2, 1));
         assert_eq!(first.latency.count, 1);
-        recorder.request_finished(
-            0,
-            Duration::from_secs(2),
-            Duration::from_secs(2),
-            Err(ErrorKind::Status5xx),
-        );
+        recorder.request_finished(0, Duration::from_secs(2), Duration::from_secs(2), Err(ErrorKind::Status5xx));
         recorder.user_ended(0, Outcome::Failed);
         recorder.goal_reached(0, Duration::from_millis(5));
         recorder.user_ended(0, Outcome::Completed);
         let second = collector.tick(2).clone();
         assert_eq!(second.errors_of(ErrorKind::Status5xx), 1);
-        assert_eq!(
-            (second.active_users, second.in_flight, second.goals),
-            (0, 0, 1)
-        );
+        assert_eq!((second.active_users, second.in_flight, second.goals), (0, 0, 1));
         assert!(second.latency.p99_us >= 1_990_000);
         let metrics = collector.finish(3);
         assert_eq!(metrics.timeline.len(), 3);

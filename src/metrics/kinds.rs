@@ -83,12 +83,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 4] = [
-        Outcome::Completed,
-        Outcome::Failed,
-        Outcome::Abandoned,
-        Outcome::CutOff,
-    ];
+    pub const ALL: [Outcome; 4] = [Outcome::Completed, Outcome::Failed, Outcome::Abandoned, Outcome::CutOff];
     pub const COUNT: usize = Self::ALL.len();
 
     pub fn index(self) -> usize {
@@ -118,13 +113,7 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 5] = [
-        Cause::First,
-        Cause::AppRetry,
-        Cause::Reload,
-        Cause::Relogin,
-        Cause::Poll,
-    ];
+    pub const ALL: [Cause; 5] = [Cause::First, Cause::AppRetry, Cause::Reload, Cause::Relogin, Cause::Poll];
     pub const COUNT: usize = Self::ALL.len();
 
     pub fn index(self) -> usize {
@@ -153,10 +142,7 @@ pub mod cause_counts_as_map {
     use serde::Deserialize;
     use std::collections::BTreeMap;
 
-    pub fn serialize<S: Serializer>(
-        counts: &CauseCounts,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(counts: &CauseCounts, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(Cause::COUNT))?;
         for cause in Cause::ALL {
             map.serialize_entry(cause.name(), &counts[cause.index()])?;
@@ -164,9 +150,7 @@ pub mod cause_counts_as_map {
         map.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<CauseCounts, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<CauseCounts, D::Error> {
         let map = BTreeMap::<String, u64>::deserialize(deserializer)?;
         let mut counts = [0u64; Cause::COUNT];
         for cause in Cause::ALL {
@@ -183,10 +167,7 @@ pub mod error_counts_as_map {
     use serde::de::{Deserializer, MapAccess, Visitor};
     use serde::ser::{SerializeMap, Serializer};
 
-    pub fn serialize<S: Serializer>(
-        counts: &ErrorCounts,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(counts: &ErrorCounts, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(ErrorKind::COUNT))?;
         for kind in ErrorKind::ALL {
             map.serialize_entry(kind.name(), &counts[kind.index()])?;
@@ -194,9 +175,7 @@ pub mod error_counts_as_map {
         map.end()
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<ErrorCounts, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ErrorCounts, D::Error> {
         struct CountsVisitor;
         impl<'de> Visitor<'de> for CountsVisitor {
             type Value = ErrorCounts;

@@ -28,11 +28,7 @@ pub struct Layout {
 impl Layout {
     /// Build from each persona's name and its request step names, in order.
     pub fn new<'a>(personas: impl IntoIterator<Item = (&'a str, Vec<String>)>) -> Self {
-        let mut layout = Layout {
-            personas: Vec::new(),
-            steps: Vec::new(),
-            step_base: Vec::new(),
-        };
+        let mut layout = Layout { personas: Vec::new(), steps: Vec::new(), step_base: Vec::new() };
         for (p, (name, steps)) in personas.into_iter().enumerate() {
             layout.personas.push(name.to_string());
             layout.step_base.push(layout.steps.len());
@@ -59,9 +55,7 @@ impl Recorder {
     /// `shards` should be at least the number of threads that record (runtime workers plus
     /// one); threads beyond that share shards, which is correct, only slower.
     pub fn new(layout: Layout, shards: usize) -> Self {
-        let shards = (0..shards.max(1))
-            .map(|_| Mutex::new(layout.empty_tally()))
-            .collect();
+        let shards = (0..shards.max(1)).map(|_| Mutex::new(layout.empty_tally())).collect();
         Recorder { layout, shards }
     }
 
@@ -102,13 +96,7 @@ impl Recorder {
     }
 
     /// A first attempt that is the whole step: its end.
-    pub fn request_finished(
-        &self,
-        step: usize,
-        latency: Duration,
-        service: Duration,
-        result: Result<u64, ErrorKind>,
-    ) {
+    pub fn request_finished(&self, step: usize, latency: Duration, service: Duration, result: Result<u64, ErrorKind>) {
         let ok = result.is_ok();
         self.with_shard(|t| {
             t.record_attempt(step, service, result);
@@ -202,12 +190,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..1000 {
                         r.request_started(i % 2);
-                        r.request_finished(
-                            i % 2,
-                            Duration::from_millis(2),
-                            Duration::from_millis(1),
-                            Ok(10),
-                        );
+                        r.request_finished(i % 2, Duration::from_millis(2), Duration::from_millis(1), Ok(10));
                     }
                     r.arrival(0, Duration::from_micros(50));
                     r.user_ended(0, Outcome::Completed);

@@ -189,12 +189,7 @@ impl Tally {
     }
 
     /// One attempt ended after `service`: its body size on success, or why it failed.
-    pub fn record_attempt(
-        &mut self,
-        step: usize,
-        service: Duration,
-        result: Result<u64, ErrorKind>,
-    ) {
+    pub fn record_attempt(&mut self, step: usize, service: Duration, result: Result<u64, ErrorKind>) {
         let s = &mut self.steps[step];
         record(&mut s.service, service);
         match result {
@@ -251,18 +246,8 @@ mod tests {
     fn add_merges_counts_and_histograms_exactly() {
         let mut a = Tally::new(2, 1);
         let mut b = Tally::new(2, 1);
-        a.record_request(
-            0,
-            Duration::from_millis(10),
-            Duration::from_millis(8),
-            Ok(100),
-        );
-        b.record_request(
-            0,
-            Duration::from_secs(30),
-            Duration::from_secs(29),
-            Err(ErrorKind::Timeout),
-        );
+        a.record_request(0, Duration::from_millis(10), Duration::from_millis(8), Ok(100));
+        b.record_request(0, Duration::from_secs(30), Duration::from_secs(29), Err(ErrorKind::Timeout));
         b.record_request(1, Duration::from_micros(5), Duration::from_micros(4), Ok(1));
         b.personas[0].arrived = 3;
         b.personas[0].outcomes[Outcome::Completed.index()] = 2;
@@ -270,10 +255,7 @@ mod tests {
         assert_eq!(a.steps[0].finished(), 2);
         assert_eq!(a.steps[0].errors[ErrorKind::Timeout.index()], 1);
         assert_eq!(a.steps[0].latency.len(), 2);
-        assert!(
-            a.steps[0].latency.max() >= 29_900_000,
-            "30 s kept, not clipped"
-        );
+        assert!(a.steps[0].latency.max() >= 29_900_000, "30 s kept, not clipped");
         assert_eq!(a.steps[1].bytes, 1);
         assert_eq!(a.personas[0].arrived, 3);
         assert_eq!(a.personas[0].ended(), 2);
@@ -300,10 +282,7 @@ mod tests {
         right.add(&bc);
         right.add(&parts[0]);
         for q in [0.5, 0.95, 0.99, 0.999, 1.0] {
-            assert_eq!(
-                left.steps[0].latency.value_at_quantile(q),
-                right.steps[0].latency.value_at_quantile(q)
-            );
+            assert_eq!(left.steps[0].latency.value_at_quantile(q), right.steps[0].latency.value_at_quantile(q));
         }
         assert_eq!(left.steps[0].latency.len(), 3000);
     }

@@ -115,11 +115,7 @@ impl Gauges {
                 if !s.latency.is_empty() {
                     let _ = all.add(&s.latency);
                 }
-                StepSecond {
-                    ok: s.ok,
-                    errors: s.error_total(),
-                    latency: Quantiles::of(&s.latency),
-                }
+                StepSecond { ok: s.ok, errors: s.error_total(), latency: Quantiles::of(&s.latency) }
             })
             .collect();
         let arrivals: u64 = tally.personas.iter().map(|p| p.arrived).sum();
@@ -153,12 +149,7 @@ mod tests {
     #[test]
     fn errors_serialise_as_a_named_map_and_read_back() {
         let mut tally = Tally::new(1, 1);
-        tally.record_request(
-            0,
-            std::time::Duration::from_millis(1),
-            std::time::Duration::ZERO,
-            Err(ErrorKind::Reset),
-        );
+        tally.record_request(0, std::time::Duration::from_millis(1), std::time::Duration::ZERO, Err(ErrorKind::Reset));
         let second = Gauges::default().second(1, &tally);
         let json = serde_json::to_value(&second).unwrap();
         assert_eq!(json["errors"]["reset"], 1);

@@ -387,9 +387,7 @@ impl Comparison {
             }
             out.push_str("</tr>");
         }
-        out.push_str(
-            "</table></section>\n</main></body></html>\n",
-        );
+        out.push_str("</table></section>\n</main></body></html>\n");
         out
     }
 }

@@ -371,9 +371,10 @@ fn users_table(out: &mut String, s: &Summary) {
 /// Retries, reloads, re-logins, waiting rooms and storm recovery: what the users' behaviour
 /// cost the target. Shown only when something of the kind happened.
 fn behaviour(out: &mut String, s: &Summary) {
-    let busy = s.personas.iter().any(|p| {
-        p.attempts.keys().any(|k| k != "first") || p.queued > 0 || p.blocked > 0 || p.relogins > 0
-    });
+    let busy = s
+        .personas
+        .iter()
+        .any(|p| p.attempts.keys().any(|k| k != "first") || p.queued > 0 || p.blocked > 0 || p.relogins > 0);
     if busy {
         out.push_str(
             "<h3>Retries, reloads and queues</h3><table><tr><th class=\"l\">persona</th><th>first attempts</th>\

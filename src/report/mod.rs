@@ -7,11 +7,13 @@ pub mod csv;
 pub mod format;
 pub mod hlog;
 pub mod html;
+pub mod junit;
 pub mod plan;
 pub mod progress;
 pub mod rundir;
 pub mod style;
 pub mod terminal;
+pub mod thresholds;
 pub mod verdict;
 #[cfg(test)]
 mod write_tests;
@@ -38,6 +40,9 @@ pub fn write_files(summary: &Summary, dir: &RunDir) -> io::Result<Vec<PathBuf>> 
     let (rendered, _) = charts::write_all(summary, dir)?;
     files.insert(0, dir.write("report.html", html::render(summary, &rendered).as_bytes())?);
     files.push(dir.file("charts"));
+    if !summary.thresholds.is_empty() {
+        files.push(dir.write("junit.xml", junit::render(summary).as_bytes())?);
+    }
     Ok(files)
 }
 

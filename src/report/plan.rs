@@ -8,19 +8,8 @@ use super::style::Style;
 use crate::load::Plan;
 use crate::scenario::{Journey, Op, Scenario, Shape, Target};
 
-pub fn render(
-    scenario: &Scenario,
-    plan: &Plan,
-    style: &Style,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    writeln!(
-        out,
-        "{} {} ({})",
-        style.green("scenario OK:"),
-        style.bold(&scenario.name),
-        scenario.source.display()
-    )?;
+pub fn render(scenario: &Scenario, plan: &Plan, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{} {} ({})", style.green("scenario OK:"), style.bold(&scenario.name), scenario.source.display())?;
     let target = match &scenario.target {
         Target::Embedded(cfg) => format!(
             "embedded ({} workers, queue {}, default service time {})",
@@ -39,15 +28,7 @@ pub fn render(
         scenario.scale
     )?;
     writeln!(out)?;
-    let header = [
-        "persona",
-        "users",
-        "arrival",
-        "peak rate",
-        "arrivals between",
-        "requests/user",
-        "expected requests",
-    ];
+    let header = ["persona", "users", "arrival", "peak rate", "arrivals between", "requests/user", "expected requests"];
     let mut rows = vec![header.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
     let mut total_users = 0u64;
     let mut total_requests = 0.0;
@@ -68,9 +49,8 @@ pub fn render(
             count(((per_user * p.users as f64).round()) as u64),
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
+    let widths: Vec<usize> =
+        (0..header.len()).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     for (n, row) in rows.iter().enumerate() {
         let line = row
             .iter()
@@ -82,12 +62,7 @@ pub fn render(
         writeln!(out, "{}", if n == 0 { style.dim(&line) } else { line })?;
     }
     writeln!(out)?;
-    writeln!(
-        out,
-        "{} users, about {} requests",
-        count(total_users),
-        count(total_requests.round() as u64)
-    )?;
+    writeln!(out, "{} users, about {} requests", count(total_users), count(total_requests.round() as u64))?;
     Ok(())
 }
 
@@ -114,9 +89,7 @@ pub fn describe_arrival(persona: &crate::scenario::Persona) -> String {
 pub fn describe_shape(shape: &Shape) -> String {
     match shape {
         Shape::Constant { rate, .. } => format!("constant {rate:.1}/s"),
-        Shape::Ramp {
-            from_rate, to_rate, ..
-        } => format!("ramp {from_rate:.1}→{to_rate:.1}/s"),
+        Shape::Ramp { from_rate, to_rate, .. } => format!("ramp {from_rate:.1}→{to_rate:.1}/s"),
         Shape::Steps { stages, .. } => format!("{} steps", stages.len()),
         Shape::Points { points } => format!("{} points", points.len()),
         Shape::Peak { at, spread, .. } => format!("peak at {} ±{}", clock(*at), clock(*spread)),
@@ -143,10 +116,7 @@ fn expected_between(journey: &Journey, mut pc: usize, end: usize) -> f64 {
                 pc += 1;
             }
             Op::Think(_) | Op::LoopEnd { .. } => pc += 1,
-            Op::LoopStart {
-                count,
-                end: loop_end,
-            } => {
+            Op::LoopStart { count, end: loop_end } => {
                 total += *count as f64 * expected_between(journey, pc + 1, *loop_end);
                 pc = loop_end + 1;
             }
@@ -160,8 +130,7 @@ fn expected_between(journey: &Journey, mut pc: usize, end: usize) -> f64 {
                         after = *target;
                     }
                     if weight > 0.0 {
-                        total +=
-                            (*w as f64 / weight) * expected_between(journey, *start, branch_end);
+                        total += (*w as f64 / weight) * expected_between(journey, *start, branch_end);
                     }
                 }
                 pc = after;
@@ -181,10 +150,7 @@ fn branch_end(journey: &Journey, start: usize) -> usize {
             Op::LoopStart { end, .. } => pc = end + 1,
             Op::Choose { branches } => {
                 // Skip the nested choice: its last branch's jump target is where it ends.
-                let last = branches
-                    .last()
-                    .map(|(_, s)| branch_end(journey, *s))
-                    .unwrap_or(pc);
+                let last = branches.last().map(|(_, s)| branch_end(journey, *s)).unwrap_or(pc);
                 pc = match journey.ops.get(last) {
                     Some(Op::Jump(target)) => *target,
                     _ => pc + 1,
@@ -203,12 +169,7 @@ mod tests {
     use std::time::Duration;
 
     fn journey(ops: Vec<Op>) -> Journey {
-        Journey {
-            ops,
-            requests: Vec::new(),
-            vars: Vec::new(),
-            goal: 0,
-        }
+        Journey { ops, requests: Vec::new(), vars: Vec::new(), goal: 0 }
     }
 
     #[test]
@@ -221,9 +182,7 @@ mod tests {
             Op::Request(1),
             Op::Request(2),
             Op::LoopEnd { start: 2 },
-            Op::Choose {
-                branches: vec![(3, 7), (1, 9)],
-            },
+            Op::Choose { branches: vec![(3, 7), (1, 9)] },
             Op::Request(3),
             Op::Jump(13),
             Op::LoopStart { count: 2, end: 11 },

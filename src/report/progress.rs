@@ -17,15 +17,10 @@ const PLAIN_EVERY: Duration = Duration::from_secs(5);
 /// Follow `progress` until the sender is dropped. `planned` is duration + grace.
 pub async fn show(mut progress: watch::Receiver<Progress>, planned: Duration, style: Style) {
     let bar = style.live_progress.then(|| {
-        let bar = ProgressBar::with_draw_target(
-            Some(planned.as_secs().max(1)),
-            ProgressDrawTarget::stderr(),
-        );
+        let bar = ProgressBar::with_draw_target(Some(planned.as_secs().max(1)), ProgressDrawTarget::stderr());
         bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len}s\n  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len}s\n  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     });

@@ -16,11 +16,7 @@ impl RunDir {
         std::fs::create_dir_all(root).map_err(|e| named(e, root))?;
         let base = format!("{}-{}", slug(scenario_name), timestamp(at));
         for attempt in 1.. {
-            let name = if attempt == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{attempt}")
-            };
+            let name = if attempt == 1 { base.clone() } else { format!("{base}-{attempt}") };
             let path = root.join(name);
             match std::fs::create_dir(&path) {
                 Ok(()) => return Ok(RunDir { path }),
@@ -33,9 +29,7 @@ impl RunDir {
 
     /// Use an existing directory (re-rendering a saved run).
     pub fn existing(path: &Path) -> RunDir {
-        RunDir {
-            path: path.to_path_buf(),
-        }
+        RunDir { path: path.to_path_buf() }
     }
 
     pub fn path(&self) -> &Path {
@@ -81,10 +75,7 @@ pub fn slug(name: &str) -> String {
 /// `20261124-140512` (UTC).
 pub fn timestamp(at: SystemTime) -> String {
     let text = humantime::format_rfc3339_seconds(at).to_string(); // 2026-11-24T14:05:12Z
-    text.chars()
-        .filter(|c| c.is_ascii_digit() || *c == 'T')
-        .collect::<String>()
-        .replace('T', "-")
+    text.chars().filter(|c| c.is_ascii_digit() || *c == 'T').collect::<String>().replace('T', "-")
 }
 
 #[cfg(test)]

@@ -28,17 +28,11 @@ impl Style {
             ColorChoice::Never => false,
             ColorChoice::Auto => !no_color && std::io::stdout().is_terminal(),
         };
-        Style {
-            color,
-            live_progress: !ci && std::io::stderr().is_terminal(),
-        }
+        Style { color, live_progress: !ci && std::io::stderr().is_terminal() }
     }
 
     pub fn plain() -> Self {
-        Style {
-            color: false,
-            live_progress: false,
-        }
+        Style { color: false, live_progress: false }
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {

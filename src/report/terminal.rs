@@ -10,12 +10,7 @@ use crate::analysis::Summary;
 pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     let s = summary;
     writeln!(out)?;
-    writeln!(
-        out,
-        "{} {}",
-        style.bold("schoolday ·"),
-        style.bold(&s.scenario.name)
-    )?;
+    writeln!(out, "{} {}", style.bold("schoolday ·"), style.bold(&s.scenario.name))?;
     let connections = match s.target.connections {
         crate::scenario::ConnectionMode::PerUser => "per-user connections",
         crate::scenario::ConnectionMode::Shared => "shared connections",
@@ -38,36 +33,19 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
         writeln!(
             out,
             "{}",
-            style.yellow(
-                "INTERRUPTED: partial results (users not yet arrived are counted as not started)"
-            )
+            style.yellow("INTERRUPTED: partial results (users not yet arrived are counted as not started)")
         )?;
     }
 
     writeln!(out)?;
-    writeln!(
-        out,
-        "{}",
-        style.bold("Requests — latency from intended start (what users waited)")
-    )?;
-    let mut table = Table::new(&[
-        "persona", "step", "sent", "ok", "p50", "p90", "p99", "p99.9", "max", "errors",
-    ]);
+    writeln!(out, "{}", style.bold("Requests — latency from intended start (what users waited)"))?;
+    let mut table = Table::new(&["persona", "step", "sent", "ok", "p50", "p90", "p99", "p99.9", "max", "errors"]);
     for step in &s.steps {
-        let errors = step
-            .errors
-            .iter()
-            .map(|(k, n)| format!("{k} {}", count(*n)))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let errors = step.errors.iter().map(|(k, n)| format!("{k} {}", count(*n))).collect::<Vec<_>>().join(", ");
         let finished = step.ok + step.errors.values().sum::<u64>();
         table.row(vec![
             step.persona.clone(),
-            if step.goal {
-                format!("{} (goal)", step.name)
-            } else {
-                step.name.clone()
-            },
+            if step.goal { format!("{} (goal)", step.name) } else { step.name.clone() },
             count(step.sent),
             share(step.ok, finished),
             micros(step.latency.p50_us),
@@ -75,36 +53,20 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
             micros(step.latency.p99_us),
             micros(step.latency.p999_us),
             micros(step.latency.max_us),
-            if errors.is_empty() {
-                "-".into()
-            } else {
-                errors
-            },
+            if errors.is_empty() { "-".into() } else { errors },
         ]);
     }
     table.write(out, style)?;
     let r = &s.requests;
     let error_total: u64 = r.errors.values().sum();
-    let mut line = format!(
-        "{} sent, {} ok, {} errors",
-        count(r.sent),
-        count(r.ok),
-        count(error_total)
-    );
+    let mut line = format!("{} sent, {} ok, {} errors", count(r.sent), count(r.ok), count(error_total));
     if r.cut_off > 0 {
-        line.push_str(&format!(
-            ", {} cut off in flight at the end",
-            count(r.cut_off)
-        ));
+        line.push_str(&format!(", {} cut off in flight at the end", count(r.cut_off)));
     }
     writeln!(out, "{line}")?;
 
     writeln!(out)?;
-    writeln!(
-        out,
-        "{}",
-        style.bold("Users — did they get what they came for?")
-    )?;
+    writeln!(out, "{}", style.bold("Users — did they get what they came for?"))?;
     let mut table = Table::new(&[
         "persona",
         "scheduled",
@@ -121,12 +83,7 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
         "requests/goal",
     ]);
     for p in &s.personas {
-        let within = |k: &str| {
-            p.goal_within
-                .get(k)
-                .map(|f| percent(*f))
-                .unwrap_or_else(|| "n/a".into())
-        };
+        let within = |k: &str| p.goal_within.get(k).map(|f| percent(*f)).unwrap_or_else(|| "n/a".into());
         table.row(vec![
             p.name.clone(),
             count(p.scheduled),
@@ -138,16 +95,8 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
             within("1m"),
             within("5m"),
             within("15m"),
-            if p.time_to_goal.count > 0 {
-                micros(p.time_to_goal.p50_us)
-            } else {
-                "-".into()
-            },
-            if p.time_to_goal.count > 0 {
-                micros(p.time_to_goal.p95_us)
-            } else {
-                "-".into()
-            },
+            if p.time_to_goal.count > 0 { micros(p.time_to_goal.p50_us) } else { "-".into() },
+            if p.time_to_goal.count > 0 { micros(p.time_to_goal.p95_us) } else { "-".into() },
             p.amplification.map(|a| format!("{a:.2}")).unwrap_or_else(|| "-".into()),
         ]);
     }
@@ -155,7 +104,13 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
     if s.personas.iter().all(|p| p.accounting_closes) {
         writeln!(out, "{}", style.green("accounting closes: scheduled = completed + failed + abandoned + cut off + not started, for every persona"))?;
     } else {
-        writeln!(out, "{}", style.red("ACCOUNTING DOES NOT CLOSE: some users are unaccounted for (this is a schoolday bug; please report it)"))?;
+        writeln!(
+            out,
+            "{}",
+            style.red(
+                "ACCOUNTING DOES NOT CLOSE: some users are unaccounted for (this is a schoolday bug; please report it)"
+            )
+        )?;
     }
 
     behaviour(s, style, out)?;
@@ -185,18 +140,10 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
     }
     if let Some(counts) = &s.target_counts {
         if let Some(received) = counts.get("received").and_then(|r| r.as_object()) {
-            let total: u64 = received
-                .iter()
-                .filter(|(k, _)| *k != "GET /health")
-                .filter_map(|(_, v)| v.as_u64())
-                .sum();
+            let total: u64 = received.iter().filter(|(k, _)| *k != "GET /health").filter_map(|(_, v)| v.as_u64()).sum();
             let shed = counts.get("shed").and_then(|v| v.as_u64()).unwrap_or(0);
             let sent_to_target = r.sent - r.errors.get("connect").copied().unwrap_or(0);
-            let agree = if total == sent_to_target {
-                style.green("matches")
-            } else {
-                style.yellow("differs from")
-            };
+            let agree = if total == sent_to_target { style.green("matches") } else { style.yellow("differs from") };
             writeln!(
                 out,
                 "Embedded target received {} requests ({} shed with 503) — {agree} the {} the harness sent",
@@ -206,6 +153,7 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
             )?;
         }
     }
+    super::thresholds::render(summary, style, out)?;
     Ok(())
 }
 
@@ -221,10 +169,7 @@ struct Table {
 
 impl Table {
     fn new(header: &[&str]) -> Self {
-        Table {
-            header: header.iter().map(|h| h.to_string()).collect(),
-            rows: Vec::new(),
-        }
+        Table { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
     }
 
     fn row(&mut self, row: Vec<String>) {
@@ -269,7 +214,9 @@ fn behaviour(s: &Summary, style: &Style, out: &mut dyn Write) -> io::Result<()> 
     for p in &s.personas {
         let extra: Vec<String> = ["app_retry", "reload", "relogin", "poll"]
             .iter()
-            .filter_map(|k| p.attempts.get(*k).filter(|n| **n > 0).map(|n| format!("{} {}", count(*n), k.replace('_', " "))))
+            .filter_map(|k| {
+                p.attempts.get(*k).filter(|n| **n > 0).map(|n| format!("{} {}", count(*n), k.replace('_', " ")))
+            })
             .collect();
         let mut parts = Vec::new();
         if !extra.is_empty() {

@@ -41,10 +41,7 @@ impl CookieJar {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.cookies
-            .iter()
-            .find(|(n, _)| &**n == name)
-            .map(|(_, v)| &**v)
+        self.cookies.iter().find(|(n, _)| &**n == name).map(|(_, v)| &**v)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -70,10 +67,7 @@ impl CookieJar {
 }
 
 fn httpdate_in_past(value: &str) -> bool {
-    match humantime::parse_rfc3339_weak(value)
-        .ok()
-        .or_else(|| parse_imf_fixdate(value))
-    {
+    match humantime::parse_rfc3339_weak(value).ok().or_else(|| parse_imf_fixdate(value)) {
         Some(when) => when <= SystemTime::now(),
         None => false,
     }
@@ -85,11 +79,9 @@ fn parse_imf_fixdate(value: &str) -> Option<SystemTime> {
     let [_, day, month, year, time, _] = parts.as_slice() else {
         return None;
     };
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| m.eq_ignore_ascii_case(month))?
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(month))?
         + 1;
     let text = format!("{year}-{month:02}-{day:0>2}T{time}Z");
     humantime::parse_rfc3339(&text).ok()

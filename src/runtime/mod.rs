@@ -110,16 +110,12 @@ pub async fn run(
     progress: watch::Sender<Progress>,
     on_storm: Option<StormHook>,
 ) -> RunOutput {
-    let layout = Layout::new(scenario.personas.iter().map(|p| {
-        (
-            p.name.as_str(),
-            p.journey
-                .requests
-                .iter()
-                .map(|r| r.name.clone())
-                .collect::<Vec<_>>(),
-        )
-    }));
+    let layout = Layout::new(
+        scenario
+            .personas
+            .iter()
+            .map(|p| (p.name.as_str(), p.journey.requests.iter().map(|r| r.name.clone()).collect::<Vec<_>>())),
+    );
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     let recorder = Arc::new(Recorder::new(layout, workers + 2));
     let mut scheduled = vec![0u64; scenario.personas.len()];
@@ -134,10 +130,7 @@ pub async fn run(
         cut_off: CancellationToken::new(),
         storms: (0..scenario.personas.len())
             .map(|p| {
-                let targeted = scenario
-                    .events
-                    .iter()
-                    .any(|Event::Storm { personas, .. }| personas.contains(&p));
+                let targeted = scenario.events.iter().any(|Event::Storm { personas, .. }| personas.contains(&p));
                 targeted.then(|| watch::channel(0).0)
             })
             .collect(),
@@ -223,13 +216,7 @@ pub async fn run(
     collector_done.cancel();
     let collector = collector.await.expect("the collector task does not panic");
     let metrics = collector.finish(elapsed.as_secs_f64().ceil() as u32);
-    RunOutput {
-        metrics,
-        started_at,
-        elapsed,
-        interrupted,
-        scheduled,
-    }
+    RunOutput { metrics, started_at, elapsed, interrupted, scheduled }
 }
 
 /// Close one timeline second per second of the run, publishing progress after each.

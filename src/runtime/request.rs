@@ -47,9 +47,7 @@ impl User<'_> {
             Body::Json(json) => {
                 let (mut out, mut scratch) = (String::new(), String::new());
                 json.render(self, &mut out, &mut scratch).map_err(missing)?;
-                headers
-                    .entry(CONTENT_TYPE)
-                    .or_insert(HeaderValue::from_static("application/json"));
+                headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static("application/json"));
                 Some(out)
             }
             Body::Form(fields) => {
@@ -64,17 +62,10 @@ impl User<'_> {
                     out.push('=');
                     out.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
                 }
-                headers
-                    .entry(CONTENT_TYPE)
-                    .or_insert(HeaderValue::from_static(
-                        "application/x-www-form-urlencoded",
-                    ));
+                headers.entry(CONTENT_TYPE).or_insert(HeaderValue::from_static("application/x-www-form-urlencoded"));
                 Some(out)
             }
-            Body::Raw {
-                content_type,
-                template,
-            } => {
+            Body::Raw { content_type, template } => {
                 let mut out = String::new();
                 template.render(self, &mut out).map_err(missing)?;
                 if let Some(content_type) = content_type {
@@ -144,22 +135,16 @@ impl User<'_> {
         let mut json: Option<serde_json::Value> = None;
         for capture in &spec.captures {
             let value: Option<Box<str>> = match &capture.source {
-                CaptureSource::Header(name) => received
-                    .headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(Into::into),
+                CaptureSource::Header(name) => received.headers.get(name).and_then(|v| v.to_str().ok()).map(Into::into),
                 CaptureSource::Cookie(name) => self.cookies.get(name).map(Into::into),
                 CaptureSource::Json(path) => {
                     if json.is_none() {
                         json = body.and_then(|b| serde_json::from_slice(b).ok());
                     }
-                    json.as_ref()
-                        .and_then(|doc| json_at(doc, path))
-                        .map(|v| match v {
-                            serde_json::Value::String(s) => s.as_str().into(),
-                            other => other.to_string().into(),
-                        })
+                    json.as_ref().and_then(|doc| json_at(doc, path)).map(|v| match v {
+                        serde_json::Value::String(s) => s.as_str().into(),
+                        other => other.to_string().into(),
+                    })
                 }
             };
             match value {
@@ -232,8 +217,7 @@ mod tests {
 
     #[test]
     fn json_paths_walk_objects_and_arrays() {
-        let doc: serde_json::Value =
-            serde_json::json!({"data": {"items": [{"id": 7}, {"id": "x"}]}, "token": "t"});
+        let doc: serde_json::Value = serde_json::json!({"data": {"items": [{"id": 7}, {"id": "x"}]}, "token": "t"});
         let path = [
             JsonKey::Field("data".into()),
             JsonKey::Field("items".into()),

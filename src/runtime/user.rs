@@ -37,8 +37,7 @@ const MAX_RELOGINS: u32 = 2;
 /// Run one user from its intended arrival to the end of its visit or of the run.
 pub async fn run_user(ctx: Arc<RunContext>, arrival: ScheduledArrival, intended: Instant) {
     let persona = arrival.persona as usize;
-    ctx.recorder
-        .arrival(persona, Instant::now().saturating_duration_since(intended));
+    ctx.recorder.arrival(persona, Instant::now().saturating_duration_since(intended));
     let outcome = User::new(&ctx, arrival, intended).live().await;
     ctx.recorder.user_ended(persona, outcome);
 }
@@ -90,12 +89,7 @@ struct Signals {
 impl Signals {
     /// Wait for `fut`, unless the run ends, patience runs out or a storm hits this user
     /// (`affected` decides, for each storm, whether it does).
-    async fn wait<F: Future>(
-        &mut self,
-        fut: F,
-        events: &[Event],
-        rng: &mut Rng,
-    ) -> Result<F::Output, Interrupt> {
+    async fn wait<F: Future>(&mut self, fut: F, events: &[Event], rng: &mut Rng) -> Result<F::Output, Interrupt> {
         tokio::pin!(fut);
         loop {
             let give_up = async {
@@ -160,15 +154,8 @@ impl<'a> User<'a> {
         let persona_index = arrival.persona as usize;
         let persona = &ctx.scenario.personas[persona_index];
         let behaviour = &persona.behaviour;
-        let mut rng = Rng::derive(
-            ctx.scenario.seed,
-            USER_STREAM,
-            arrival.persona as u64,
-            arrival.user as u64,
-        );
-        let give_up_at = behaviour
-            .goal_patience
-            .map(|p| intended + sample_patience(p.median, p.sigma, &mut rng));
+        let mut rng = Rng::derive(ctx.scenario.seed, USER_STREAM, arrival.persona as u64, arrival.user as u64);
+        let give_up_at = behaviour.goal_patience.map(|p| intended + sample_patience(p.median, p.sigma, &mut rng));
         User {
             ctx,
             persona_index,
@@ -184,11 +171,7 @@ impl<'a> User<'a> {
             budget: BudgetState::new(behaviour.retry.budget.as_ref()),
             signals: Signals {
                 cut_off: ctx.cut_off.clone(),
-                storms: ctx
-                    .storms
-                    .get(persona_index)
-                    .and_then(|s| s.as_ref())
-                    .map(|s| s.subscribe()),
+                storms: ctx.storms.get(persona_index).and_then(|s| s.as_ref()).map(|s| s.subscribe()),
                 give_up_at,
                 storm_hit: false,
             },
@@ -221,10 +204,7 @@ impl<'a> User<'a> {
                     let away = self.rng.duration_between(low, high);
                     self.signals.give_up_at = None;
                     let events = &self.ctx.scenario.events;
-                    if self
-                        .signals
-                        .wait(tokio::time::sleep(away), events, &mut self.rng)
-                        .await
+                    if self.signals.wait(tokio::time::sleep(away), events, &mut self.rng).await
                         == Err(Interrupt::CutOff)
                     {
                         return Outcome::Abandoned;
@@ -235,10 +215,8 @@ impl<'a> User<'a> {
                     self.drop_session();
                     self.signals.storm_hit = false;
                     self.loops.clear();
-                    self.signals.give_up_at = Some(
-                        Instant::now()
-                            + sample_patience(patience.median, patience.sigma, &mut self.rng),
-                    );
+                    self.signals.give_up_at =
+                        Some(Instant::now() + sample_patience(patience.median, patience.sigma, &mut self.rng));
                 }
             }
         }
@@ -258,9 +236,7 @@ impl<'a> User<'a> {
                     if journey.requests[*r].goal && !self.goal_reached {
                         self.goal_reached = true;
                         self.signals.give_up_at = None;
-                        self.ctx
-                            .recorder
-                            .goal_reached(self.persona_index, ended - self.arrived);
+                        self.ctx.recorder.goal_reached(self.persona_index, ended - self.arrived);
                     }
                     intended = ended;
                     pc += 1;
@@ -268,15 +244,9 @@ impl<'a> User<'a> {
                 Op::Think(think) => {
                     let due = intended + sample_think(think, &mut self.rng);
                     let events = &self.ctx.scenario.events;
-                    match self
-                        .signals
-                        .wait(tokio::time::sleep_until(due), events, &mut self.rng)
-                        .await
-                    {
+                    match self.signals.wait(tokio::time::sleep_until(due), events, &mut self.rng).await {
                         Ok(()) => {
-                            self.ctx
-                                .recorder
-                                .step_lag(Instant::now().saturating_duration_since(due));
+                            self.ctx.recorder.step_lag(Instant::now().saturating_duration_since(due));
                             intended = due;
                         }
                         // The session is gone: reconnect now, at the next step, instead of
@@ -354,19 +324,11 @@ impl<'a> User<'a> {
 
     /// Run one request step to its end: attempts, retries, reloads, re-logins and waiting
     /// room polls included. Returns when the step ended successfully.
-    async fn step(
-        &mut self,
-        r: usize,
-        first_cause: Cause,
-        intended: Instant,
-    ) -> Result<Instant, End> {
+    async fn step(&mut self, r: usize, first_cause: Cause, intended: Instant) -> Result<Instant, End> {
         let spec = &self.persona.journey.requests[r];
         let step = self.ctx.layout_step(self.persona_index, r);
         let policy = spec.retry.as_ref().unwrap_or(&self.behaviour.retry);
-        let timeout = policy
-            .attempt_timeout
-            .or(spec.timeout)
-            .unwrap_or(self.ctx.scenario.http.timeout);
+        let timeout = policy.attempt_timeout.or(spec.timeout).unwrap_or(self.ctx.scenario.http.timeout);
         let events = &self.ctx.scenario.events;
         let recorder = &self.ctx.recorder;
         let mut cause = first_cause;
@@ -380,11 +342,7 @@ impl<'a> User<'a> {
                 recorder.left_queue(persona_index, Instant::now() - since, end == End::GaveUp);
             }
             if end != End::CutOff {
-                recorder.step_finished(
-                    step,
-                    Instant::now().saturating_duration_since(intended),
-                    false,
-                );
+                recorder.step_finished(step, Instant::now().saturating_duration_since(intended), false);
             }
             Err(end)
         };
@@ -408,12 +366,8 @@ impl<'a> User<'a> {
                     return fail(End::Failed, queued_since);
                 }
             };
-            let keep = spec.needs_body()
-                || self
-                    .behaviour
-                    .waiting_room
-                    .as_ref()
-                    .is_some_and(|w| w.json_field.is_some());
+            let keep =
+                spec.needs_body() || self.behaviour.waiting_room.as_ref().is_some_and(|w| w.json_field.is_some());
             let mut body = keep.then(Vec::new);
             recorder.attempt_started(step, cause);
             let sent = Instant::now();
@@ -421,10 +375,7 @@ impl<'a> User<'a> {
             let exchanged = self
                 .signals
                 .wait(
-                    with_patience(
-                        page_patience,
-                        exchange(&self.client, request, body.as_mut()),
-                    ),
+                    with_patience(page_patience, exchange(&self.client, request, body.as_mut())),
                     events,
                     &mut self.rng,
                 )
@@ -471,11 +422,7 @@ impl<'a> User<'a> {
                             recorder.attempt_finished(step, service, Ok(received.bytes));
                             queued_since.get_or_insert(sent);
                             let poll = poll_interval(room, &received, body.as_deref());
-                            match self
-                                .signals
-                                .wait(tokio::time::sleep(poll), events, &mut self.rng)
-                                .await
-                            {
+                            match self.signals.wait(tokio::time::sleep(poll), events, &mut self.rng).await {
                                 Ok(()) => {}
                                 Err(Interrupt::Storm) => self.drop_session(),
                                 Err(other) => return fail(other.into(), queued_since),
@@ -491,11 +438,7 @@ impl<'a> User<'a> {
                         Ok(()) => {
                             recorder.attempt_finished(step, service, Ok(received.bytes));
                             self.budget.success(policy.budget.as_ref());
-                            recorder.step_finished(
-                                step,
-                                ended.saturating_duration_since(intended),
-                                true,
-                            );
+                            recorder.step_finished(step, ended.saturating_duration_since(intended), true);
                             return Ok(ended);
                         }
                         Err(kind) => {
@@ -515,9 +458,7 @@ impl<'a> User<'a> {
                             }
                             server_asked = retry_after(&received.headers);
                             match kind {
-                                ErrorKind::Status4xx | ErrorKind::Status5xx => {
-                                    Failure::Status(received.status)
-                                }
+                                ErrorKind::Status4xx | ErrorKind::Status5xx => Failure::Status(received.status),
                                 other => Failure::Content(other),
                             }
                         }
@@ -529,12 +470,9 @@ impl<'a> User<'a> {
             let after_timeout = failure == Failure::Transport(ErrorKind::Timeout);
             let delay = if attempts < policy.max_attempts
                 && policy.retries(failure)
-                && self
-                    .budget
-                    .allow(policy.budget.as_ref(), after_timeout, since_arrival)
+                && self.budget.allow(policy.budget.as_ref(), after_timeout, since_arrival)
             {
-                let backoff =
-                    backoff_delay(&policy.backoff, retries, previous_delay, &mut self.rng);
+                let backoff = backoff_delay(&policy.backoff, retries, previous_delay, &mut self.rng);
                 retries += 1;
                 cause = Cause::AppRetry;
                 with_retry_after(policy.retry_after, backoff, server_asked)
@@ -542,17 +480,12 @@ impl<'a> User<'a> {
                 // A person: reload the error page after a moment (not subject to budgets).
                 reloads += 1;
                 cause = Cause::Reload;
-                self.rng
-                    .duration_between(Duration::from_secs(1), Duration::from_secs(5))
+                self.rng.duration_between(Duration::from_secs(1), Duration::from_secs(5))
             } else {
                 return fail(End::Failed, queued_since);
             };
             previous_delay = delay;
-            match self
-                .signals
-                .wait(tokio::time::sleep(delay), events, &mut self.rng)
-                .await
-            {
+            match self.signals.wait(tokio::time::sleep(delay), events, &mut self.rng).await {
                 Ok(()) => {}
                 Err(Interrupt::Storm) => {
                     self.drop_session();
@@ -603,9 +536,7 @@ fn is_queued(room: &WaitingRoomClient, received: &Received, body: Option<&[u8]>)
         Some(field) => body
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
             .and_then(|doc| doc.get(field.as_str()).cloned())
-            .is_some_and(|v| {
-                !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false))
-            }),
+            .is_some_and(|v| !matches!(v, serde_json::Value::Null | serde_json::Value::Bool(false))),
     }
 }
 
@@ -617,9 +548,7 @@ fn poll_interval(room: &WaitingRoomClient, received: &Received, body: Option<&[u
         .and_then(|doc| doc.get("refreshIntervalSeconds").and_then(|v| v.as_f64()))
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64);
-    from_body
-        .or_else(|| retry_after(&received.headers))
-        .unwrap_or(room.default_poll)
+    from_body.or_else(|| retry_after(&received.headers)).unwrap_or(room.default_poll)
 }
 
 /// Goal patience: log-normal with this median and σ (of the log).
@@ -636,11 +565,7 @@ pub fn sample_think(think: &Think, rng: &mut Rng) -> Duration {
         Think::LogNormal { median, p90 } => {
             // p90 = median · e^(1.2816 σ)
             let median_s = median.as_secs_f64();
-            let sigma = if p90 > median {
-                (p90.as_secs_f64() / median_s).ln() / 1.281_551_6
-            } else {
-                0.0
-            };
+            let sigma = if p90 > median { (p90.as_secs_f64() / median_s).ln() / 1.281_551_6 } else { 0.0 };
             let seconds = median_s * (sigma * rng.normal()).exp();
             Duration::try_from_secs_f64(seconds).unwrap_or(Duration::ZERO)
         }
@@ -653,14 +578,9 @@ mod tests {
 
     #[test]
     fn lognormal_think_hits_its_median_and_p90() {
-        let think = Think::LogNormal {
-            median: Duration::from_secs(10),
-            p90: Duration::from_secs(40),
-        };
+        let think = Think::LogNormal { median: Duration::from_secs(10), p90: Duration::from_secs(40) };
         let mut rng = Rng::new(9);
-        let mut draws: Vec<f64> = (0..20_000)
-            .map(|_| sample_think(&think, &mut rng).as_secs_f64())
-            .collect();
+        let mut draws: Vec<f64> = (0..20_000).map(|_| sample_think(&think, &mut rng).as_secs_f64()).collect();
         draws.sort_by(|a, b| a.total_cmp(b));
         let median = draws[10_000];
         let p90 = draws[18_000];

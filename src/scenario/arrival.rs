@@ -35,9 +35,7 @@ fn example(shape: &str) -> &'static str {
     match shape {
         "constant" => "`{ shape: constant, rate: 5/s }`",
         "ramp" => "`{ shape: ramp, from_rate: 0/s, to_rate: 50/s, to: 5m }`",
-        "steps" => {
-            "`{ shape: steps, stages: [ { rate: 10/s, for: 1m }, { rate: 20/s, for: 1m } ] }`"
-        }
+        "steps" => "`{ shape: steps, stages: [ { rate: 10/s, for: 1m }, { rate: 20/s, for: 1m } ] }`",
         "points" => "`{ shape: points, points: [[0s, 0], [1m, 30/s], [4m, 0]] }`",
         "peak" => "`{ shape: peak, at: 4m, spread: 1m }`",
         _ => "`{ shape: burst, at: 1m, spread: 10s }`",
@@ -57,22 +55,13 @@ pub fn arrival(
     let key = |k: &str| join(path, k);
     let Some(shape) = raw.shape.as_deref().map(str::trim) else {
         return Err(src
-            .error(
-                path,
-                At::Value,
-                format!("missing `shape`: one of {}", one_of(&SHAPES)),
-            )
+            .error(path, At::Value, format!("missing `shape`: one of {}", one_of(&SHAPES)))
             .with_hint(format!("e.g. {}", example("peak"))));
     };
     if !SHAPES.contains(&shape) {
-        let hint = suggest::did_you_mean(shape, SHAPES)
-            .unwrap_or_else(|| format!("e.g. {}", example("peak")));
+        let hint = suggest::did_you_mean(shape, SHAPES).unwrap_or_else(|| format!("e.g. {}", example("peak")));
         return Err(src
-            .error(
-                &key("shape"),
-                At::Value,
-                format!("unknown shape `{shape}`: expected {}", one_of(&SHAPES)),
-            )
+            .error(&key("shape"), At::Value, format!("unknown shape `{shape}`: expected {}", one_of(&SHAPES)))
             .with_hint(hint));
     }
     let (required, optional) = keys_of(shape);
@@ -80,22 +69,14 @@ pub fn arrival(
         if !required.contains(&given) && !optional.contains(&given) {
             let takes: Vec<&str> = required.iter().chain(optional).copied().collect();
             return Err(src
-                .error(
-                    &key(given),
-                    At::Key,
-                    format!("`{given}` does not apply to `shape: {shape}`"),
-                )
+                .error(&key(given), At::Key, format!("`{given}` does not apply to `shape: {shape}`"))
                 .with_hint(format!("`{shape}` takes {}", suggest::all_of(&takes))));
         }
     }
     let present = raw.present();
     if let Some(absent) = required.iter().find(|k| !present.contains(k)) {
         return Err(src
-            .error(
-                path,
-                At::Value,
-                format!("`shape: {shape}` needs `{absent}`"),
-            )
+            .error(path, At::Value, format!("`shape: {shape}` needs `{absent}`"))
             .with_hint(format!("e.g. {}", example(shape))));
     }
     if matches!(shape, "peak" | "burst") && !has_population {
@@ -108,11 +89,7 @@ pub fn arrival(
         Some("even") => Spacing::Even,
         Some(other) => {
             return Err(src
-                .error(
-                    &key("spacing"),
-                    At::Value,
-                    format!("unknown spacing `{other}`: expected `poisson` or `even`"),
-                )
+                .error(&key("spacing"), At::Value, format!("unknown spacing `{other}`: expected `poisson` or `even`"))
                 .with_hint_opt(suggest::did_you_mean(other, ["poisson", "even"])))
         }
     };
@@ -120,8 +97,7 @@ pub fn arrival(
         Ok(parse_rate(text.as_str()).map_err(|why| src.error(&key(k), At::Value, why))? * scale)
     };
     let time = |k: &str, text: &Option<Scalar>, default: Duration| -> Result<Duration> {
-        text.as_ref()
-            .map_or(Ok(default), |t| time_in_run(src, &key(k), t, duration))
+        text.as_ref().map_or(Ok(default), |t| time_in_run(src, &key(k), t, duration))
     };
     let window = |from: Duration, to: Duration| -> Result<()> {
         if from >= to {
@@ -140,106 +116,48 @@ pub fn arrival(
     // `required` was checked above, so these `unwrap_or_default`s never supply a value.
     let shape = match shape {
         "constant" => {
-            let (from, to) = (
-                time("from", &raw.from, Duration::ZERO)?,
-                time("to", &raw.to, duration)?,
-            );
+            let (from, to) = (time("from", &raw.from, Duration::ZERO)?, time("to", &raw.to, duration)?);
             window(from, to)?;
-            Shape::Constant {
-                rate: rate("rate", raw.rate.as_ref().unwrap_or(&Scalar::default()))?,
-                from,
-                to,
-            }
+            Shape::Constant { rate: rate("rate", raw.rate.as_ref().unwrap_or(&Scalar::default()))?, from, to }
         }
         "ramp" => {
-            let (from, to) = (
-                time("from", &raw.from, Duration::ZERO)?,
-                time("to", &raw.to, duration)?,
-            );
+            let (from, to) = (time("from", &raw.from, Duration::ZERO)?, time("to", &raw.to, duration)?);
             window(from, to)?;
-            let from_rate = rate(
-                "from_rate",
-                raw.from_rate.as_ref().unwrap_or(&Scalar::default()),
-            )?;
-            let to_rate = rate(
-                "to_rate",
-                raw.to_rate.as_ref().unwrap_or(&Scalar::default()),
-            )?;
-            Shape::Ramp {
-                from_rate,
-                to_rate,
-                from,
-                to,
-            }
+            let from_rate = rate("from_rate", raw.from_rate.as_ref().unwrap_or(&Scalar::default()))?;
+            let to_rate = rate("to_rate", raw.to_rate.as_ref().unwrap_or(&Scalar::default()))?;
+            Shape::Ramp { from_rate, to_rate, from, to }
         }
         "steps" => steps(src, path, raw, duration, scale)?,
         "points" => points(src, path, raw, duration, scale)?,
         "peak" => {
-            let (from, to) = (
-                time("from", &raw.from, Duration::ZERO)?,
-                time("to", &raw.to, duration)?,
-            );
+            let (from, to) = (time("from", &raw.from, Duration::ZERO)?, time("to", &raw.to, duration)?);
             window(from, to)?;
             let at = time("at", &raw.at, Duration::ZERO)?;
             if at < from || at > to {
-                return Err(src.error(
-                    &key("at"),
-                    At::Value,
-                    "the peak is outside its `from`..`to` window",
-                ));
+                return Err(src.error(&key("at"), At::Value, "the peak is outside its `from`..`to` window"));
             }
-            let spread = duration_at(
-                src,
-                &key("spread"),
-                raw.spread.as_ref().unwrap_or(&Scalar::default()),
-            )?;
+            let spread = duration_at(src, &key("spread"), raw.spread.as_ref().unwrap_or(&Scalar::default()))?;
             if spread.is_zero() {
                 return Err(src
                     .error(&key("spread"), At::Value, "a peak needs a spread above 0s")
                     .with_hint("for everyone at the same instant, use `shape: burst`"));
             }
-            Shape::Peak {
-                at,
-                spread,
-                from,
-                to,
-            }
+            Shape::Peak { at, spread, from, to }
         }
         _ => burst(src, path, raw, duration)?,
     };
     if zero_everywhere(&shape) {
-        return Err(src.error(
-            path,
-            At::Value,
-            "the rate is 0 everywhere: nobody would arrive",
-        ));
+        return Err(src.error(path, At::Value, "the rate is 0 everywhere: nobody would arrive"));
     }
     let stagger = match &raw.stagger {
-        Some(st) => Some(crate::scenario::behaviour::stagger(
-            src,
-            &key("stagger"),
-            st,
-            duration,
-        )?),
+        Some(st) => Some(crate::scenario::behaviour::stagger(src, &key("stagger"), st, duration)?),
         None => None,
     };
-    Ok(Arrival {
-        shape,
-        spacing,
-        stagger,
-    })
+    Ok(Arrival { shape, spacing, stagger })
 }
 
-fn steps(
-    src: &Source,
-    path: &str,
-    raw: &RawArrival,
-    duration: Duration,
-    scale: f64,
-) -> Result<Shape> {
-    let from = raw.from.as_ref().map_or(Ok(Duration::ZERO), |t| {
-        time_in_run(src, &join(path, "from"), t, duration)
-    })?;
+fn steps(src: &Source, path: &str, raw: &RawArrival, duration: Duration, scale: f64) -> Result<Shape> {
+    let from = raw.from.as_ref().map_or(Ok(Duration::ZERO), |t| time_in_run(src, &join(path, "from"), t, duration))?;
     let stages_raw = raw.stages.as_deref().unwrap_or_default();
     if stages_raw.is_empty() {
         return Err(src
@@ -250,16 +168,11 @@ fn steps(
     let mut stages = Vec::with_capacity(stages_raw.len());
     for (i, stage) in stages_raw.iter().enumerate() {
         let at = format!("{path}.stages[{i}]");
-        let rate = parse_rate(stage.rate.as_str())
-            .map_err(|why| src.error(&join(&at, "rate"), At::Value, why))?
-            * scale;
+        let rate =
+            parse_rate(stage.rate.as_str()).map_err(|why| src.error(&join(&at, "rate"), At::Value, why))? * scale;
         let length = duration_at(src, &join(&at, "for"), &stage.duration)?;
         if length.is_zero() {
-            return Err(src.error(
-                &join(&at, "for"),
-                At::Value,
-                "a stage must last more than 0s",
-            ));
+            return Err(src.error(&join(&at, "for"), At::Value, "a stage must last more than 0s"));
         }
         end = end.saturating_add(length);
         if end > duration {
@@ -280,30 +193,19 @@ fn steps(
     Ok(Shape::Steps { from, stages })
 }
 
-fn points(
-    src: &Source,
-    path: &str,
-    raw: &RawArrival,
-    duration: Duration,
-    scale: f64,
-) -> Result<Shape> {
+fn points(src: &Source, path: &str, raw: &RawArrival, duration: Duration, scale: f64) -> Result<Shape> {
     let raw_points = raw.points.as_deref().unwrap_or_default();
     if raw_points.len() < 2 {
         return Err(src
-            .error(
-                &join(path, "points"),
-                At::Value,
-                "a curve needs at least two points",
-            )
+            .error(&join(path, "points"), At::Value, "a curve needs at least two points")
             .with_hint(format!("e.g. {}", example("points"))));
     }
     let mut points: Vec<(Duration, f64)> = Vec::with_capacity(raw_points.len());
     for (i, (t, r)) in raw_points.iter().enumerate() {
         let t_path = format!("{path}.points[{i}][0]");
         let time = time_in_run(src, &t_path, t, duration)?;
-        let rate = parse_rate(r.as_str())
-            .map_err(|why| src.error(&format!("{path}.points[{i}][1]"), At::Value, why))?
-            * scale;
+        let rate =
+            parse_rate(r.as_str()).map_err(|why| src.error(&format!("{path}.points[{i}][1]"), At::Value, why))? * scale;
         if let Some((previous, _)) = points.last() {
             if time <= *previous {
                 return Err(src.error(
@@ -323,20 +225,19 @@ fn points(
 }
 
 fn burst(src: &Source, path: &str, raw: &RawArrival, duration: Duration) -> Result<Shape> {
-    let at = time_in_run(
-        src,
-        &join(path, "at"),
-        raw.at.as_ref().unwrap_or(&Scalar::default()),
-        duration,
-    )?;
+    let at = time_in_run(src, &join(path, "at"), raw.at.as_ref().unwrap_or(&Scalar::default()), duration)?;
     if raw.spread.is_some() && raw.decay.is_some() {
         return Err(src
-            .error(&join(path, "decay"), At::Key, "a burst has either `spread` (uniform) or `decay` (exponential), not both")
-            .with_hint("`spread: 10s`: everyone within 10s after `at`; `decay: 5s`: arrivals fade with a mean delay of 5s"));
+            .error(
+                &join(path, "decay"),
+                At::Key,
+                "a burst has either `spread` (uniform) or `decay` (exponential), not both",
+            )
+            .with_hint(
+                "`spread: 10s`: everyone within 10s after `at`; `decay: 5s`: arrivals fade with a mean delay of 5s",
+            ));
     }
-    let spread = raw.spread.as_ref().map_or(Ok(Duration::ZERO), |t| {
-        duration_at(src, &join(path, "spread"), t)
-    })?;
+    let spread = raw.spread.as_ref().map_or(Ok(Duration::ZERO), |t| duration_at(src, &join(path, "spread"), t))?;
     if at.saturating_add(spread) > duration {
         return Err(src.error(
             &join(path, "spread"),
@@ -369,9 +270,7 @@ fn burst(src: &Source, path: &str, raw: &RawArrival, duration: Duration) -> Resu
 fn zero_everywhere(shape: &Shape) -> bool {
     match shape {
         Shape::Constant { rate, .. } => *rate == 0.0,
-        Shape::Ramp {
-            from_rate, to_rate, ..
-        } => *from_rate == 0.0 && *to_rate == 0.0,
+        Shape::Ramp { from_rate, to_rate, .. } => *from_rate == 0.0 && *to_rate == 0.0,
         Shape::Steps { stages, .. } => stages.iter().all(|(r, _)| *r == 0.0),
         Shape::Points { points } => points.iter().all(|(_, r)| *r == 0.0),
         Shape::Peak { .. } | Shape::Burst { .. } => false,

@@ -7,12 +7,9 @@ use std::time::Duration;
 use crate::scenario::error::{At, ScenarioError, Source};
 use crate::scenario::locate::join;
 use crate::scenario::model::{
-    Backoff, Budget, Event, GoalPatience, Jitter, RetryAfter, RetryOn, RetryPolicy, Stagger,
-    WaitingRoomClient,
+    Backoff, Budget, Event, GoalPatience, Jitter, RetryAfter, RetryOn, RetryPolicy, Stagger, WaitingRoomClient,
 };
-use crate::scenario::raw::{
-    RawEvent, RawPatience, RawRetry, RawStagger, RawWaitingRoom, RawWindow, Scalar,
-};
+use crate::scenario::raw::{RawEvent, RawPatience, RawRetry, RawStagger, RawWaitingRoom, RawWindow, Scalar};
 use crate::scenario::suggest;
 use crate::scenario::validate::{duration_at, time_in_run};
 
@@ -25,31 +22,20 @@ const RETRY_ON: [&str; 3] = ["connect", "timeout", "reset"];
 /// A retry policy (`retry:` on a persona or a step).
 pub fn retry_policy(src: &Source, path: &str, raw: &RawRetry) -> Result<RetryPolicy> {
     let key = |k: &str| join(path, k);
-    let policy = raw
-        .policy
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or("exponential");
+    let policy = raw.policy.as_deref().map(str::trim).unwrap_or("exponential");
     if !POLICIES.contains(&policy) {
         return Err(src
             .error(
                 &key("policy"),
                 At::Value,
-                format!(
-                    "unknown retry policy `{policy}`: expected {}",
-                    suggest::one_of(&POLICIES)
-                ),
+                format!("unknown retry policy `{policy}`: expected {}", suggest::one_of(&POLICIES)),
             )
             .with_hint_opt(suggest::did_you_mean(policy, POLICIES)));
     }
     let only_for = |k: &str, set: bool, wanted: &[&str]| -> Result<()> {
         if set && !wanted.contains(&policy) {
             return Err(src
-                .error(
-                    &key(k),
-                    At::Key,
-                    format!("`{k}` does not apply to `policy: {policy}`"),
-                )
+                .error(&key(k), At::Key, format!("`{k}` does not apply to `policy: {policy}`"))
                 .with_hint(format!("`{k}` is for `policy: {}`", wanted.join("` or `"))));
         }
         Ok(())
@@ -80,11 +66,7 @@ pub fn retry_policy(src: &Source, path: &str, raw: &RawRetry) -> Result<RetryPol
             };
             let factor = raw.factor.unwrap_or(2.0);
             if !(factor.is_finite() && factor >= 1.0) {
-                return Err(src.error(
-                    &key("factor"),
-                    At::Value,
-                    format!("factor must be at least 1, not {factor}"),
-                ));
+                return Err(src.error(&key("factor"), At::Value, format!("factor must be at least 1, not {factor}")));
             }
             if base.is_zero() {
                 return Err(src
@@ -104,39 +86,23 @@ pub fn retry_policy(src: &Source, path: &str, raw: &RawRetry) -> Result<RetryPol
                         .error(
                             &key("jitter"),
                             At::Value,
-                            format!(
-                                "unknown jitter `{other}`: expected {}",
-                                suggest::one_of(&JITTERS)
-                            ),
+                            format!("unknown jitter `{other}`: expected {}", suggest::one_of(&JITTERS)),
                         )
                         .with_hint_opt(suggest::did_you_mean(other, JITTERS)))
                 }
             };
-            Backoff::Exponential {
-                base,
-                factor,
-                cap,
-                jitter,
-            }
+            Backoff::Exponential { base, factor, cap, jitter }
         }
     };
     let max_attempts = match (policy, raw.max_attempts) {
         ("none", Some(n)) if n > 1 => {
             return Err(src
-                .error(
-                    &key("max_attempts"),
-                    At::Value,
-                    "`policy: none` never retries",
-                )
+                .error(&key("max_attempts"), At::Value, "`policy: none` never retries")
                 .with_hint("choose `immediate`, `fixed` or `exponential` to retry"))
         }
         ("none", _) => 1,
         (_, Some(0)) => {
-            return Err(src.error(
-                &key("max_attempts"),
-                At::Value,
-                "max_attempts counts the first attempt: at least 1",
-            ))
+            return Err(src.error(&key("max_attempts"), At::Value, "max_attempts counts the first attempt: at least 1"))
         }
         (_, Some(n)) => n,
         (_, None) => 3,
@@ -148,12 +114,7 @@ pub fn retry_policy(src: &Source, path: &str, raw: &RawRetry) -> Result<RetryPol
     let retry_on = match &raw.on {
         None => RetryOn::default(),
         Some(list) => {
-            let mut on = RetryOn {
-                connect: false,
-                timeout: false,
-                reset: false,
-                statuses: Vec::new(),
-            };
+            let mut on = RetryOn { connect: false, timeout: false, reset: false, statuses: Vec::new() };
             for (i, item) in list.iter().enumerate() {
                 let at = format!("{}[{i}]", key("on"));
                 let text = item.as_str().trim();
@@ -165,13 +126,23 @@ pub fn retry_policy(src: &Source, path: &str, raw: &RawRetry) -> Result<RetryPol
                         Ok(code) if code == 429 || (500..=599).contains(&code) => on.statuses.push(code),
                         Ok(code) if (400..=499).contains(&code) => {
                             return Err(src
-                                .error(&at, At::Value, format!("{code} is not retried: a 4xx other than 429 means the request itself is wrong"))
+                                .error(
+                                    &at,
+                                    At::Value,
+                                    format!(
+                                        "{code} is not retried: a 4xx other than 429 means the request itself is wrong"
+                                    ),
+                                )
                                 .with_hint("retry `429` and 5xx statuses, or `connect`, `timeout`, `reset`"))
                         }
                         _ => {
                             return Err(src
                                 .error(&at, At::Value, format!("`{text}` is not something to retry on"))
-                                .with_hint_opt(suggest::did_you_mean(text, RETRY_ON).or_else(|| Some("use `connect`, `timeout`, `reset`, `429` or a 5xx status such as `503`".into()))))
+                                .with_hint_opt(suggest::did_you_mean(text, RETRY_ON).or_else(|| {
+                                    Some(
+                                        "use `connect`, `timeout`, `reset`, `429` or a 5xx status such as `503`".into(),
+                                    )
+                                })))
                         }
                     },
                 }
@@ -182,10 +153,11 @@ pub fn retry_policy(src: &Source, path: &str, raw: &RawRetry) -> Result<RetryPol
     let retry_after = match raw.retry_after.as_ref().map(|s| s.as_str().trim()) {
         None | Some("honour") | Some("honor") => RetryAfter::Honour,
         Some("ignore") => RetryAfter::Ignore,
-        Some(other) => RetryAfter::Cap(
-            duration_at(src, &key("retry_after"), &Scalar(other.to_string()))
-                .map_err(|e| e.with_hint("`retry_after` is `honour`, `ignore`, or a cap such as `120s` (honour up to that)"))?,
-        ),
+        Some(other) => {
+            RetryAfter::Cap(duration_at(src, &key("retry_after"), &Scalar(other.to_string())).map_err(|e| {
+                e.with_hint("`retry_after` is `honour`, `ignore`, or a cap such as `120s` (honour up to that)")
+            })?)
+        }
     };
     let budget = match &raw.budget {
         None => None,
@@ -217,22 +189,11 @@ pub fn retry_policy(src: &Source, path: &str, raw: &RawRetry) -> Result<RetryPol
             }
         }
     };
-    Ok(RetryPolicy {
-        backoff,
-        max_attempts,
-        attempt_timeout,
-        retry_on,
-        retry_after,
-        budget,
-    })
+    Ok(RetryPolicy { backoff, max_attempts, attempt_timeout, retry_on, retry_after, budget })
 }
 
 /// `patience:` of a persona: (page patience, goal patience).
-pub fn patience(
-    src: &Source,
-    path: &str,
-    raw: &RawPatience,
-) -> Result<(Option<Duration>, Option<GoalPatience>)> {
+pub fn patience(src: &Source, path: &str, raw: &RawPatience) -> Result<(Option<Duration>, Option<GoalPatience>)> {
     let key = |k: &str| join(path, k);
     let page = match &raw.page {
         Some(t) => Some(duration_at(src, &key("page"), t)?).filter(|d| !d.is_zero()),
@@ -240,38 +201,21 @@ pub fn patience(
     };
     let goal = match &raw.goal {
         None => {
-            if raw.return_probability.is_some()
-                || raw.return_after.is_some()
-                || raw.goal_sigma.is_some()
-            {
+            if raw.return_probability.is_some() || raw.return_after.is_some() || raw.goal_sigma.is_some() {
                 return Err(src
-                    .error(
-                        path,
-                        At::Value,
-                        "`return`, `return_after` and `goal_sigma` need a `goal` patience",
-                    )
-                    .with_hint(
-                        "e.g. `patience: { goal: 30m, return: 50%, return_after: 30m..60m }`",
-                    ));
+                    .error(path, At::Value, "`return`, `return_after` and `goal_sigma` need a `goal` patience")
+                    .with_hint("e.g. `patience: { goal: 30m, return: 50%, return_after: 30m..60m }`"));
             }
             None
         }
         Some(t) => {
             let median = duration_at(src, &key("goal"), t)?;
             if median.is_zero() {
-                return Err(src.error(
-                    &key("goal"),
-                    At::Value,
-                    "goal patience must be more than 0s",
-                ));
+                return Err(src.error(&key("goal"), At::Value, "goal patience must be more than 0s"));
             }
             let sigma = raw.goal_sigma.unwrap_or(0.8);
             if !(sigma.is_finite() && sigma >= 0.0) {
-                return Err(src.error(
-                    &key("goal_sigma"),
-                    At::Value,
-                    "goal_sigma must be 0 or more",
-                ));
+                return Err(src.error(&key("goal_sigma"), At::Value, "goal_sigma must be 0 or more"));
             }
             let return_probability = match &raw.return_probability {
                 Some(p) => percent_at(src, &key("return"), p)?,
@@ -281,12 +225,7 @@ pub fn patience(
                 Some(text) => range_at(src, &key("return_after"), text)?,
                 None => (Duration::from_secs(30), Duration::from_secs(60)),
             };
-            Some(GoalPatience {
-                median,
-                sigma,
-                return_probability,
-                return_after,
-            })
+            Some(GoalPatience { median, sigma, return_probability, return_after })
         }
     };
     Ok((page, goal))
@@ -294,11 +233,7 @@ pub fn patience(
 
 pub fn waiting_room(src: &Source, path: &str, raw: &RawWaitingRoom) -> Result<WaitingRoomClient> {
     let statuses = raw.status.clone().unwrap_or_else(|| vec![202, 429, 503]);
-    if let Some((i, bad)) = statuses
-        .iter()
-        .enumerate()
-        .find(|(_, s)| !(100..=599).contains(*s))
-    {
+    if let Some((i, bad)) = statuses.iter().enumerate().find(|(_, s)| !(100..=599).contains(*s)) {
         return Err(src.error(
             &format!("{}[{i}]", join(path, "status")),
             At::Value,
@@ -310,11 +245,7 @@ pub fn waiting_room(src: &Source, path: &str, raw: &RawWaitingRoom) -> Result<Wa
         None => Duration::from_secs(20),
     };
     if default_poll.is_zero() {
-        return Err(src.error(
-            &join(path, "poll"),
-            At::Value,
-            "the poll interval must be more than 0s",
-        ));
+        return Err(src.error(&join(path, "poll"), At::Value, "the poll interval must be more than 0s"));
     }
     Ok(WaitingRoomClient {
         statuses,
@@ -325,12 +256,7 @@ pub fn waiting_room(src: &Source, path: &str, raw: &RawWaitingRoom) -> Result<Wa
 }
 
 /// Windows `[{ from, to }]` within the run.
-pub fn windows(
-    src: &Source,
-    path: &str,
-    raw: &[RawWindow],
-    duration: Duration,
-) -> Result<Vec<(Duration, Duration)>> {
+pub fn windows(src: &Source, path: &str, raw: &[RawWindow], duration: Duration) -> Result<Vec<(Duration, Duration)>> {
     raw.iter()
         .enumerate()
         .map(|(i, w)| {
@@ -363,19 +289,11 @@ pub fn stagger(src: &Source, path: &str, raw: &RawStagger, duration: Duration) -
             )
             .with_hint("use fewer waves, a shorter gap, or a longer duration"));
     }
-    Ok(Stagger {
-        waves: raw.waves,
-        gap,
-    })
+    Ok(Stagger { waves: raw.waves, gap })
 }
 
 /// `events:` of the scenario, in time order. `personas` are the persona names in order.
-pub fn events(
-    src: &Source,
-    raw: &[RawEvent],
-    personas: &[&str],
-    duration: Duration,
-) -> Result<Vec<Event>> {
+pub fn events(src: &Source, raw: &[RawEvent], personas: &[&str], duration: Duration) -> Result<Vec<Event>> {
     let mut events = Vec::with_capacity(raw.len());
     for (i, event) in raw.iter().enumerate() {
         let path = format!("events[{i}]");
@@ -405,10 +323,7 @@ pub fn events(
                                     At::Value,
                                     format!("no persona is called `{name}`"),
                                 )
-                                .with_hint_opt(suggest::did_you_mean(
-                                    name,
-                                    personas.iter().copied(),
-                                )))
+                                .with_hint_opt(suggest::did_you_mean(name, personas.iter().copied())))
                         }
                     }
                 }
@@ -419,11 +334,7 @@ pub fn events(
             Some(f) => percent_at(src, &join(&spath, "fraction"), f)?,
             None => 1.0,
         };
-        events.push(Event::Storm {
-            at,
-            personas: indices,
-            fraction,
-        });
+        events.push(Event::Storm { at, personas: indices, fraction });
     }
     events.sort_by_key(|Event::Storm { at, .. }| *at);
     Ok(events)
@@ -439,11 +350,7 @@ pub fn percent_at(src: &Source, path: &str, text: &Scalar) -> Result<f64> {
     match value {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
         _ => Err(src
-            .error(
-                path,
-                At::Value,
-                format!("`{t}` is not a share between 0% and 100%"),
-            )
+            .error(path, At::Value, format!("`{t}` is not a share between 0% and 100%"))
             .with_hint("write it as `10%` or `0.1`")),
     }
 }

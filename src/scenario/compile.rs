@@ -50,24 +50,16 @@ pub fn compile_journey(
         step_names: HashMap::new(),
     };
     compiler.list(path, steps, true)?;
-    let Compiler {
-        ops,
-        requests,
-        goals,
-        ..
-    } = compiler;
+    let Compiler { ops, requests, goals, .. } = compiler;
     let goal = match goals.as_slice() {
         [(_, goal)] => *goal,
-        [] => return Err(src
-            .error(path, At::Key, "no step is marked as the goal")
-            .with_hint(
-            "add `goal: true` to the step that means success for this user (e.g. homework fetched)",
-        )),
+        [] => {
+            return Err(src
+                .error(path, At::Key, "no step is marked as the goal")
+                .with_hint("add `goal: true` to the step that means success for this user (e.g. homework fetched)"))
+        }
         [(first, first_request), (second, _), ..] => {
-            let first_line = src
-                .line_of(first)
-                .map(|l| format!(" (line {l})"))
-                .unwrap_or_default();
+            let first_line = src.line_of(first).map(|l| format!(" (line {l})")).unwrap_or_default();
             return Err(src
                 .error(
                     second,
@@ -80,28 +72,24 @@ pub fn compile_journey(
                 .with_hint("keep `goal: true` only on the step that means success for this user"));
         }
     };
-    Ok(Journey {
-        ops,
-        requests,
-        vars,
-        goal,
-    })
+    Ok(Journey { ops, requests, vars, goal })
 }
 
 /// Every capture name in the journey, in order of first appearance.
-fn collect_captures(
-    src: &Source,
-    path: &str,
-    steps: &[RawStep],
-    vars: &mut Vec<String>,
-) -> Result<()> {
+fn collect_captures(src: &Source, path: &str, steps: &[RawStep], vars: &mut Vec<String>) -> Result<()> {
     for (i, step) in steps.iter().enumerate() {
         let step_path = format!("{path}[{i}]");
         for name in step.capture.iter().flat_map(|c| c.keys()) {
             if !valid_capture_name(name) {
                 return Err(src
-                    .error(&join(&join(&step_path, "capture"), name), At::Key, format!("`{name}` cannot be a capture name"))
-                    .with_hint("use letters, digits and `_` (not starting with a digit); `user` and `iteration` are taken"));
+                    .error(
+                        &join(&join(&step_path, "capture"), name),
+                        At::Key,
+                        format!("`{name}` cannot be a capture name"),
+                    )
+                    .with_hint(
+                        "use letters, digits and `_` (not starting with a digit); `user` and `iteration` are taken",
+                    ));
             }
             if !vars.contains(name) {
                 vars.push(name.clone());
@@ -137,23 +125,12 @@ impl Compiler<'_> {
         for (i, step) in steps.iter().enumerate() {
             let last = i + 1 == steps.len();
             let next_is_think = steps.get(i + 1).is_some_and(|s| s.think.is_some());
-            self.step(
-                &format!("{path}[{i}]"),
-                step,
-                next_is_think,
-                last && at_tail,
-            )?;
+            self.step(&format!("{path}[{i}]"), step, next_is_think, last && at_tail)?;
         }
         Ok(())
     }
 
-    fn step(
-        &mut self,
-        path: &str,
-        step: &RawStep,
-        next_is_think: bool,
-        at_tail: bool,
-    ) -> Result<()> {
+    fn step(&mut self, path: &str, step: &RawStep, next_is_think: bool, at_tail: bool) -> Result<()> {
         let src = self.src;
         let methods = step.methods();
         let flow = step.flow_keys();
@@ -169,11 +146,7 @@ impl Compiler<'_> {
         if let [(method, target)] = methods.as_slice() {
             if let Some(key) = flow.first() {
                 return Err(src
-                    .error(
-                        &join(path, key),
-                        At::Key,
-                        format!("`{key}` cannot be mixed with a request (`{method}`)"),
-                    )
+                    .error(&join(path, key), At::Key, format!("`{key}` cannot be mixed with a request (`{method}`)"))
                     .with_hint(flow_hint(key)));
             }
             return self.request(path, step, method, target, next_is_think, at_tail);
@@ -181,15 +154,8 @@ impl Compiler<'_> {
         let request_keys = step.request_keys();
         if flow.is_empty() {
             return Err(if let Some(key) = request_keys.first() {
-                src.error(
-                    path,
-                    At::Value,
-                    format!("this step has `{key}` but no method"),
-                )
-                .with_hint(format!(
-                    "a request needs one of {}",
-                    suggest::one_of(&METHODS)
-                ))
+                src.error(path, At::Value, format!("this step has `{key}` but no method"))
+                    .with_hint(format!("a request needs one of {}", suggest::one_of(&METHODS)))
             } else {
                 src.error(path, At::Value, "empty step").with_hint(format!(
                     "a step is a request ({}), a `think`, a `repeat` or a `choose`",
@@ -199,11 +165,7 @@ impl Compiler<'_> {
         }
         if let Some(key) = request_keys.first() {
             return Err(src
-                .error(
-                    &join(path, key),
-                    At::Key,
-                    format!("`{key}` belongs to a request, not to a `{}` step", flow[0]),
-                )
+                .error(&join(path, key), At::Key, format!("`{key}` belongs to a request, not to a `{}` step", flow[0]))
                 .with_hint(flow_hint(flow[0])));
         }
         match flow.as_slice() {
@@ -222,7 +184,13 @@ impl Compiler<'_> {
                 .with_hint("to group steps without repeating them, list them directly in the journey")),
             ["choose"] => self.choose(path, step, at_tail),
             [first, second, ..] => Err(src
-                .error(&join(path, second), At::Key, format!("a step is one of `think`, `repeat` or `choose`, but this one has `{first}` and `{second}`"))
+                .error(
+                    &join(path, second),
+                    At::Key,
+                    format!(
+                        "a step is one of `think`, `repeat` or `choose`, but this one has `{first}` and `{second}`"
+                    ),
+                )
                 .with_hint("make them separate steps")),
             _ => Ok(()),
         }
@@ -238,17 +206,9 @@ impl Compiler<'_> {
         at_tail: bool,
     ) -> Result<()> {
         let spec = request(self.src, path, step, method, target, &self.names)?;
-        let name_path = if step.name.is_some() {
-            join(path, "name")
-        } else {
-            join(path, method)
-        };
+        let name_path = if step.name.is_some() { join(path, "name") } else { join(path, method) };
         if let Some(first) = self.step_names.get(&spec.name) {
-            let line = self
-                .src
-                .line_of(first)
-                .map(|l| format!(" (line {l})"))
-                .unwrap_or_default();
+            let line = self.src.line_of(first).map(|l| format!(" (line {l})")).unwrap_or_default();
             let hint = if step.name.is_some() {
                 "step names must be unique within a persona, so that reports can tell the steps apart"
             } else {
@@ -256,11 +216,7 @@ impl Compiler<'_> {
             };
             return Err(self
                 .src
-                .error(
-                    &name_path,
-                    At::Value,
-                    format!("step name `{}` is already used{line}", spec.name),
-                )
+                .error(&name_path, At::Value, format!("step name `{}` is already used{line}", spec.name))
                 .with_hint(hint));
         }
         self.step_names.insert(spec.name.clone(), name_path);
@@ -283,11 +239,7 @@ impl Compiler<'_> {
         let count = match u32::try_from(count) {
             Ok(0) => {
                 return Err(src
-                    .error(
-                        &join(path, "repeat"),
-                        At::Value,
-                        "`repeat: 0` never runs its steps",
-                    )
+                    .error(&join(path, "repeat"), At::Value, "`repeat: 0` never runs its steps")
                     .with_hint("repeat 1 or more times, or remove the step"))
             }
             Ok(n) => n,
@@ -301,11 +253,7 @@ impl Compiler<'_> {
         };
         let body = step.steps.as_deref().unwrap_or_default();
         if body.is_empty() {
-            return Err(src.error(
-                &join(path, "steps"),
-                At::Key,
-                "`steps` of a repeat is empty",
-            ));
+            return Err(src.error(&join(path, "steps"), At::Key, "`steps` of a repeat is empty"));
         }
         let start = self.ops.len();
         self.ops.push(Op::LoopStart { count, end: 0 });
@@ -326,9 +274,7 @@ impl Compiler<'_> {
                 .with_hint("e.g. `choose: [ { weight: 3, steps: [ { get: /messages } ] }, { weight: 1, steps: [ { get: /grades } ] } ]`"));
         }
         let choose_at = self.ops.len();
-        self.ops.push(Op::Choose {
-            branches: Vec::new(),
-        });
+        self.ops.push(Op::Choose { branches: Vec::new() });
         let mut table = Vec::with_capacity(branches.len());
         let mut jumps = Vec::with_capacity(branches.len());
         let mut total = 0u64;
@@ -336,20 +282,12 @@ impl Compiler<'_> {
             let branch_path = format!("{choose_path}[{b}]");
             let weight = branch.weight.unwrap_or(1);
             let weight = u32::try_from(weight).map_err(|_| {
-                src.error(
-                    &join(&branch_path, "weight"),
-                    At::Value,
-                    format!("weight {weight} is too large"),
-                )
+                src.error(&join(&branch_path, "weight"), At::Value, format!("weight {weight} is too large"))
             })?;
             total += u64::from(weight);
             let Some(steps) = &branch.steps else {
                 return Err(src
-                    .error(
-                        &branch_path,
-                        At::Value,
-                        "a branch needs `steps` (an empty list `[]` for \"do nothing\")",
-                    )
+                    .error(&branch_path, At::Value, "a branch needs `steps` (an empty list `[]` for \"do nothing\")")
                     .with_hint("e.g. `{ weight: 3, steps: [ { get: /messages } ] }`"));
             };
             table.push((weight, self.ops.len()));
@@ -359,11 +297,7 @@ impl Compiler<'_> {
         }
         if total == 0 {
             return Err(src
-                .error(
-                    &choose_path,
-                    At::Key,
-                    "every branch of this `choose` has weight 0, so none can be chosen",
-                )
+                .error(&choose_path, At::Key, "every branch of this `choose` has weight 0, so none can be chosen")
                 .with_hint("give at least one branch a positive `weight` (the default is 1)"));
         }
         let past = self.ops.len();
@@ -378,11 +312,8 @@ impl Compiler<'_> {
 fn flow_hint(key: &str) -> String {
     match key {
         "think" => "a pause is a step of its own: `- think: 5s`".to_string(),
-        "repeat" | "steps" => {
-            "a loop is a step of its own: `- { repeat: 3, steps: [ ... ] }`".to_string()
-        }
-        _ => "a choice is a step of its own: `- choose: [ { weight: 1, steps: [ ... ] } ]`"
-            .to_string(),
+        "repeat" | "steps" => "a loop is a step of its own: `- { repeat: 3, steps: [ ... ] }`".to_string(),
+        _ => "a choice is a step of its own: `- choose: [ { weight: 1, steps: [ ... ] } ]`".to_string(),
     }
 }
 
@@ -395,8 +326,7 @@ mod tests {
         let text = format!(
             "name: t\ntarget: embedded\nduration: 1m\npersonas:\n  p:\n    arrival: {{ shape: constant, rate: 1 }}\n{think}    journey:\n{journey}"
         );
-        let scenario =
-            load_str(&text, std::path::Path::new("t.yaml")).unwrap_or_else(|e| panic!("{e}"));
+        let scenario = load_str(&text, std::path::Path::new("t.yaml")).unwrap_or_else(|e| panic!("{e}"));
         scenario.personas[0].journey.ops.clone()
     }
 
@@ -409,9 +339,7 @@ mod tests {
             [
                 LoopStart { count: 2, end: 9 },
                 Request(0),
-                Choose {
-                    branches: vec![(1, 3), (1, 7)]
-                },
+                Choose { branches: vec![(1, 3), (1, 7)] },
                 LoopStart { count: 3, end: 5 },
                 Request(1),
                 LoopEnd { start: 3 },
@@ -427,10 +355,7 @@ mod tests {
     fn think_goes_between_requests_only() {
         let t = Op::Think(Think::Fixed(Duration::from_secs(3)));
         let journey = "      - get: /a\n      - get: /b\n        goal: true\n";
-        assert_eq!(
-            ops(journey, "    think: 3s\n"),
-            [Op::Request(0), t, Op::Request(1)]
-        );
+        assert_eq!(ops(journey, "    think: 3s\n"), [Op::Request(0), t, Op::Request(1)]);
         assert_eq!(ops(journey, ""), [Op::Request(0), Op::Request(1)]);
     }
 }

@@ -80,20 +80,11 @@ impl fmt::Display for ScenarioError {
         write!(f, "{}", self.message)?;
         if let (Some(line), Some(text)) = (self.line, &self.source_line) {
             // Tabs are shown as one space so that the caret stays under the right character.
-            let shown: String = text
-                .chars()
-                .map(|c| if c == '\t' { ' ' } else { c })
-                .collect();
+            let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
             let width = line.to_string().len().max(4);
             write!(f, "\n{line:>width$} | {}", shown.trim_end())?;
             if let Some(column) = self.column {
-                write!(
-                    f,
-                    "\n{:width$} | {:pad$}^",
-                    "",
-                    "",
-                    pad = column.saturating_sub(1)
-                )?;
+                write!(f, "\n{:width$} | {:pad$}^", "", "", pad = column.saturating_sub(1))?;
             }
         }
         if let Some(hint) = &self.hint {
@@ -123,11 +114,7 @@ pub struct Source<'a> {
 
 impl<'a> Source<'a> {
     pub fn new(file: &'a Path, text: &'a str) -> Self {
-        Source {
-            file,
-            text,
-            locator: Locator::new(text),
-        }
+        Source { file, text, locator: Locator::new(text) }
     }
 
     /// An error at `path` (or its nearest ancestor present in the file).
@@ -140,12 +127,7 @@ impl<'a> Source<'a> {
     }
 
     /// An error at a position known some other way (serde's).
-    pub fn error_at_pos(
-        &self,
-        path: &str,
-        pos: Option<Pos>,
-        message: impl Into<String>,
-    ) -> ScenarioError {
+    pub fn error_at_pos(&self, path: &str, pos: Option<Pos>, message: impl Into<String>) -> ScenarioError {
         let mut error = ScenarioError::new(self.file, message);
         error.yaml_path = Some(path.to_string()).filter(|p| !p.is_empty());
         if let Some(pos) = pos {
@@ -163,9 +145,7 @@ impl<'a> Source<'a> {
 
     /// The line where `path` is, for messages that name two places.
     pub fn line_of(&self, path: &str) -> Option<usize> {
-        self.locator
-            .find(path)
-            .map(|spot| spot.key.unwrap_or(spot.value).line)
+        self.locator.find(path).map(|spot| spot.key.unwrap_or(spot.value).line)
     }
 }
 
@@ -178,11 +158,7 @@ mod tests {
         let text = "name: x\npersonas:\n  pupil:\n    populaton: 20000\n";
         let source = Source::new(Path::new("bad.yaml"), text);
         let err = source
-            .error(
-                "personas.pupil.populaton",
-                At::Key,
-                "unknown field `populaton`",
-            )
+            .error("personas.pupil.populaton", At::Key, "unknown field `populaton`")
             .with_hint("did you mean `population`?");
         let mut err = err;
         err.yaml_path = Some("personas.pupil".into());

@@ -41,10 +41,7 @@ enum Frame {
     /// A sequence; `next` is the index of its next item.
     Seq { path: String, next: usize },
     /// A mapping: either expecting a key, or holding the key whose value comes next.
-    Map {
-        path: String,
-        pending_key: Option<(String, Pos)>,
-    },
+    Map { path: String, pending_key: Option<(String, Pos)> },
 }
 
 impl Locator {
@@ -53,18 +50,11 @@ impl Locator {
         let mut stack: Vec<Frame> = Vec::new();
         for event in Parser::new_from_str(text) {
             let Ok((event, span)) = event else { break };
-            let pos = Pos {
-                line: span.start.line(),
-                column: span.start.col() + 1,
-            };
+            let pos = Pos { line: span.start.line(), column: span.start.col() + 1 };
             match event {
                 Event::Scalar(value, ..) => {
                     // A scalar is either a mapping key or a value at the current path.
-                    if let Some(Frame::Map {
-                        pending_key: pending @ None,
-                        ..
-                    }) = stack.last_mut()
-                    {
+                    if let Some(Frame::Map { pending_key: pending @ None, .. }) = stack.last_mut() {
                         *pending = Some((value.into_owned(), pos));
                     } else {
                         locator.enter(&mut stack, pos);
@@ -80,13 +70,8 @@ impl Locator {
                 Event::MappingStart(..) => {
                     // A mapping used as a key (`? {a: 1}: x`) is valid YAML that no scenario
                     // needs; its inside is indexed under an unreachable path.
-                    let path = locator
-                        .enter(&mut stack, pos)
-                        .unwrap_or_else(|| "?".to_string());
-                    stack.push(Frame::Map {
-                        path,
-                        pending_key: None,
-                    });
+                    let path = locator.enter(&mut stack, pos).unwrap_or_else(|| "?".to_string());
+                    stack.push(Frame::Map { path, pending_key: None });
                 }
                 Event::SequenceEnd | Event::MappingEnd => {
                     stack.pop();
@@ -109,10 +94,7 @@ impl Locator {
             Some(Frame::Map { path, pending_key }) => {
                 let (key, key_pos) = pending_key.take()?;
                 let path = join(path, &key);
-                if let Some(Spot {
-                    key: Some(first), ..
-                }) = self.spots.get(&path)
-                {
+                if let Some(Spot { key: Some(first), .. }) = self.spots.get(&path) {
                     self.duplicates.push((path.clone(), *first, key_pos));
                 }
                 (path, Some(key_pos))
@@ -168,14 +150,12 @@ fn parent(path: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
-    const DOC: &str = "name: x\npersonas:\n  pupil:\n    journey:\n      - get: /a\n      - { post: /b, json: { k: [1, 2] } }\n";
+    const DOC: &str =
+        "name: x\npersonas:\n  pupil:\n    journey:\n      - get: /a\n      - { post: /b, json: { k: [1, 2] } }\n";
 
     fn at(locator: &Locator, path: &str) -> (Option<(usize, usize)>, (usize, usize)) {
         let spot = locator.find(path).unwrap();
-        (
-            spot.key.map(|k| (k.line, k.column)),
-            (spot.value.line, spot.value.column),
-        )
+        (spot.key.map(|k| (k.line, k.column)), (spot.value.line, spot.value.column))
     }
 
     #[test]
@@ -184,18 +164,9 @@ mod tests {
         assert_eq!(at(&l, "name"), (Some((1, 1)), (1, 7)));
         assert_eq!(at(&l, "personas.pupil"), (Some((3, 3)), (4, 5)));
         assert_eq!(at(&l, "personas.pupil.journey[0]"), (None, (5, 9)));
-        assert_eq!(
-            at(&l, "personas.pupil.journey[0].get"),
-            (Some((5, 9)), (5, 14))
-        );
-        assert_eq!(
-            at(&l, "personas.pupil.journey[1].post"),
-            (Some((6, 11)), (6, 17))
-        );
-        assert_eq!(
-            at(&l, "personas.pupil.journey[1].json.k[1]"),
-            (None, (6, 36))
-        );
+        assert_eq!(at(&l, "personas.pupil.journey[0].get"), (Some((5, 9)), (5, 14)));
+        assert_eq!(at(&l, "personas.pupil.journey[1].post"), (Some((6, 11)), (6, 17)));
+        assert_eq!(at(&l, "personas.pupil.journey[1].json.k[1]"), (None, (6, 36)));
     }
 
     #[test]
@@ -211,10 +182,7 @@ mod tests {
     fn duplicate_keys_are_noticed() {
         let l = Locator::new("personas:\n  pupil: 1\n  parent: 2\n  pupil: 3\n");
         let (path, first, second) = l.first_duplicate().unwrap();
-        assert_eq!(
-            (path.as_str(), first.line, second.line),
-            ("personas.pupil", 2, 4)
-        );
+        assert_eq!((path.as_str(), first.line, second.line), ("personas.pupil", 2, 4));
         assert!(Locator::new(DOC).first_duplicate().is_none());
     }
 

@@ -18,6 +18,7 @@
 
 mod arrival;
 mod behaviour;
+pub mod claim;
 mod compile;
 mod error;
 mod locate;
@@ -28,6 +29,7 @@ mod raw;
 mod request;
 mod suggest;
 pub mod template;
+pub mod thresholds;
 pub mod units;
 mod users;
 mod validate;
@@ -38,6 +40,7 @@ mod tests;
 
 pub use error::ScenarioError;
 pub use model::*;
+pub use thresholds::Threshold;
 
 use std::path::Path;
 
@@ -53,10 +56,7 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
 /// (such as a credentials CSV).
 pub fn load_str(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     let src = Source::new(path, text);
-    let blank = text
-        .lines()
-        .map(str::trim)
-        .all(|l| l.is_empty() || l.starts_with('#') || l == "---");
+    let blank = text.lines().map(str::trim).all(|l| l.is_empty() || l.starts_with('#') || l == "---");
     if blank {
         return Err(ScenarioError::new(path, "the scenario is empty").with_hint(
             "start with `name:`, `target:`, `duration:` and `personas:`; see docs/scenario.md for a complete example",
@@ -64,15 +64,11 @@ pub fn load_str(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     }
     if let Some((yaml_path, first, second)) = src.locator.first_duplicate() {
         let key = yaml_path.rsplit('.').next().unwrap_or(yaml_path);
-        let message = format!(
-            "`{key}` is written twice in the same mapping (first on line {})",
-            first.line
-        );
+        let message = format!("`{key}` is written twice in the same mapping (first on line {})", first.line);
         return Err(src
             .error_at_pos(yaml_path, Some(*second), message)
             .with_hint("YAML keeps only one of them: remove or rename the other"));
     }
-    let raw: raw::RawScenario =
-        serde_yaml::from_str(text).map_err(|e| yaml_error::convert(&src, &e))?;
+    let raw: raw::RawScenario = serde_yaml::from_str(text).map_err(|e| yaml_error::convert(&src, &e))?;
     validate::scenario(&src, raw)
 }

@@ -32,6 +32,8 @@ pub struct Scenario {
     pub personas: Vec<Persona>,
     /// Things that happen on the scenario clock (storms), in time order.
     pub events: Vec<Event>,
+    /// Thresholds and the capacity claim.
+    pub gates: Gates,
 }
 
 /// Something that happens at a time during the run.
@@ -42,6 +44,19 @@ pub enum Event {
     /// affected user reconnects through its own retry policy: the synchronised herd. Each
     /// active user is affected with probability `fraction`.
     Storm { at: Duration, personas: Vec<usize>, fraction: f64 },
+}
+
+/// What a run is judged against. One field of `Scenario` (rather than two) so that code
+/// building a `Scenario` by hand only adds `gates: Default::default()`.
+#[derive(Debug, Clone, Default)]
+pub struct Gates {
+    /// Pass/fail rules evaluated at the end of the run.
+    pub thresholds: Vec<crate::scenario::thresholds::Threshold>,
+    /// A capacity claim for `schoolday capacity` (the command line may give another).
+    pub claim: Option<crate::scenario::claim::Claim>,
+    /// Generator lag p99 above which the run is invalid (exit code 3); `None`: the default,
+    /// `analysis::LAG_P99_LIMIT`. Raise it only for a machine known to be noisy.
+    pub lag_limit: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,7 +164,12 @@ pub enum Backoff {
     Immediate,
     Fixed(Duration),
     /// `min(cap, base · factor^k)` before retry k (0-based), then jittered.
-    Exponential { base: Duration, factor: f64, cap: Duration, jitter: Jitter },
+    Exponential {
+        base: Duration,
+        factor: f64,
+        cap: Duration,
+        jitter: Jitter,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,12 +321,19 @@ pub enum Op {
     Think(Think),
     /// Start of a loop of `count` iterations whose body is `ops[self+1 .. end]`; `end` is the
     /// index of the matching `LoopEnd`.
-    LoopStart { count: u32, end: usize },
+    LoopStart {
+        count: u32,
+        end: usize,
+    },
     /// End of a loop body; `start` is the index of the matching `LoopStart`.
-    LoopEnd { start: usize },
+    LoopEnd {
+        start: usize,
+    },
     /// Weighted choice: jump to one branch's first op. Each branch ends with a `Jump` past
     /// the last branch.
-    Choose { branches: Vec<(u32, usize)> },
+    Choose {
+        branches: Vec<(u32, usize)>,
+    },
     Jump(usize),
 }
 
@@ -316,7 +343,10 @@ pub enum Think {
     Fixed(Duration),
     Uniform(Duration, Duration),
     /// Log-normal with this median and 90th percentile.
-    LogNormal { median: Duration, p90: Duration },
+    LogNormal {
+        median: Duration,
+        p90: Duration,
+    },
 }
 
 #[derive(Debug, Clone)]

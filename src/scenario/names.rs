@@ -26,33 +26,18 @@ pub struct Names<'a> {
 
 impl<'a> Names<'a> {
     pub fn persona(columns: Option<&'a [String]>, vars: &'a [String]) -> Self {
-        Names {
-            columns,
-            vars,
-            scenario_wide: false,
-            hint: RefCell::new(None),
-        }
+        Names { columns, vars, scenario_wide: false, hint: RefCell::new(None) }
     }
 
     pub fn scenario_wide() -> Self {
-        Names {
-            columns: None,
-            vars: &[],
-            scenario_wide: true,
-            hint: RefCell::new(None),
-        }
+        Names { columns: None, vars: &[], scenario_wide: true, hint: RefCell::new(None) }
     }
 
     /// Every name that resolves, for suggestions and for listing in messages.
     fn known(&self) -> Vec<String> {
         let mut known = vec!["user.id".to_string(), "user.index".to_string()];
         if let Some(columns) = self.columns {
-            known.extend(
-                columns
-                    .iter()
-                    .filter(|c| *c != "id" && *c != "index")
-                    .map(|c| format!("user.{c}")),
-            );
+            known.extend(columns.iter().filter(|c| *c != "id" && *c != "index").map(|c| format!("user.{c}")));
         }
         known.push("iteration".to_string());
         known.extend(self.vars.iter().cloned());
@@ -69,10 +54,7 @@ impl Resolver for Names<'_> {
             _ => {}
         }
         if let Some(column) = name.strip_prefix("user.") {
-            if let Some(i) = self
-                .columns
-                .and_then(|cols| cols.iter().position(|c| c == column))
-            {
+            if let Some(i) = self.columns.and_then(|cols| cols.iter().position(|c| c == column)) {
                 return Ok(Part::UserColumn(i));
             }
         } else if let Some(i) = self.vars.iter().position(|v| v == name) {
@@ -97,12 +79,7 @@ impl Resolver for Names<'_> {
 }
 
 /// Compile `text` found at `path`; errors point at the `{{` inside the value when possible.
-pub fn compile(
-    src: &Source,
-    path: &str,
-    text: &str,
-    names: &Names,
-) -> Result<Template, ScenarioError> {
+pub fn compile(src: &Source, path: &str, text: &str, names: &Names) -> Result<Template, ScenarioError> {
     Template::parse(text, names).map_err(|err| {
         let hint = names.hint.borrow_mut().take();
         let mut error = template_error(src, path, text, &err).with_hint_opt(hint);
@@ -122,11 +99,7 @@ fn template_error(src: &Source, path: &str, text: &str, err: &TemplateError) -> 
         let quoted = matches!(chars.get(column.saturating_sub(1)), Some('"' | '\''));
         let start = column.saturating_sub(1) + usize::from(quoted);
         let before = &text[..err.offset.min(text.len())];
-        let written: String = chars
-            .iter()
-            .skip(start)
-            .take(before.chars().count())
-            .collect();
+        let written: String = chars.iter().skip(start).take(before.chars().count()).collect();
         if !before.contains('\n') && written == before {
             error.column = Some(start + before.chars().count() + 1);
         }
@@ -148,15 +121,9 @@ mod tests {
         assert_eq!(names.resolve("iteration"), Ok(Part::Iteration));
         let err = names.resolve("tokn").unwrap_err();
         assert!(err.contains("`tokn`"), "{err}");
-        assert_eq!(
-            names.hint.borrow().as_deref(),
-            Some("did you mean `token`?")
-        );
+        assert_eq!(names.hint.borrow().as_deref(), Some("did you mean `token`?"));
         assert!(names.resolve("user.pasword").is_err());
-        assert_eq!(
-            names.hint.borrow().as_deref(),
-            Some("did you mean `user.password`?")
-        );
+        assert_eq!(names.hint.borrow().as_deref(), Some("did you mean `user.password`?"));
     }
 
     #[test]

@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use crate::scenario::arrival::arrival;
+use crate::scenario::behaviour;
 use crate::scenario::compile::compile_journey;
 use crate::scenario::error::{At, ScenarioError, Source};
 use crate::scenario::locate::join;
-use crate::scenario::behaviour;
 use crate::scenario::model::{Behaviour, Journey, Op, Persona, UserSource};
 use crate::scenario::raw::RawPersona;
 use crate::scenario::users::load_csv;
@@ -15,41 +15,19 @@ use crate::scenario::validate::think_at;
 type Result<T> = std::result::Result<T, ScenarioError>;
 
 /// Validate the persona `name` of a run lasting `duration`, applying `scale`.
-pub fn persona(
-    src: &Source,
-    name: &str,
-    raw: &RawPersona,
-    duration: Duration,
-    scale: f64,
-) -> Result<Persona> {
+pub fn persona(src: &Source, name: &str, raw: &RawPersona, duration: Duration, scale: f64) -> Result<Persona> {
     let path = join("personas", name);
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
     {
-        let fixed: String = name
-            .to_lowercase()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let fixed: String =
+            name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect();
         return Err(src
             .error(&path, At::Key, format!("`{name}` is not a valid persona name"))
             .with_hint(format!("persona names use lowercase letters, digits, `_` and `-` (they appear in reports and metric names), e.g. `{fixed}`")));
     }
     if raw.population == Some(0) {
         return Err(src
-            .error(
-                &join(&path, "population"),
-                At::Value,
-                "a population of 0 means nobody arrives",
-            )
+            .error(&join(&path, "population"), At::Value, "a population of 0 means nobody arrives")
             .with_hint("remove the persona, or give it at least 1 user"));
     }
     let users = match &raw.users {
@@ -62,31 +40,19 @@ pub fn persona(
                 .error(
                     &join(&path, "population"),
                     At::Value,
-                    format!(
-                        "population {p} is more than the {} users in the CSV file",
-                        rows.len()
-                    ),
+                    format!("population {p} is more than the {} users in the CSV file", rows.len()),
                 )
-                .with_hint(
-                    "add rows to the file, lower `population`, or remove it to use every row",
-                ))
+                .with_hint("add rows to the file, lower `population`, or remove it to use every row"))
         }
         (UserSource::Csv { rows, .. }, None) => Some(rows.len() as u64),
         (_, given) => given,
     };
     let Some(raw_arrival) = &raw.arrival else {
-        return Err(src
-            .error(&path, At::Key, "missing `arrival`: when do these users show up?")
-            .with_hint("e.g. `arrival: { shape: peak, at: 4m, spread: 1m }` or `arrival: { shape: constant, rate: 5/s }`"));
+        return Err(src.error(&path, At::Key, "missing `arrival`: when do these users show up?").with_hint(
+            "e.g. `arrival: { shape: peak, at: 4m, spread: 1m }` or `arrival: { shape: constant, rate: 5/s }`",
+        ));
     };
-    let arrival = arrival(
-        src,
-        &join(&path, "arrival"),
-        raw_arrival,
-        population.is_some(),
-        duration,
-        scale,
-    )?;
+    let arrival = arrival(src, &join(&path, "arrival"), raw_arrival, population.is_some(), duration, scale)?;
     let think = match &raw.think {
         Some(t) => Some(think_at(src, &join(&path, "think"), t)?),
         None => None,
@@ -105,10 +71,7 @@ pub fn persona(
         Some(p) => Some(scale_population(src, &join(&path, "population"), p, scale)?),
         None => None,
     };
-    let mut behaviour = Behaviour {
-        login_end: login_end(&journey),
-        ..Behaviour::default()
-    };
+    let mut behaviour = Behaviour { login_end: login_end(&journey), ..Behaviour::default() };
     if let Some(retry) = &raw.retry {
         behaviour.retry = behaviour::retry_policy(src, &join(&path, "retry"), retry)?;
     }
@@ -118,25 +81,13 @@ pub fn persona(
     }
     behaviour.relogin = raw.relogin.unwrap_or(true);
     if let Some(room) = &raw.waiting_room {
-        behaviour.waiting_room = Some(behaviour::waiting_room(
-            src,
-            &join(&path, "waiting_room"),
-            room,
-        )?);
+        behaviour.waiting_room = Some(behaviour::waiting_room(src, &join(&path, "waiting_room"), room)?);
     }
     let blocked = match &raw.blocked {
         Some(windows) => behaviour::windows(src, &join(&path, "blocked"), windows, duration)?,
         None => Vec::new(),
     };
-    Ok(Persona {
-        name: name.to_string(),
-        population,
-        users,
-        arrival,
-        journey,
-        behaviour,
-        blocked,
-    })
+    Ok(Persona { name: name.to_string(), population, users, arrival, journey, behaviour, blocked })
 }
 
 /// End of the login sub-journey: just after the request marked `login: true`, else the first
@@ -162,11 +113,7 @@ fn scale_population(src: &Source, path: &str, population: u64, scale: f64) -> Re
     let scaled = (population as f64 * scale).round();
     // 2^53: beyond it an f64 no longer counts users exactly.
     if scaled > 9_007_199_254_740_992.0 {
-        return Err(src.error(
-            path,
-            At::Value,
-            format!("population {population} × scale {scale} is too large"),
-        ));
+        return Err(src.error(path, At::Value, format!("population {population} × scale {scale} is too large")));
     }
     Ok((scaled as u64).max(1))
 }

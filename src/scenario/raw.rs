@@ -20,10 +20,7 @@ use serde::Deserialize;
 use crate::scenario::model::ConnectionMode;
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a scenario: a mapping with `name`, `target`, `duration` and `personas`"
-)]
+#[serde(deny_unknown_fields, expecting = "a scenario: a mapping with `name`, `target`, `duration` and `personas`")]
 pub struct RawScenario {
     pub name: Option<Scalar>,
     pub description: Option<Scalar>,
@@ -36,33 +33,57 @@ pub struct RawScenario {
     pub scale: Option<f64>,
     pub personas: Option<IndexMap<String, RawPersona>>,
     pub events: Option<Vec<RawEvent>>,
+    /// Pass/fail rules, one line each (`thresholds.rs`).
+    pub thresholds: Option<Vec<RawThreshold>>,
+    /// A capacity claim for `schoolday capacity` (`claim.rs`).
+    pub claim: Option<RawThreshold>,
+    /// `generator: { lag_p99_limit: 5ms }`
+    pub generator: Option<RawGenerator>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "an event, e.g. `{ at: 2m, storm: { personas: [pupil] } }`"
-)]
+#[serde(deny_unknown_fields, expecting = "generator settings, e.g. `{ lag_p99_limit: 5ms }`")]
+pub struct RawGenerator {
+    pub lag_p99_limit: Option<Scalar>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an event, e.g. `{ at: 2m, storm: { personas: [pupil] } }`")]
 pub struct RawEvent {
     pub at: Option<Scalar>,
     pub storm: Option<RawStorm>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a storm, e.g. `{ personas: [pupil], fraction: 100% }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a storm, e.g. `{ personas: [pupil], fraction: 100% }`")]
 pub struct RawStorm {
     pub personas: Option<Vec<String>>,
     pub fraction: Option<Scalar>,
 }
 
+/// A threshold or a claim: one line of text. Its own type so that a mapping written by
+/// mistake (`- pupil.login p95: 2s`) gets a message showing the expected form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawThreshold(pub String);
+
+impl<'de> Deserialize<'de> for RawThreshold {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LineVisitor;
+        impl Visitor<'_> for LineVisitor {
+            type Value = RawThreshold;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a rule written on one line, e.g. `pupil.login p95 < 2s` (no `:` in it)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawThreshold, E> {
+                Ok(RawThreshold(v.to_string()))
+            }
+        }
+        deserializer.deserialize_str(LineVisitor)
+    }
+}
+
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a mapping of embedded target settings, e.g. `{ workers: 16 }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a mapping of embedded target settings, e.g. `{ workers: 16 }`")]
 pub struct RawEmbedded {
     pub workers: Option<usize>,
     pub queue: Option<usize>,
@@ -78,10 +99,7 @@ pub struct RawEmbedded {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a login block, e.g. `{ users: parent-, from: 30s, to: 2m }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a login block, e.g. `{ users: parent-, from: 30s, to: 2m }`")]
 pub struct RawBlock {
     pub users: String,
     pub from: Scalar,
@@ -89,10 +107,7 @@ pub struct RawBlock {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a mapping of route to service time, e.g. `{ login: 20ms }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a mapping of route to service time, e.g. `{ login: 20ms }`")]
 pub struct RawServiceTimes {
     pub default: Option<Scalar>,
     pub login: Option<Scalar>,
@@ -107,10 +122,7 @@ pub struct RawServiceTimes {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a mapping of HTTP settings, e.g. `{ timeout: 30s }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a mapping of HTTP settings, e.g. `{ timeout: 30s }`")]
 pub struct RawHttp {
     pub timeout: Option<Scalar>,
     pub headers: Option<IndexMap<String, Scalar>>,
@@ -118,10 +130,7 @@ pub struct RawHttp {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a persona: a mapping with `population`, `arrival` and `journey`"
-)]
+#[serde(deny_unknown_fields, expecting = "a persona: a mapping with `population`, `arrival` and `journey`")]
 pub struct RawPersona {
     pub population: Option<u64>,
     pub users: Option<RawUsers>,
@@ -195,29 +204,20 @@ pub struct RawWaitingRoom {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a time window, e.g. `{ from: 30s, to: 2m }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a time window, e.g. `{ from: 30s, to: 2m }`")]
 pub struct RawWindow {
     pub from: Scalar,
     pub to: Scalar,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a user source, e.g. `{ csv: pupils.csv }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a user source, e.g. `{ csv: pupils.csv }`")]
 pub struct RawUsers {
     pub csv: String,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "an arrival profile, e.g. `{ shape: peak, at: 4m, spread: 1m }`"
-)]
+#[serde(deny_unknown_fields, expecting = "an arrival profile, e.g. `{ shape: peak, at: 4m, spread: 1m }`")]
 pub struct RawArrival {
     pub shape: Option<String>,
     pub spacing: Option<String>,
@@ -235,10 +235,7 @@ pub struct RawArrival {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a stagger, e.g. `{ waves: 4, gap: 1m }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a stagger, e.g. `{ waves: 4, gap: 1m }`")]
 pub struct RawStagger {
     pub waves: u32,
     pub gap: Scalar,
@@ -259,18 +256,12 @@ impl RawArrival {
             ("stages", self.stages.is_some()),
             ("points", self.points.is_some()),
         ];
-        all.iter()
-            .filter(|(_, set)| *set)
-            .map(|(k, _)| *k)
-            .collect()
+        all.iter().filter(|(_, set)| *set).map(|(k, _)| *k).collect()
     }
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a stage, e.g. `{ rate: 10/s, for: 1m }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a stage, e.g. `{ rate: 10/s, for: 1m }`")]
 pub struct RawStage {
     pub rate: Scalar,
     #[serde(rename = "for")]
@@ -281,17 +272,11 @@ pub struct RawStage {
 #[derive(Debug)]
 pub enum RawThink {
     Text(Scalar),
-    LogNormal {
-        median: Option<Scalar>,
-        p90: Option<Scalar>,
-    },
+    LogNormal { median: Option<Scalar>, p90: Option<Scalar> },
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a log-normal think time, e.g. `{ median: 10s, p90: 40s }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a log-normal think time, e.g. `{ median: 10s, p90: 40s }`")]
 struct RawLogNormal {
     median: Option<Scalar>,
     p90: Option<Scalar>,
@@ -321,10 +306,7 @@ impl<'de> Deserialize<'de> for RawThink {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawThink, A::Error> {
                 let raw = RawLogNormal::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(RawThink::LogNormal {
-                    median: raw.median,
-                    p90: raw.p90,
-                })
+                Ok(RawThink::LogNormal { median: raw.median, p90: raw.p90 })
             }
         }
         deserializer.deserialize_any(ThinkVisitor)
@@ -370,19 +352,8 @@ pub const METHODS: [&str; 6] = ["get", "post", "put", "patch", "delete", "head"]
 impl RawStep {
     /// `(method key, path text)` for every method key present.
     pub fn methods(&self) -> Vec<(&'static str, &str)> {
-        let all = [
-            &self.get,
-            &self.post,
-            &self.put,
-            &self.patch,
-            &self.delete,
-            &self.head,
-        ];
-        METHODS
-            .iter()
-            .zip(all)
-            .filter_map(|(m, p)| p.as_deref().map(|p| (*m, p)))
-            .collect()
+        let all = [&self.get, &self.post, &self.put, &self.patch, &self.delete, &self.head];
+        METHODS.iter().zip(all).filter_map(|(m, p)| p.as_deref().map(|p| (*m, p))).collect()
     }
 
     /// Keys that only make sense on a request (method keys excluded).
@@ -403,10 +374,7 @@ impl RawStep {
             ("timeout", self.timeout.is_some()),
             ("goal", self.goal.is_some()),
         ];
-        all.iter()
-            .filter(|(_, set)| *set)
-            .map(|(k, _)| *k)
-            .collect()
+        all.iter().filter(|(_, set)| *set).map(|(k, _)| *k).collect()
     }
 
     /// Keys that make a step something other than a request.
@@ -417,28 +385,19 @@ impl RawStep {
             ("steps", self.steps.is_some()),
             ("choose", self.choose.is_some()),
         ];
-        all.iter()
-            .filter(|(_, set)| *set)
-            .map(|(k, _)| *k)
-            .collect()
+        all.iter().filter(|(_, set)| *set).map(|(k, _)| *k).collect()
     }
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a branch, e.g. `{ weight: 3, steps: [ { get: /messages } ] }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a branch, e.g. `{ weight: 3, steps: [ { get: /messages } ] }`")]
 pub struct RawBranch {
     pub weight: Option<u64>,
     pub steps: Option<Vec<RawStep>>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a check, e.g. `{ status: 200, body_contains: token }`"
-)]
+#[serde(deny_unknown_fields, expecting = "a check, e.g. `{ status: 200, body_contains: token }`")]
 pub struct RawCheck {
     pub status: Option<serde_yaml::Value>,
     pub body_contains: Option<String>,

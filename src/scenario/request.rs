@@ -3,9 +3,7 @@
 
 use crate::scenario::error::{At, ScenarioError, Source};
 use crate::scenario::locate::join;
-use crate::scenario::model::{
-    Body, Capture, CaptureSource, Check, JsonKey, RequestSpec, StatusRange,
-};
+use crate::scenario::model::{Body, Capture, CaptureSource, Check, JsonKey, RequestSpec, StatusRange};
 use crate::scenario::names::{compile, Names};
 use crate::scenario::raw::{RawCheck, RawStep, Scalar};
 use crate::scenario::suggest;
@@ -26,11 +24,7 @@ pub fn request(
     let method_path = join(path, method);
     if !(target.starts_with('/') || target.starts_with("{{")) {
         return Err(src
-            .error(
-                &method_path,
-                At::Value,
-                format!("`{target}` is not a path: request paths start with `/`"),
-            )
+            .error(&method_path, At::Value, format!("`{target}` is not a path: request paths start with `/`"))
             .with_hint(format!(
                 "write `{method}: /{}`; the target's base URL is added in front",
                 target.trim_start_matches('/')
@@ -45,13 +39,7 @@ pub fn request(
         _ => http::Method::HEAD,
     };
     let name = match step.name.as_ref().map(|n| n.as_str().trim()) {
-        Some("") => {
-            return Err(src.error(
-                &join(path, "name"),
-                At::Value,
-                "a step name cannot be empty",
-            ))
-        }
+        Some("") => return Err(src.error(&join(path, "name"), At::Value, "a step name cannot be empty")),
         Some(name) => name.to_string(),
         None => format!("{http_method} {target}"),
     };
@@ -59,10 +47,7 @@ pub fn request(
     let mut headers = Vec::new();
     for (key, value) in step.headers.iter().flatten() {
         let key_path = join(&join(path, "headers"), key);
-        headers.push((
-            header_name(src, &key_path, key)?,
-            compile(src, &key_path, value.as_str(), names)?,
-        ));
+        headers.push((header_name(src, &key_path, key)?, compile(src, &key_path, value.as_str(), names)?));
     }
     let bearer = match &step.bearer {
         Some(text) => Some(compile(src, &join(path, "bearer"), text, names)?),
@@ -72,11 +57,7 @@ pub fn request(
         Some(text) => {
             let t = duration_at(src, &join(path, "timeout"), text)?;
             if t.is_zero() {
-                return Err(src.error(
-                    &join(path, "timeout"),
-                    At::Value,
-                    "a timeout must be more than 0s",
-                ));
+                return Err(src.error(&join(path, "timeout"), At::Value, "a timeout must be more than 0s"));
             }
             Some(t)
         }
@@ -108,41 +89,28 @@ fn pairs(
     map: Option<&indexmap::IndexMap<String, Scalar>>,
     names: &Names,
 ) -> Result<Vec<(String, Template)>> {
-    map.into_iter()
-        .flatten()
-        .map(|(k, v)| Ok((k.clone(), compile(src, &join(path, k), v.as_str(), names)?)))
-        .collect()
+    map.into_iter().flatten().map(|(k, v)| Ok((k.clone(), compile(src, &join(path, k), v.as_str(), names)?))).collect()
 }
 
 fn body(src: &Source, path: &str, step: &RawStep, names: &Names) -> Result<Body> {
-    let given: Vec<&str> = [
-        ("json", step.json.is_some()),
-        ("form", step.form.is_some()),
-        ("body", step.body.is_some()),
-    ]
-    .iter()
-    .filter(|(_, set)| *set)
-    .map(|(k, _)| *k)
-    .collect();
+    let given: Vec<&str> =
+        [("json", step.json.is_some()), ("form", step.form.is_some()), ("body", step.body.is_some())]
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(k, _)| *k)
+            .collect();
     if given.len() > 1 {
         return Err(src
             .error(
                 &join(path, given[1]),
                 At::Key,
-                format!(
-                    "a request has one body, but this one has `{}` and `{}`",
-                    given[0], given[1]
-                ),
+                format!("a request has one body, but this one has `{}` and `{}`", given[0], given[1]),
             )
             .with_hint("keep one of `json`, `form` or `body`"));
     }
     if step.content_type.is_some() && step.body.is_none() {
         return Err(src
-            .error(
-                &join(path, "content_type"),
-                At::Key,
-                "`content_type` goes with `body:`",
-            )
+            .error(&join(path, "content_type"), At::Key, "`content_type` goes with `body:`")
             .with_hint("`json:` and `form:` set their own content type"));
     }
     Ok(if let Some(value) = &step.json {
@@ -150,22 +118,14 @@ fn body(src: &Source, path: &str, step: &RawStep, names: &Names) -> Result<Body>
     } else if let Some(form) = &step.form {
         Body::Form(pairs(src, &join(path, "form"), Some(form), names)?)
     } else if let Some(text) = &step.body {
-        Body::Raw {
-            content_type: step.content_type.clone(),
-            template: compile(src, &join(path, "body"), text, names)?,
-        }
+        Body::Raw { content_type: step.content_type.clone(), template: compile(src, &join(path, "body"), text, names)? }
     } else {
         Body::None
     })
 }
 
 /// A YAML value → a JSON body whose strings are templates; numbers and booleans are kept.
-fn json(
-    src: &Source,
-    path: &str,
-    value: &serde_yaml::Value,
-    names: &Names,
-) -> Result<JsonTemplate> {
+fn json(src: &Source, path: &str, value: &serde_yaml::Value, names: &Names) -> Result<JsonTemplate> {
     use serde_yaml::Value;
     Ok(match value {
         Value::Null => JsonTemplate::Null,
@@ -178,9 +138,9 @@ fn json(
             } else {
                 n.as_f64().and_then(serde_json::Number::from_f64)
             };
-            JsonTemplate::Number(number.ok_or_else(|| {
-                src.error(path, At::Value, format!("`{n}` cannot be written in JSON"))
-            })?)
+            JsonTemplate::Number(
+                number.ok_or_else(|| src.error(path, At::Value, format!("`{n}` cannot be written in JSON")))?,
+            )
         }
         Value::String(text) => JsonTemplate::String(compile(src, path, text, names)?),
         Value::Sequence(items) => JsonTemplate::Array(
@@ -217,9 +177,7 @@ fn json(
 /// Whether `name` may be used as a capture name.
 pub fn valid_capture_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
         && name != "user"
         && name != "iteration"
@@ -231,45 +189,30 @@ fn captures(src: &Source, path: &str, step: &RawStep, names: &Names) -> Result<V
         let at = join(&join(path, "capture"), name);
         // Every capture name was collected into `vars` before any step was compiled.
         if let Some(var) = names.vars.iter().position(|v| v == name) {
-            out.push(Capture {
-                var,
-                source: capture_source(src, &at, from)?,
-            });
+            out.push(Capture { var, source: capture_source(src, &at, from)? });
         }
     }
     Ok(out)
 }
 
-const CAPTURE_FORMS: &str =
-    "`json.<path>` (e.g. `json.data.items[0].id`), `header.<Name>` or `cookie.<name>`";
+const CAPTURE_FORMS: &str = "`json.<path>` (e.g. `json.data.items[0].id`), `header.<Name>` or `cookie.<name>`";
 
 fn capture_source(src: &Source, path: &str, text: &str) -> Result<CaptureSource> {
-    let bad = |why: String| {
-        src.error(path, At::Value, why)
-            .with_hint(format!("a capture reads {CAPTURE_FORMS}"))
-    };
+    let bad = |why: String| src.error(path, At::Value, why).with_hint(format!("a capture reads {CAPTURE_FORMS}"));
     let (kind, rest) = text.split_once('.').unwrap_or((text, ""));
     match kind {
-        "json" => json_path(rest)
-            .map(CaptureSource::Json)
-            .map_err(|why| bad(format!("`{text}`: {why}"))),
+        "json" => json_path(rest).map(CaptureSource::Json).map_err(|why| bad(format!("`{text}`: {why}"))),
         "header" => {
             let header = http::HeaderName::from_bytes(rest.as_bytes())
                 .map_err(|_| bad(format!("`{text}`: `{rest}` is not a header name")))?;
             Ok(CaptureSource::Header(header))
         }
-        "cookie" if !rest.is_empty() && !rest.contains([';', '=', ' ']) => {
-            Ok(CaptureSource::Cookie(rest.to_string()))
-        }
+        "cookie" if !rest.is_empty() && !rest.contains([';', '=', ' ']) => Ok(CaptureSource::Cookie(rest.to_string())),
         "cookie" => Err(bad(format!("`{text}`: `{rest}` is not a cookie name"))),
         other => {
             let hint = suggest::did_you_mean(other, ["json", "header", "cookie"]);
             Err(src
-                .error(
-                    path,
-                    At::Value,
-                    format!("cannot capture from `{text}`: expected {CAPTURE_FORMS}"),
-                )
+                .error(path, At::Value, format!("cannot capture from `{text}`: expected {CAPTURE_FORMS}"))
                 .with_hint_opt(hint))
         }
     }
@@ -282,9 +225,7 @@ fn json_path(text: &str) -> std::result::Result<Vec<JsonKey>, String> {
     }
     let mut keys = Vec::new();
     for segment in text.split('.') {
-        let (field, mut indices) = segment
-            .split_once('[')
-            .map_or((segment, ""), |(f, i)| (f, i));
+        let (field, mut indices) = segment.split_once('[').map_or((segment, ""), |(f, i)| (f, i));
         if field.is_empty() && keys.is_empty() && !indices.is_empty() {
             // `json.[0]`: the body itself is an array.
         } else if field.is_empty() {
@@ -294,16 +235,11 @@ fn json_path(text: &str) -> std::result::Result<Vec<JsonKey>, String> {
         }
         while !indices.is_empty() {
             let (index, after) = indices.split_once(']').ok_or("`[` without a closing `]`")?;
-            let index: usize = index
-                .trim()
-                .parse()
-                .map_err(|_| format!("`[{index}]` is not a list index"))?;
+            let index: usize = index.trim().parse().map_err(|_| format!("`[{index}]` is not a list index"))?;
             keys.push(JsonKey::Index(index));
             indices = match after {
                 "" => "",
-                more => more
-                    .strip_prefix('[')
-                    .ok_or(format!("unexpected `{more}` after `]`"))?,
+                more => more.strip_prefix('[').ok_or(format!("unexpected `{more}` after `]`"))?,
             };
         }
     }
@@ -312,37 +248,23 @@ fn json_path(text: &str) -> std::result::Result<Vec<JsonKey>, String> {
 
 fn check(src: &Source, path: &str, raw: Option<&RawCheck>) -> Result<Check> {
     let Some(raw) = raw else {
-        return Ok(Check {
-            status: None,
-            body_contains: None,
-        });
+        return Ok(Check { status: None, body_contains: None });
     };
     let status = match &raw.status {
         None => None,
         Some(serde_yaml::Value::Sequence(items)) => {
             if items.is_empty() {
-                return Err(src.error(
-                    &join(path, "status"),
-                    At::Value,
-                    "the list of accepted statuses is empty",
-                ));
+                return Err(src.error(&join(path, "status"), At::Value, "the list of accepted statuses is empty"));
             }
-            let ranges = items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| status_range(src, &format!("{path}.status[{i}]"), v));
+            let ranges = items.iter().enumerate().map(|(i, v)| status_range(src, &format!("{path}.status[{i}]"), v));
             Some(ranges.collect::<Result<Vec<_>>>()?)
         }
         Some(value) => Some(vec![status_range(src, &join(path, "status"), value)?]),
     };
-    Ok(Check {
-        status,
-        body_contains: raw.body_contains.clone(),
-    })
+    Ok(Check { status, body_contains: raw.body_contains.clone() })
 }
 
-const STATUS_FORMS: &str =
-    "a status from 100 to 599 (`200`), a class (`\"2xx\"`) or a list (`[200, \"3xx\"]`)";
+const STATUS_FORMS: &str = "a status from 100 to 599 (`200`), a class (`\"2xx\"`) or a list (`[200, \"3xx\"]`)";
 
 fn status_range(src: &Source, path: &str, value: &serde_yaml::Value) -> Result<StatusRange> {
     let text = match value {
@@ -350,30 +272,18 @@ fn status_range(src: &Source, path: &str, value: &serde_yaml::Value) -> Result<S
         serde_yaml::Value::String(s) => s.trim().to_string(),
         _ => return Err(src.error(path, At::Value, format!("expected {STATUS_FORMS}"))),
     };
-    let bad = || {
-        src.error(
-            path,
-            At::Value,
-            format!("`{text}` is not a status: expected {STATUS_FORMS}"),
-        )
-    };
+    let bad = || src.error(path, At::Value, format!("`{text}` is not a status: expected {STATUS_FORMS}"));
     if let Some(class) = text.strip_suffix("xx").or_else(|| text.strip_suffix("XX")) {
         let digit: u16 = class.parse().map_err(|_| bad())?;
         return if (1..=5).contains(&digit) {
-            Ok(StatusRange {
-                low: digit * 100,
-                high: digit * 100 + 99,
-            })
+            Ok(StatusRange { low: digit * 100, high: digit * 100 + 99 })
         } else {
             Err(bad())
         };
     }
     let code: u16 = text.parse().map_err(|_| bad())?;
     if (100..=599).contains(&code) {
-        Ok(StatusRange {
-            low: code,
-            high: code,
-        })
+        Ok(StatusRange { low: code, high: code })
     } else {
         Err(bad())
     }
@@ -389,13 +299,7 @@ mod tests {
         assert_eq!(json_path("token"), Ok(vec![Field("token".into())]));
         assert_eq!(
             json_path("data.items[0][2].id"),
-            Ok(vec![
-                Field("data".into()),
-                Field("items".into()),
-                Index(0),
-                Index(2),
-                Field("id".into())
-            ])
+            Ok(vec![Field("data".into()), Field("items".into()), Index(0), Index(2), Field("id".into())])
         );
         assert_eq!(json_path("[3]"), Ok(vec![Index(3)]));
         assert!(json_path("").is_err());

@@ -77,14 +77,8 @@ mod tests {
 
     #[test]
     fn typos_and_prefixes() {
-        assert_eq!(
-            closest("populaton", FIELDS.iter().copied()),
-            Some("population")
-        );
-        assert_eq!(
-            closest("Population", FIELDS.iter().copied()),
-            Some("population")
-        );
+        assert_eq!(closest("populaton", FIELDS.iter().copied()), Some("population"));
+        assert_eq!(closest("Population", FIELDS.iter().copied()), Some("population"));
         assert_eq!(closest("journy", FIELDS.iter().copied()), Some("journey"));
         assert_eq!(closest("pop", FIELDS.iter().copied()), Some("population"));
         assert_eq!(closest("arrivals", FIELDS.iter().copied()), Some("arrival"));

@@ -79,9 +79,7 @@ impl Template {
             if name.is_empty() {
                 return Err(TemplateError { offset: offset + open, message: "empty `{{ }}`".to_string() });
             }
-            let part = resolver
-                .resolve(name)
-                .map_err(|message| TemplateError { offset: offset + open, message })?;
+            let part = resolver.resolve(name).map_err(|message| TemplateError { offset: offset + open, message })?;
             parts.push(part);
             let consumed = open + 2 + close + 2;
             rest = &rest[consumed..];

@@ -8,13 +8,12 @@
 use std::time::Duration;
 
 /// What the duration parser accepts, quoted in its errors.
-pub const DURATION_FORMS: &str =
-    "a number and a unit (us, ms, s, m, h), e.g. `500ms`, `30s`, `1m30s`, `2h`";
+pub const DURATION_FORMS: &str = "a number and a unit (us, ms, s, m, h), e.g. `500ms`, `30s`, `1m30s`, `2h`";
 /// What the rate parser accepts, quoted in its errors.
-pub const RATE_FORMS: &str = "users per second or minute or hour, e.g. `20/s`, `1200/min`, `30/h`; a bare number is per second";
+pub const RATE_FORMS: &str =
+    "users per second or minute or hour, e.g. `20/s`, `1200/min`, `30/h`; a bare number is per second";
 /// What the size parser accepts, quoted in its errors.
-pub const SIZE_FORMS: &str =
-    "bytes, or a number and a unit (KB, KiB, MB, MiB, GB, GiB), e.g. `512`, `64KiB`, `2MB`";
+pub const SIZE_FORMS: &str = "bytes, or a number and a unit (KB, KiB, MB, MiB, GB, GiB), e.g. `512`, `64KiB`, `2MB`";
 
 /// Parse a duration such as `500ms`, `30s`, `1m30s`, `1m 30s`, `1.5s`, `2h` or `200us`.
 ///
@@ -30,18 +29,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     if trimmed.starts_with('-') {
-        return Err(format!(
-            "`{text}` is negative: a duration is zero or more, e.g. `0s`, `30s`"
-        ));
+        return Err(format!("`{text}` is negative: a duration is zero or more, e.g. `0s`, `30s`"));
     }
     let mut total = 0f64;
     let mut rest = trimmed;
     while !rest.is_empty() {
         let (number, after) = split_number(rest).ok_or_else(bad)?;
         let after = after.trim_start();
-        let unit_len = after
-            .find(|c: char| !c.is_alphabetic() && c != 'µ')
-            .unwrap_or(after.len());
+        let unit_len = after.find(|c: char| !c.is_alphabetic() && c != 'µ').unwrap_or(after.len());
         let (unit, after) = after.split_at(unit_len);
         let seconds_per_unit = match unit {
             "us" | "µs" => 1e-6,
@@ -49,16 +44,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "s" | "sec" => 1.0,
             "m" | "min" => 60.0,
             "h" => 3600.0,
-            "" => {
-                return Err(format!(
-                    "`{text}` needs a unit after `{number}`: expected {DURATION_FORMS}"
-                ))
-            }
-            other => {
-                return Err(format!(
-                    "`{other}` is not a time unit in `{text}`: expected {DURATION_FORMS}"
-                ))
-            }
+            "" => return Err(format!("`{text}` needs a unit after `{number}`: expected {DURATION_FORMS}")),
+            other => return Err(format!("`{other}` is not a time unit in `{text}`: expected {DURATION_FORMS}")),
         };
         total += number * seconds_per_unit;
         rest = after.trim_start();
@@ -129,9 +116,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// Split a leading non-negative decimal number (`12`, `1.5`, `.5`) from the rest.
 fn split_number(text: &str) -> Option<(f64, &str)> {
-    let end = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
+    let end = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (digits, rest) = text.split_at(end);
     if !digits.bytes().any(|b| b.is_ascii_digit()) {
         return None;
@@ -147,11 +132,7 @@ pub fn format_duration(d: Duration) -> String {
         return "0s".into();
     }
     if micros % 1_000_000 != 0 {
-        return if micros % 1000 == 0 {
-            format!("{}ms", micros / 1000)
-        } else {
-            format!("{micros}us")
-        };
+        return if micros % 1000 == 0 { format!("{}ms", micros / 1000) } else { format!("{micros}us") };
     }
     let secs = d.as_secs();
     let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
@@ -193,27 +174,13 @@ mod tests {
     #[test]
     fn bad_durations_say_what_is_accepted() {
         let forms = format!("expected {DURATION_FORMS}");
-        assert_eq!(
-            parse_duration("5"),
-            Err(format!("`5` needs a unit after `5`: {forms}"))
-        );
-        assert_eq!(
-            parse_duration("5M"),
-            Err(format!("`M` is not a time unit in `5M`: {forms}"))
-        );
-        assert_eq!(
-            parse_duration(""),
-            Err(format!("`` is not a duration: {forms}"))
-        );
-        assert_eq!(
-            parse_duration("s"),
-            Err(format!("`s` is not a duration: {forms}"))
-        );
+        assert_eq!(parse_duration("5"), Err(format!("`5` needs a unit after `5`: {forms}")));
+        assert_eq!(parse_duration("5M"), Err(format!("`M` is not a time unit in `5M`: {forms}")));
+        assert_eq!(parse_duration(""), Err(format!("`` is not a duration: {forms}")));
+        assert_eq!(parse_duration("s"), Err(format!("`s` is not a duration: {forms}")));
         assert!(parse_duration("-5s").unwrap_err().contains("negative"));
         assert!(parse_duration("1..2s").is_err());
-        assert!(parse_duration("99999999999999999999h")
-            .unwrap_err()
-            .contains("too long"));
+        assert!(parse_duration("99999999999999999999h").unwrap_err().contains("too long"));
         assert!(parse_duration("1e400s").is_err());
     }
 
@@ -226,15 +193,11 @@ mod tests {
         assert_eq!(parse_rate("36/h"), Ok(0.01));
         assert_eq!(parse_rate("0.5/s"), Ok(0.5));
         assert_eq!(parse_rate("0"), Ok(0.0));
-        assert!(parse_rate("3/ms")
-            .unwrap_err()
-            .contains("per millisecond are not allowed"));
+        assert!(parse_rate("3/ms").unwrap_err().contains("per millisecond are not allowed"));
         assert!(parse_rate("-1/s").unwrap_err().contains("negative"));
         assert!(parse_rate("fast").unwrap_err().contains("is not a rate"));
         assert!(parse_rate("/s").is_err());
-        assert!(parse_rate("5/fortnight")
-            .unwrap_err()
-            .contains("not a rate unit"));
+        assert!(parse_rate("5/fortnight").unwrap_err().contains("not a rate unit"));
         assert!(parse_rate("inf").is_err());
         assert!(parse_rate("NaN").is_err());
     }

@@ -14,18 +14,9 @@ type Result<T> = std::result::Result<T, ScenarioError>;
 /// Read the CSV named at `path` (a YAML path) by `file` (relative to the scenario).
 pub fn load_csv(src: &Source, path: &str, file: &str) -> Result<UserSource> {
     let resolved = src.file.parent().unwrap_or(Path::new("")).join(file);
-    let fail = |why: String| {
-        src.error(
-            path,
-            At::Value,
-            format!("users file `{}`: {why}", resolved.display()),
-        )
-    };
+    let fail = |why: String| src.error(path, At::Value, format!("users file `{}`: {why}", resolved.display()));
     let text = std::fs::read(&resolved).map_err(|e| fail(format!("cannot read it: {e}")))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_slice());
+    let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(text.as_slice());
     let columns: Vec<String> = reader
         .headers()
         .map_err(|e| fail(format!("cannot read its header row: {e}")))?
@@ -33,21 +24,14 @@ pub fn load_csv(src: &Source, path: &str, file: &str) -> Result<UserSource> {
         .map(str::to_string)
         .collect();
     if columns.iter().all(String::is_empty) {
-        return Err(fail(
-            "the first line must name the columns, e.g. `id,password`".into(),
-        ));
+        return Err(fail("the first line must name the columns, e.g. `id,password`".into()));
     }
     for (i, column) in columns.iter().enumerate() {
         if column.is_empty() {
-            return Err(fail(format!(
-                "column {} has no name in the header row",
-                i + 1
-            )));
+            return Err(fail(format!("column {} has no name in the header row", i + 1)));
         }
         if columns[..i].contains(column) {
-            return Err(fail(format!(
-                "column `{column}` appears twice in the header row"
-            )));
+            return Err(fail(format!("column `{column}` appears twice in the header row")));
         }
     }
     let mut rows = Vec::new();
@@ -58,32 +42,18 @@ pub fn load_csv(src: &Source, path: &str, file: &str) -> Result<UserSource> {
     if rows.is_empty() {
         return Err(fail("it has a header row but no users".into()));
     }
-    Ok(UserSource::Csv {
-        path: resolved,
-        columns,
-        rows,
-    })
+    Ok(UserSource::Csv { path: resolved, columns, rows })
 }
 
 /// The csv crate's messages mention byte offsets and records; say line and field counts.
 fn csv_message(error: &csv::Error) -> String {
     match error.kind() {
-        csv::ErrorKind::UnequalLengths {
-            pos,
-            expected_len,
-            len,
-        } => {
-            let line = pos
-                .as_ref()
-                .map(|p| format!("line {}", p.line()))
-                .unwrap_or_else(|| "a row".into());
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => {
+            let line = pos.as_ref().map(|p| format!("line {}", p.line())).unwrap_or_else(|| "a row".into());
             format!("{line} has {len} fields, but the header row has {expected_len}")
         }
         csv::ErrorKind::Utf8 { pos, .. } => {
-            let line = pos
-                .as_ref()
-                .map(|p| format!("line {}", p.line()))
-                .unwrap_or_else(|| "a row".into());
+            let line = pos.as_ref().map(|p| format!("line {}", p.line())).unwrap_or_else(|| "a row".into());
             format!("{line} is not valid UTF-8")
         }
         _ => error.to_string(),

@@ -6,13 +6,15 @@
 
 use std::time::Duration;
 
+use crate::scenario::claim::{parse_claim, Claim};
 use crate::scenario::error::{At, ScenarioError, Source};
 use crate::scenario::locate::join;
-use crate::scenario::model::{ConnectionMode, HttpSettings, Scenario, Target, Think};
+use crate::scenario::model::{ConnectionMode, Gates, HttpSettings, Persona, Scenario, Target, Think};
 use crate::scenario::names::{compile, Names};
 use crate::scenario::persona::persona;
-use crate::scenario::raw::{RawEmbedded, RawHttp, RawScenario, RawThink, Scalar};
+use crate::scenario::raw::{RawEmbedded, RawHttp, RawScenario, RawThink, RawThreshold, Scalar};
 use crate::scenario::suggest;
+use crate::scenario::thresholds::{self, Threshold};
 use crate::scenario::units::{format_duration, parse_duration, parse_size};
 use crate::target::EmbeddedConfig;
 
@@ -23,13 +25,7 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
     let name = match raw.name.as_ref().map(|n| n.as_str().trim()) {
         Some(name) if !name.is_empty() => name.to_string(),
         Some(_) => return Err(src.error("name", At::Value, "the name is empty")),
-        None => {
-            return Err(missing(
-                src,
-                "name",
-                "every scenario has a name, e.g. `name: Monday 8:00`",
-            ))
-        }
+        None => return Err(missing(src, "name", "every scenario has a name, e.g. `name: Monday 8:00`")),
     };
     let Some(target_text) = raw.target.as_deref() else {
         return Err(missing(
@@ -39,11 +35,7 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
         ));
     };
     let Some(duration_text) = &raw.duration else {
-        return Err(missing(
-            src,
-            "duration",
-            "say how long arrivals go on, e.g. `duration: 5m`",
-        ));
+        return Err(missing(src, "duration", "say how long arrivals go on, e.g. `duration: 5m`"));
     };
     let duration = duration_at(src, "duration", duration_text)?;
     if duration.is_zero() {
@@ -56,24 +48,14 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
     let scale = raw.scale.unwrap_or(1.0);
     if !(scale.is_finite() && scale > 0.0) {
         return Err(src
-            .error(
-                "scale",
-                At::Value,
-                format!("scale must be more than 0, not {scale}"),
-            )
-            .with_hint(
-                "`scale: 0.1` runs a tenth of every population and rate; `1` runs them as written",
-            ));
+            .error("scale", At::Value, format!("scale must be more than 0, not {scale}"))
+            .with_hint("`scale: 0.1` runs a tenth of every population and rate; `1` runs them as written"));
     }
     let target = target(src, target_text, raw.embedded.as_ref())?;
     let http = http(src, raw.http.as_ref())?;
     let personas_raw = match raw.personas {
         Some(p) if !p.is_empty() => p,
-        Some(_) => {
-            return Err(src
-                .error("personas", At::Key, "there are no personas")
-                .with_hint(PERSONA_EXAMPLE))
-        }
+        Some(_) => return Err(src.error("personas", At::Key, "there are no personas").with_hint(PERSONA_EXAMPLE)),
         None => return Err(missing(src, "personas", PERSONA_EXAMPLE)),
     };
     let mut personas = Vec::with_capacity(personas_raw.len());
@@ -84,6 +66,11 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
     let events = match &raw.events {
         Some(events) => crate::scenario::behaviour::events(src, events, &names, duration)?,
         None => Vec::new(),
+    };
+    let (thresholds, claim) = gates(src, raw.thresholds.as_deref(), raw.claim.as_ref(), &personas)?;
+    let lag_limit = match raw.generator.as_ref().and_then(|g| g.lag_p99_limit.as_ref()) {
+        Some(text) => Some(duration_at(src, "generator.lag_p99_limit", text)?),
+        None => None,
     };
     Ok(Scenario {
         name,
@@ -97,7 +84,48 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
         scale,
         personas,
         events,
+        gates: Gates { thresholds, claim, lag_limit },
     })
+}
+
+/// Thresholds and the claim, parsed against the personas' names (see `thresholds.rs`).
+fn gates(
+    src: &Source,
+    raw: Option<&[RawThreshold]>,
+    claim: Option<&RawThreshold>,
+    personas: &[Persona],
+) -> Result<(Vec<Threshold>, Option<Claim>)> {
+    let names = thresholds::Names {
+        personas: personas
+            .iter()
+            .map(|p| (p.name.clone(), p.journey.requests.iter().map(|r| r.name.clone()).collect()))
+            .collect(),
+    };
+    let mut parsed = Vec::new();
+    for (i, line) in raw.unwrap_or_default().iter().enumerate() {
+        let path = format!("thresholds[{i}]");
+        parsed.push(thresholds::parse(&line.0, &names).map_err(|e| line_error(src, &path, &line.0, e))?);
+    }
+    let claim = match claim {
+        Some(line) => Some(parse_claim(&line.0, &names).map_err(|e| line_error(src, "claim", &line.0, e))?),
+        None => None,
+    };
+    Ok((parsed, claim))
+}
+
+/// A threshold or claim error, with the caret under the offending word when the line is
+/// written on one line of the file (plain or quoted).
+fn line_error(src: &Source, path: &str, text: &str, e: thresholds::ParseError) -> ScenarioError {
+    let mut error = src.error(path, At::Value, e.message).with_hint_opt(e.hint);
+    if let (Some(column), Some(line)) = (error.column, error.source_line.as_deref()) {
+        let from = line.char_indices().nth(column - 1).map(|(b, _)| b).unwrap_or(line.len());
+        let rest = &line[from..];
+        let quote = usize::from(rest.starts_with(['"', '\'']));
+        if rest[quote..].starts_with(text) {
+            error.column = Some(column + quote + text[..e.offset.min(text.len())].chars().count());
+        }
+    }
+    error
 }
 
 const PERSONA_EXAMPLE: &str =
@@ -105,9 +133,7 @@ const PERSONA_EXAMPLE: &str =
 
 /// A required top-level key is absent: reported at the top of the file.
 fn missing(src: &Source, key: &str, hint: &str) -> ScenarioError {
-    let mut error = src
-        .error("", At::Value, format!("missing `{key}`"))
-        .with_hint(hint);
+    let mut error = src.error("", At::Value, format!("missing `{key}`")).with_hint(hint);
     if error.line.is_none() {
         error.line = Some(1);
         error.column = Some(1);
@@ -123,37 +149,28 @@ fn target(src: &Source, text: &str, embedded: Option<&RawEmbedded>) -> Result<Ta
     }
     let looks_like_url = text.contains("://");
     if !looks_like_url {
-        let hint = suggest::did_you_mean(text, ["embedded"]).unwrap_or_else(|| {
-            format!("for a server, write its URL with the scheme: `http://{text}`")
-        });
+        let hint = suggest::did_you_mean(text, ["embedded"])
+            .unwrap_or_else(|| format!("for a server, write its URL with the scheme: `http://{text}`"));
         return Err(src
-            .error("target", At::Value, format!("`{text}` is not a target: expected `embedded` or a URL starting with http:// or https://"))
+            .error(
+                "target",
+                At::Value,
+                format!("`{text}` is not a target: expected `embedded` or a URL starting with http:// or https://"),
+            )
             .with_hint(hint));
     }
-    let url = url::Url::parse(text).map_err(|e| {
-        src.error(
-            "target",
-            At::Value,
-            format!("`{text}` is not a valid URL: {e}"),
-        )
-    })?;
+    let url = url::Url::parse(text)
+        .map_err(|e| src.error("target", At::Value, format!("`{text}` is not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(src.error(
             "target",
             At::Value,
-            format!(
-                "`{}` URLs are not supported: the target must be http:// or https://",
-                url.scheme()
-            ),
+            format!("`{}` URLs are not supported: the target must be http:// or https://", url.scheme()),
         ));
     }
     if embedded.is_some() {
         return Err(src
-            .error(
-                "embedded",
-                At::Key,
-                "`embedded:` settings only apply with `target: embedded`",
-            )
+            .error("embedded", At::Key, "`embedded:` settings only apply with `target: embedded`")
             .with_hint("remove the `embedded:` section, or set `target: embedded`"));
     }
     Ok(Target::Url(url))
@@ -164,11 +181,7 @@ fn embedded_config(src: &Source, raw: Option<&RawEmbedded>) -> Result<EmbeddedCo
     let Some(raw) = raw else { return Ok(config) };
     let positive = |key: &str, value: Option<usize>, default: usize| -> Result<usize> {
         match value {
-            Some(0) => Err(src.error(
-                &join("embedded", key),
-                At::Value,
-                format!("`{key}` must be at least 1"),
-            )),
+            Some(0) => Err(src.error(&join("embedded", key), At::Value, format!("`{key}` must be at least 1"))),
             Some(n) => Ok(n),
             None => Ok(default),
         }
@@ -180,8 +193,7 @@ fn embedded_config(src: &Source, raw: Option<&RawEmbedded>) -> Result<EmbeddedCo
         config.login_cpu = duration_at(src, "embedded.login_cpu", text)?;
     }
     if let Some(text) = &raw.file_size {
-        config.file_size = parse_size(text.as_str())
-            .map_err(|why| src.error("embedded.file_size", At::Value, why))?;
+        config.file_size = parse_size(text.as_str()).map_err(|why| src.error("embedded.file_size", At::Value, why))?;
     }
     overload(src, raw, &mut config)?;
     if let Some(times) = &raw.service_time {
@@ -211,29 +223,19 @@ fn embedded_config(src: &Source, raw: Option<&RawEmbedded>) -> Result<EmbeddedCo
 }
 
 fn http(src: &Source, raw: Option<&RawHttp>) -> Result<HttpSettings> {
-    let mut settings = HttpSettings {
-        timeout: Duration::from_secs(30),
-        headers: Vec::new(),
-        connections: ConnectionMode::PerUser,
-    };
+    let mut settings =
+        HttpSettings { timeout: Duration::from_secs(30), headers: Vec::new(), connections: ConnectionMode::PerUser };
     let Some(raw) = raw else { return Ok(settings) };
     if let Some(text) = &raw.timeout {
         settings.timeout = duration_at(src, "http.timeout", text)?;
         if settings.timeout.is_zero() {
-            return Err(src.error(
-                "http.timeout",
-                At::Value,
-                "the timeout must be more than 0s",
-            ));
+            return Err(src.error("http.timeout", At::Value, "the timeout must be more than 0s"));
         }
     }
     let names = Names::scenario_wide();
     for (key, value) in raw.headers.iter().flatten() {
         let path = join("http.headers", key);
-        settings.headers.push((
-            header_name(src, &path, key)?,
-            compile(src, &path, value.as_str(), &names)?,
-        ));
+        settings.headers.push((header_name(src, &path, key)?, compile(src, &path, value.as_str(), &names)?));
     }
     settings.connections = raw.connections.unwrap_or(ConnectionMode::PerUser);
     Ok(settings)
@@ -245,12 +247,7 @@ pub fn duration_at(src: &Source, path: &str, text: &Scalar) -> Result<Duration> 
 }
 
 /// A duration that must fall within the run: `at`, `from`, `to`.
-pub fn time_in_run(
-    src: &Source,
-    path: &str,
-    text: &Scalar,
-    duration: Duration,
-) -> Result<Duration> {
+pub fn time_in_run(src: &Source, path: &str, text: &Scalar, duration: Duration) -> Result<Duration> {
     let t = duration_at(src, path, text)?;
     if t > duration {
         return Err(src
@@ -273,14 +270,10 @@ pub fn think_at(src: &Source, path: &str, raw: &RawThink) -> Result<Think> {
     const FORMS: &str = "a think time is `3s` (fixed), `2s..15s` (uniform) or `{ median: 10s, p90: 40s }` (log-normal)";
     match raw {
         RawThink::Text(text) => match text.as_str().split_once("..") {
-            None => Ok(Think::Fixed(
-                duration_at(src, path, text).map_err(|e| e.with_hint(FORMS))?,
-            )),
+            None => Ok(Think::Fixed(duration_at(src, path, text).map_err(|e| e.with_hint(FORMS))?)),
             Some((low, high)) => {
-                let low = duration_at(src, path, &Scalar(low.to_string()))
-                    .map_err(|e| e.with_hint(FORMS))?;
-                let high = duration_at(src, path, &Scalar(high.to_string()))
-                    .map_err(|e| e.with_hint(FORMS))?;
+                let low = duration_at(src, path, &Scalar(low.to_string())).map_err(|e| e.with_hint(FORMS))?;
+                let high = duration_at(src, path, &Scalar(high.to_string())).map_err(|e| e.with_hint(FORMS))?;
                 if low > high {
                     return Err(src.error(
                         path,
@@ -294,26 +287,15 @@ pub fn think_at(src: &Source, path: &str, raw: &RawThink) -> Result<Think> {
         RawThink::LogNormal { median, p90 } => {
             let (Some(median), Some(p90)) = (median, p90) else {
                 return Err(src
-                    .error(
-                        path,
-                        At::Value,
-                        "a log-normal think time needs both `median` and `p90`",
-                    )
+                    .error(path, At::Value, "a log-normal think time needs both `median` and `p90`")
                     .with_hint(FORMS));
             };
             let median_d = duration_at(src, &join(path, "median"), median)?;
             let p90_d = duration_at(src, &join(path, "p90"), p90)?;
             if median_d.is_zero() || p90_d < median_d {
-                return Err(src.error(
-                    path,
-                    At::Value,
-                    "a log-normal think time needs 0 < median ≤ p90",
-                ));
+                return Err(src.error(path, At::Value, "a log-normal think time needs 0 < median ≤ p90"));
             }
-            Ok(Think::LogNormal {
-                median: median_d,
-                p90: p90_d,
-            })
+            Ok(Think::LogNormal { median: median_d, p90: p90_d })
         }
     }
 }
@@ -321,12 +303,8 @@ pub fn think_at(src: &Source, path: &str, raw: &RawThink) -> Result<Think> {
 /// A header name, checked the way the HTTP client will check it.
 pub fn header_name(src: &Source, path: &str, name: &str) -> Result<http::HeaderName> {
     http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-        src.error(
-            path,
-            At::Key,
-            format!("`{name}` is not a valid header name"),
-        )
-        .with_hint("header names are letters, digits and `-`, e.g. `X-Request-Id`")
+        src.error(path, At::Key, format!("`{name}` is not a valid header name"))
+            .with_hint("header names are letters, digits and `-`, e.g. `X-Request-Id`")
     })
 }
 
@@ -339,8 +317,11 @@ fn overload(src: &Source, raw: &RawEmbedded, config: &mut EmbeddedConfig) -> Res
     if !waiting_room {
         for (key, set) in [("admit", raw.admit.is_some()), ("retry_after", raw.retry_after.is_some())] {
             if set {
-                return Err(src
-                    .error(&join("embedded", key), At::Key, format!("`{key}` only applies with `overload: waiting_room`")));
+                return Err(src.error(
+                    &join("embedded", key),
+                    At::Key,
+                    format!("`{key}` only applies with `overload: waiting_room`"),
+                ));
             }
         }
     }
@@ -351,7 +332,11 @@ fn overload(src: &Source, raw: &RawEmbedded, config: &mut EmbeddedConfig) -> Res
         "waiting_room" => {
             let Some(admit) = &raw.admit else {
                 return Err(src
-                    .error("embedded", At::Value, "`overload: waiting_room` needs `admit`: how many logins per second it lets in")
+                    .error(
+                        "embedded",
+                        At::Value,
+                        "`overload: waiting_room` needs `admit`: how many logins per second it lets in",
+                    )
                     .with_hint("e.g. `admit: 50/s`"));
             };
             let admit_per_second = crate::scenario::units::parse_rate(admit.as_str())
@@ -367,7 +352,11 @@ fn overload(src: &Source, raw: &RawEmbedded, config: &mut EmbeddedConfig) -> Res
         }
         other => {
             return Err(src
-                .error("embedded.overload", At::Value, format!("unknown overload behaviour `{other}`: expected {}", suggest::one_of(&MODES)))
+                .error(
+                    "embedded.overload",
+                    At::Value,
+                    format!("unknown overload behaviour `{other}`: expected {}", suggest::one_of(&MODES)),
+                )
                 .with_hint_opt(suggest::did_you_mean(other, MODES)))
         }
     };

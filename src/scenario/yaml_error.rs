@@ -11,19 +11,13 @@ use crate::scenario::suggest;
 
 /// Convert a deserialisation error.
 pub fn convert(source: &Source, err: &serde_yaml::Error) -> ScenarioError {
-    let pos = err.location().map(|l| Pos {
-        line: l.line(),
-        column: l.column(),
-    });
+    let pos = err.location().map(|l| Pos { line: l.line(), column: l.column() });
     let full = strip_positions(&err.to_string());
     let (path, message) = split_path(&full);
     let (message, hint) = explain(&message);
     let mut error = source.error_at_pos(path, pos, message).with_hint_opt(hint);
     if error.hint.is_none() && is_syntax_error(err) {
-        let tab = error
-            .source_line
-            .as_deref()
-            .is_some_and(|l| l.contains('\t'));
+        let tab = error.source_line.as_deref().is_some_and(|l| l.contains('\t'));
         error.hint = Some(if tab {
             "YAML indentation must use spaces, not tabs".to_string()
         } else {
@@ -36,15 +30,9 @@ pub fn convert(source: &Source, err: &serde_yaml::Error) -> ScenarioError {
 /// Syntax errors come from the YAML parser itself and carry no path.
 fn is_syntax_error(err: &serde_yaml::Error) -> bool {
     let text = err.to_string();
-    [
-        "while parsing",
-        "while scanning",
-        "found character",
-        "did not find expected",
-        "mapping values are not allowed",
-    ]
-    .iter()
-    .any(|needle| text.contains(needle))
+    ["while parsing", "while scanning", "found character", "did not find expected", "mapping values are not allowed"]
+        .iter()
+        .any(|needle| text.contains(needle))
 }
 
 /// Remove every ` at line L column C` and ` at position N`: the position is shown in front.
@@ -71,9 +59,7 @@ fn skip_position(text: &str) -> &str {
         (end > 0).then(|| &t[end..])
     }
     let parsed = if let Some(t) = text.strip_prefix("line ") {
-        number(t)
-            .and_then(|t| t.strip_prefix(" column "))
-            .and_then(number)
+        number(t).and_then(|t| t.strip_prefix(" column ")).and_then(number)
     } else {
         text.strip_prefix("position ").and_then(number)
     };
@@ -100,18 +86,14 @@ fn explain(message: &str) -> (String, Option<String>) {
             let expected_part = rest.split_once(", expected").map(|(_, e)| e).unwrap_or("");
             let known = backticked(expected_part);
             let what = format!("{kind} `{typed}`");
-            let hint =
-                suggest::did_you_mean(&typed, known.iter().map(String::as_str)).or_else(|| {
-                    let refs: Vec<&str> = known.iter().map(String::as_str).collect();
-                    (!refs.is_empty()).then(|| format!("expected {}", suggest::one_of(&refs)))
-                });
+            let hint = suggest::did_you_mean(&typed, known.iter().map(String::as_str)).or_else(|| {
+                let refs: Vec<&str> = known.iter().map(String::as_str).collect();
+                (!refs.is_empty()).then(|| format!("expected {}", suggest::one_of(&refs)))
+            });
             return (what, hint);
         }
     }
-    if let Some(number) = message
-        .strip_prefix("invalid type: integer ")
-        .and_then(|m| m.split_once(" as u128"))
-    {
+    if let Some(number) = message.strip_prefix("invalid type: integer ").and_then(|m| m.split_once(" as u128")) {
         return (format!("{} is too large a number", number.0), None);
     }
     if let Some(field) = message.strip_prefix("missing field ") {
@@ -122,11 +104,7 @@ fn explain(message: &str) -> (String, Option<String>) {
 
 /// Every `` `quoted` `` name in `text`.
 fn backticked(text: &str) -> Vec<String> {
-    text.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect()
+    text.split('`').skip(1).step_by(2).map(str::to_string).collect()
 }
 
 /// Replace Rust type names in serde's messages by words.
@@ -158,7 +136,9 @@ mod tests {
     fn positions_are_removed_from_the_text() {
         assert_eq!(strip_positions("x: bad at line 3 column 4"), "x: bad");
         assert_eq!(
-            strip_positions("did not find expected key at line 3 column 1, while parsing a block mapping at line 1 column 1"),
+            strip_positions(
+                "did not find expected key at line 3 column 1, while parsing a block mapping at line 1 column 1"
+            ),
             "did not find expected key, while parsing a block mapping"
         );
         assert_eq!(strip_positions("look at me"), "look at me");

@@ -20,11 +20,7 @@ impl Blocks {
         Blocks {
             // An empty prefix would block everybody, which is a legitimate (if blunt) rule;
             // an empty or inverted window blocks nobody and is dropped here.
-            windows: windows
-                .iter()
-                .filter(|block| block.from < block.to)
-                .cloned()
-                .collect(),
+            windows: windows.iter().filter(|block| block.from < block.to).cloned().collect(),
             started,
         }
     }
@@ -46,11 +42,7 @@ mod tests {
     use super::*;
 
     fn block(prefix: &str, from_s: u64, to_s: u64) -> Block {
-        Block {
-            user_prefix: prefix.to_owned(),
-            from: Duration::from_secs(from_s),
-            to: Duration::from_secs(to_s),
-        }
+        Block { user_prefix: prefix.to_owned(), from: Duration::from_secs(from_s), to: Duration::from_secs(to_s) }
     }
 
     #[test]
@@ -59,35 +51,20 @@ mod tests {
         let blocks = Blocks::new(&[block("parent.", 10, 20)], started);
         let at = |s: u64| started + Duration::from_secs(s);
         assert_eq!(blocks.refusal("parent.1", at(9)), None);
-        assert_eq!(
-            blocks.refusal("parent.1", at(10)),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            blocks.refusal("parent.1", at(19)),
-            Some(Duration::from_secs(1))
-        );
+        assert_eq!(blocks.refusal("parent.1", at(10)), Some(Duration::from_secs(10)));
+        assert_eq!(blocks.refusal("parent.1", at(19)), Some(Duration::from_secs(1)));
         assert_eq!(blocks.refusal("parent.1", at(20)), None);
         assert_eq!(blocks.refusal("eleve.1", at(15)), None);
         // Before the start (a clock read on another thread) is simply not blocked.
-        assert_eq!(
-            blocks.refusal("parent.1", started - Duration::from_secs(1)),
-            None
-        );
+        assert_eq!(blocks.refusal("parent.1", started - Duration::from_secs(1)), None);
     }
 
     #[test]
     fn overlapping_windows_report_the_latest_end_and_bad_windows_block_nobody() {
         let started = Instant::now();
-        let blocks = Blocks::new(
-            &[block("parent.", 0, 5), block("par", 2, 8), block("", 9, 3)],
-            started,
-        );
+        let blocks = Blocks::new(&[block("parent.", 0, 5), block("par", 2, 8), block("", 9, 3)], started);
         let at = |s: u64| started + Duration::from_secs(s);
-        assert_eq!(
-            blocks.refusal("parent.1", at(3)),
-            Some(Duration::from_secs(5))
-        );
+        assert_eq!(blocks.refusal("parent.1", at(3)), Some(Duration::from_secs(5)));
         assert_eq!(blocks.refusal("eleve.1", at(5)), None);
     }
 }

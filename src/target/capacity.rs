@@ -75,10 +75,7 @@ impl Capacity {
     fn enter<'a>(&'a self, permit: SemaphorePermit<'a>, counters: &Counters) -> Slot<'a> {
         let now = self.in_service.fetch_add(1, Ordering::Relaxed) + 1;
         counters.in_service(now);
-        Slot {
-            _permit: permit,
-            capacity: self,
-        }
+        Slot { _permit: permit, capacity: self }
     }
 }
 
@@ -123,10 +120,7 @@ mod tests {
         assert!(futures_poll_once(waiter.as_mut()).await.is_none());
         drop(waiter);
         let mut again = Box::pin(capacity.admit(&counters));
-        assert!(
-            futures_poll_once(again.as_mut()).await.is_none(),
-            "queued, not shed"
-        );
+        assert!(futures_poll_once(again.as_mut()).await.is_none(), "queued, not shed");
     }
 
     /// Polls a future once, returning its output if it was ready.

@@ -41,10 +41,7 @@ pub enum Overload {
     /// Admit new sessions (logins) at a fixed rate, first come first served; others get
     /// `503` with `Retry-After` and a JSON body `{ "queued": true, "position": n,
     /// "eta_seconds": s }` and a queue cookie that keeps their place.
-    WaitingRoom {
-        admit_per_second: f64,
-        retry_after: Duration,
-    },
+    WaitingRoom { admit_per_second: f64, retry_after: Duration },
 }
 
 /// Logins of users whose id starts with `user_prefix` are refused (403) between `from` and

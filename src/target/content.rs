@@ -40,18 +40,12 @@ const MESSAGES: [(&str, &str); 4] = [
         "Cours à distance à partir de demain",
         "Bonjour à tous, les cours auront lieu en visio selon l'emploi du temps habituel.",
     ),
-    (
-        "Devoir maison",
-        "Le devoir est à rendre sur l'ENT avant vendredi 18h, au format PDF.",
-    ),
+    ("Devoir maison", "Le devoir est à rendre sur l'ENT avant vendredi 18h, au format PDF."),
     (
         "Connexion à l'ENT",
         "En cas de difficulté de connexion, réessayez plus tard : la plateforme est très sollicitée.",
     ),
-    (
-        "Conseil de classe",
-        "Le conseil de classe du troisième trimestre est avancé au 15 juin.",
-    ),
+    ("Conseil de classe", "Le conseil de classe du troisième trimestre est avancé au 15 juin."),
 ];
 
 /// Every page body, rendered once.
@@ -97,9 +91,9 @@ impl Content {
 /// A stable choice per user (FNV-1a of the name), so that a user sees the same agenda on
 /// every request and across runs.
 fn pick(pages: &[Bytes], user: &str) -> Bytes {
-    let hash = user.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = user
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
     pages[(hash % pages.len() as u64) as usize].clone()
 }
 
@@ -154,14 +148,8 @@ fn homework(v: usize) -> Value {
 }
 
 fn grades(v: usize) -> Value {
-    let marks: Vec<(f64, u32)> = (0..4)
-        .map(|i| {
-            (
-                8.0 + ((v * 7 + i * 5) % 25) as f64 / 2.0,
-                1 + (i as u32 % 2),
-            )
-        })
-        .collect();
+    let marks: Vec<(f64, u32)> =
+        (0..4).map(|i| (8.0 + ((v * 7 + i * 5) % 25) as f64 / 2.0, 1 + (i as u32 % 2))).collect();
     let weight: u32 = marks.iter().map(|(_, c)| c).sum();
     let total: f64 = marks.iter().map(|(m, c)| m * f64::from(*c)).sum();
     let grades: Vec<Value> = marks
@@ -199,9 +187,8 @@ fn messages(v: usize) -> Value {
 }
 
 fn exam() -> Value {
-    let questions: Vec<Value> = (1..=5)
-        .map(|i| json!({ "id": i, "kind": "qcm", "choices": ["A", "B", "C", "D"] }))
-        .collect();
+    let questions: Vec<Value> =
+        (1..=5).map(|i| json!({ "id": i, "kind": "qcm", "choices": ["A", "B", "C", "D"] })).collect();
     json!({
         "exam": "Épreuve blanche de mathématiques",
         "duration_minutes": 120,

@@ -191,10 +191,7 @@ mod tests {
         counters.responded(http::StatusCode::OK);
         counters.responded(http::StatusCode::UNAUTHORIZED);
         let counts = counters.snapshot();
-        assert_eq!(
-            counts.received,
-            BTreeMap::from([("GET /files".to_owned(), 2), ("other".to_owned(), 1)])
-        );
+        assert_eq!(counts.received, BTreeMap::from([("GET /files".to_owned(), 2), ("other".to_owned(), 1)]));
         assert_eq!(counts.by_status, BTreeMap::from([(200, 1), (401, 1)]));
         assert_eq!(counts.unauthorized, 1);
     }

@@ -34,9 +34,7 @@ pub(crate) fn burn(secret: &[u8], budget: Duration) -> Duration {
 
 /// FNV-1a, continued from `state`: cheap, and enough to keep a core honestly busy.
 fn fnv1a(state: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(state, |hash, byte| {
-        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
-    })
+    bytes.iter().fold(state, |hash, byte| (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]

@@ -52,16 +52,11 @@ impl Credentials {
             let login: JsonLogin = serde_json::from_slice(body).map_err(|_| BadLogin::Malformed)?;
             (login.user, login.password)
         };
-        let user = user
-            .filter(|u| !u.trim().is_empty())
-            .ok_or(BadLogin::MissingUser)?;
+        let user = user.filter(|u| !u.trim().is_empty()).ok_or(BadLogin::MissingUser)?;
         if user.chars().count() > MAX_USER_LEN {
             return Err(BadLogin::UserTooLong);
         }
-        Ok(Credentials {
-            user,
-            password: password.unwrap_or_default(),
-        })
+        Ok(Credentials { user, password: password.unwrap_or_default() })
     }
 }
 
@@ -81,23 +76,17 @@ fn from_form(body: &[u8]) -> (Option<String>, Option<String>) {
 /// Several are possible (a stale cookie next to a fresh bearer); the caller keeps the first
 /// that names a live session.
 pub(crate) fn presented_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
-    let bearer = headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    let cookies = headers
-        .get_all(COOKIE_HEADER)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == COOKIE).then_some(value)
-        });
+    let bearer = headers.get_all(AUTHORIZATION).iter().filter_map(|v| v.to_str().ok()).filter_map(|v| {
+        let (scheme, token) = v.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    let cookies =
+        headers.get_all(COOKIE_HEADER).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).filter_map(
+            |pair| {
+                let (name, value) = pair.trim().split_once('=')?;
+                (name == COOKIE).then_some(value)
+            },
+        );
     bearer.chain(cookies).filter(|token| !token.is_empty())
 }
 
@@ -120,13 +109,7 @@ mod tests {
         assert_eq!(json.map(|c| c.user), Ok("eleve.1".to_owned()));
         let form = headers(&[(CONTENT_TYPE, "application/x-www-form-urlencoded")]);
         let parsed = Credentials::parse(&form, b"user=parent%2E2&password=secret");
-        assert_eq!(
-            parsed,
-            Ok(Credentials {
-                user: "parent.2".to_owned(),
-                password: "secret".to_owned()
-            })
-        );
+        assert_eq!(parsed, Ok(Credentials { user: "parent.2".to_owned(), password: "secret".to_owned() }));
     }
 
     #[test]
@@ -134,41 +117,20 @@ mod tests {
         let none = HeaderMap::new();
         assert_eq!(Credentials::parse(&none, b"{"), Err(BadLogin::Malformed));
         assert_eq!(Credentials::parse(&none, b""), Err(BadLogin::Malformed));
-        assert_eq!(
-            Credentials::parse(&none, br#"{"user":3}"#),
-            Err(BadLogin::Malformed)
-        );
-        assert_eq!(
-            Credentials::parse(&none, br#"{"password":"x"}"#),
-            Err(BadLogin::MissingUser)
-        );
-        assert_eq!(
-            Credentials::parse(&none, br#"{"user":" "}"#),
-            Err(BadLogin::MissingUser)
-        );
+        assert_eq!(Credentials::parse(&none, br#"{"user":3}"#), Err(BadLogin::Malformed));
+        assert_eq!(Credentials::parse(&none, br#"{"password":"x"}"#), Err(BadLogin::MissingUser));
+        assert_eq!(Credentials::parse(&none, br#"{"user":" "}"#), Err(BadLogin::MissingUser));
         let long = format!(r#"{{"user":"{}"}}"#, "a".repeat(129));
-        assert_eq!(
-            Credentials::parse(&none, long.as_bytes()),
-            Err(BadLogin::UserTooLong)
-        );
+        assert_eq!(Credentials::parse(&none, long.as_bytes()), Err(BadLogin::UserTooLong));
         let form = headers(&[(CONTENT_TYPE, "application/x-www-form-urlencoded")]);
-        assert_eq!(
-            Credentials::parse(&form, b"password=x"),
-            Err(BadLogin::MissingUser)
-        );
+        assert_eq!(Credentials::parse(&form, b"password=x"), Err(BadLogin::MissingUser));
     }
 
     #[test]
     fn tokens_from_bearer_then_cookie() {
-        let map = headers(&[
-            (COOKIE_HEADER, "lang=fr; ENTSESSION=abc; theme=dark"),
-            (AUTHORIZATION, "Bearer def"),
-        ]);
+        let map = headers(&[(COOKIE_HEADER, "lang=fr; ENTSESSION=abc; theme=dark"), (AUTHORIZATION, "Bearer def")]);
         assert_eq!(presented_tokens(&map).collect::<Vec<_>>(), ["def", "abc"]);
-        let map = headers(&[
-            (AUTHORIZATION, "Basic Zm9vOmJhcg=="),
-            (COOKIE_HEADER, "ENTSESSION="),
-        ]);
+        let map = headers(&[(AUTHORIZATION, "Basic Zm9vOmJhcg=="), (COOKIE_HEADER, "ENTSESSION=")]);
         assert_eq!(presented_tokens(&map).count(), 0);
     }
 }

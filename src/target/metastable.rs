@@ -29,11 +29,7 @@ use super::route::Route;
 use super::workspace::{Payload, Workspace};
 
 /// Serves `request` to completion whether or not its client waits for the answer.
-pub(crate) async fn serve_detached(
-    workspace: Arc<Workspace>,
-    route: Route,
-    request: Request,
-) -> Response {
+pub(crate) async fn serve_detached(workspace: Arc<Workspace>, route: Route, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body = Payload::Read(Payload::Streaming(body).read().await);
     let (answer, answered) = oneshot::channel();
@@ -51,12 +47,7 @@ pub(crate) async fn serve_detached(
     });
     // The task only ends without answering if it panicked or the runtime is shutting down.
     answered.await.unwrap_or_else(|_| {
-        workspace
-            .counters
-            .responded(StatusCode::INTERNAL_SERVER_ERROR);
-        reply::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the request was not served",
-        )
+        workspace.counters.responded(StatusCode::INTERNAL_SERVER_ERROR);
+        reply::error(StatusCode::INTERNAL_SERVER_ERROR, "the request was not served")
     })
 }

@@ -21,11 +21,7 @@ pub(crate) fn octets(body: Bytes) -> Response {
 }
 
 pub(crate) fn text(status: StatusCode, body: &'static str) -> Response {
-    with_type(
-        status,
-        "text/plain; charset=utf-8",
-        Bytes::from_static(body.as_bytes()),
-    )
+    with_type(status, "text/plain; charset=utf-8", Bytes::from_static(body.as_bytes()))
 }
 
 /// `{"error": "..."}` with the given status.
@@ -36,13 +32,8 @@ pub(crate) fn error(status: StatusCode, message: &str) -> Response {
 /// 503 for a request refused because the queue was full. `Retry-After: 1` invites clients
 /// that honour it to come back in a second, as a real overloaded front would.
 pub(crate) fn shed() -> Response {
-    let mut response = error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the workspace is overloaded, retry later",
-    );
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "the workspace is overloaded, retry later");
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 
@@ -59,13 +50,8 @@ pub(crate) fn queued(queued: &Queued) -> Response {
     }));
     let mut response = json(StatusCode::SERVICE_UNAVAILABLE, body);
     let seconds = queued.retry_after.as_secs() + u64::from(queued.retry_after.subsec_nanos() > 0);
-    response
-        .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(seconds));
-    with_cookie(
-        response,
-        format!("{QUEUE_COOKIE}={}; Path=/; HttpOnly", queued.ticket),
-    )
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+    with_cookie(response, format!("{QUEUE_COOKIE}={}; Path=/; HttpOnly", queued.ticket))
 }
 
 /// 403 for a login refused by a block window: `{"blocked": true, "until_seconds": s}`, the
@@ -115,9 +101,7 @@ pub(crate) fn to_bytes(value: &serde_json::Value) -> Bytes {
 fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 

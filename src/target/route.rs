@@ -145,10 +145,8 @@ mod tests {
 
     #[test]
     fn service_time_falls_back_to_default() {
-        let times = ServiceTimes {
-            login: Some(Duration::from_millis(30)),
-            ..ServiceTimes::uniform(Duration::from_millis(7))
-        };
+        let times =
+            ServiceTimes { login: Some(Duration::from_millis(30)), ..ServiceTimes::uniform(Duration::from_millis(7)) };
         assert_eq!(Route::Agenda.service_time(&times), Duration::from_millis(7));
         assert_eq!(Route::Login.service_time(&times), Duration::from_millis(30));
         assert_eq!(Route::Health.service_time(&times), Duration::ZERO);

@@ -62,10 +62,8 @@ impl EmbeddedTarget {
                 ),
             ));
         }
-        let file_size = usize::try_from(config.file_size)
-            .ok()
-            .filter(|_| config.file_size <= MAX_FILE_SIZE)
-            .ok_or_else(|| {
+        let file_size =
+            usize::try_from(config.file_size).ok().filter(|_| config.file_size <= MAX_FILE_SIZE).ok_or_else(|| {
                 io::Error::new(
                     io::ErrorKind::InvalidInput,
                     format!(
@@ -82,11 +80,9 @@ impl EmbeddedTarget {
         let owner = std::thread::Builder::new()
             .name("schoolday-target".to_owned())
             .spawn(move || own_runtime(threads, addr, served, ready_tx, stop_rx))?;
-        let bound = ready_rx.recv().unwrap_or_else(|_| {
-            Err(io::Error::other(
-                "the embedded target thread stopped before listening",
-            ))
-        });
+        let bound = ready_rx
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("the embedded target thread stopped before listening")));
         let addr = match bound {
             Ok(addr) => addr,
             Err(error) => {
@@ -94,12 +90,7 @@ impl EmbeddedTarget {
                 return Err(error);
             }
         };
-        Ok(EmbeddedTarget {
-            addr,
-            workspace,
-            stop: Some(stop_tx),
-            owner: Some(owner),
-        })
+        Ok(EmbeddedTarget { addr, workspace, stop: Some(stop_tx), owner: Some(owner) })
     }
 
     /// The address the target listens on.
@@ -155,9 +146,7 @@ impl Drop for EmbeddedTarget {
 
 impl std::fmt::Debug for EmbeddedTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedTarget")
-            .field("addr", &self.addr)
-            .finish_non_exhaustive()
+        f.debug_struct("EmbeddedTarget").field("addr", &self.addr).finish_non_exhaustive()
     }
 }
 
@@ -221,11 +210,8 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     };
     // Lets `schoolday target --port N` restart at once on the same port.
     socket.set_reuseaddr(true)?;
-    socket.bind(addr).map_err(|error| {
-        io::Error::new(
-            error.kind(),
-            format!("embedded target cannot bind {addr}: {error}"),
-        )
-    })?;
+    socket
+        .bind(addr)
+        .map_err(|error| io::Error::new(error.kind(), format!("embedded target cannot bind {addr}: {error}")))?;
     socket.listen(BACKLOG)
 }

@@ -67,11 +67,7 @@ impl Sessions {
     /// Opens a session for `user` and returns its token.
     pub(crate) fn open(&self, user: &str) -> Token {
         let token: Token = self.new_token().into();
-        let session = Session {
-            user: user.into(),
-            answers: 0,
-            last_seen: Instant::now(),
-        };
+        let session = Session { user: user.into(), answers: 0, last_seen: Instant::now() };
         self.shard(&token).insert(token.clone(), session);
         token
     }
@@ -134,8 +130,7 @@ impl Sessions {
     }
 
     fn expired(&self, session: &Session, now: Instant) -> bool {
-        self.idle
-            .is_some_and(|idle| now.saturating_duration_since(session.last_seen) > idle)
+        self.idle.is_some_and(|idle| now.saturating_duration_since(session.last_seen) > idle)
     }
 
     /// 128 bits from a per-process keyed SipHash of a counter. Not a cryptographic token, but
@@ -160,9 +155,7 @@ impl Sessions {
 /// A shard is only held for a map operation that cannot panic half-way, so a poisoned lock
 /// still holds a consistent map: keep serving rather than fail every later request.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
@@ -185,10 +178,7 @@ mod tests {
         let sessions = Sessions::new(None);
         let token = sessions.open("parent.0042");
         let later = Instant::now() + Duration::from_secs(86_400);
-        assert_eq!(
-            sessions.user(&token, later),
-            Lookup::Live("parent.0042".into())
-        );
+        assert_eq!(sessions.user(&token, later), Lookup::Live("parent.0042".into()));
         assert_eq!(sessions.record_answer(&token), Some(1));
         assert_eq!(sessions.record_answer(&token), Some(2));
         assert!(sessions.close(&token));
@@ -225,10 +215,7 @@ mod tests {
         assert_eq!(sessions.user(&token, late), Lookup::Unknown);
         // A lookup with an earlier clock reading (another thread) does not rewind it.
         let other = sessions.open("eleve.0002");
-        assert_eq!(
-            sessions.user(&other, opened),
-            Lookup::Live("eleve.0002".into())
-        );
+        assert_eq!(sessions.user(&other, opened), Lookup::Live("eleve.0002".into()));
     }
 
     #[test]

@@ -35,19 +35,11 @@ pub(super) fn client() -> Client {
         .expect("ring supports the default TLS versions")
         .with_root_certificates(rustls::RootCertStore::empty())
         .with_no_client_auth();
-    Client::builder()
-        .no_proxy()
-        .tls_backend_preconfigured(tls)
-        .build()
-        .expect("plain-http client")
+    Client::builder().no_proxy().tls_backend_preconfigured(tls).build().expect("plain-http client")
 }
 
 pub(super) fn url(target: &EmbeddedTarget, path: &str) -> String {
-    target
-        .base_url()
-        .join(path.trim_start_matches('/'))
-        .expect("a path joins the base URL")
-        .to_string()
+    target.base_url().join(path.trim_start_matches('/')).expect("a path joins the base URL").to_string()
 }
 
 /// Logs `user` in with JSON; returns the session token.
@@ -63,18 +55,8 @@ async fn login(client: &Client, target: &EmbeddedTarget, user: &str) -> String {
     body["token"].as_str().expect("a token").to_owned()
 }
 
-async fn get_bearer(
-    client: &Client,
-    target: &EmbeddedTarget,
-    path: &str,
-    token: &str,
-) -> reqwest::Response {
-    client
-        .get(url(target, path))
-        .header(AUTHORIZATION, format!("Bearer {token}"))
-        .send()
-        .await
-        .expect("request")
+async fn get_bearer(client: &Client, target: &EmbeddedTarget, path: &str, token: &str) -> reqwest::Response {
+    client.get(url(target, path)).header(AUTHORIZATION, format!("Bearer {token}")).send().await.expect("request")
 }
 
 #[tokio::test]
@@ -130,12 +112,7 @@ async fn form_login_works_and_a_missing_user_is_400() {
     assert_eq!(form.json::<Value>().await.unwrap()["user"], "parent.0042");
 
     for body in [r#"{"password":"x"}"#, "{not json", ""] {
-        let response = client
-            .post(url(&target, "/login"))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let response = client.post(url(&target, "/login")).body(body).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body:?}");
         assert!(response.json::<Value>().await.unwrap()["error"].is_string());
     }
@@ -156,12 +133,7 @@ async fn pages_without_a_valid_session_are_401() {
         assert_eq!(forged.status(), StatusCode::UNAUTHORIZED, "{page}");
     }
     for action in ["/exam/start", "/exam/answer", "/logout"] {
-        let response = client
-            .post(url(&target, action))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
+        let response = client.post(url(&target, action)).json(&json!({})).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{action}");
     }
     let counts = target.counts();
@@ -175,17 +147,10 @@ async fn logout_ends_the_session() {
     let client = client();
     let token = login(&client, &target, "eleve.0002").await;
     let other = login(&client, &target, "eleve.0003").await;
-    let logout = client
-        .post(url(&target, "/logout"))
-        .header(COOKIE, format!("ENTSESSION={token}"))
-        .send()
-        .await
-        .unwrap();
+    let logout =
+        client.post(url(&target, "/logout")).header(COOKIE, format!("ENTSESSION={token}")).send().await.unwrap();
     assert_eq!(logout.status(), StatusCode::OK);
-    assert!(logout.headers()[SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .contains("Max-Age=0"));
+    assert!(logout.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
     let after = get_bearer(&client, &target, "/agenda", &token).await;
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     let untouched = get_bearer(&client, &target, "/agenda", &other).await;
@@ -224,19 +189,12 @@ async fn exam_answers_are_counted_per_session() {
     assert_eq!(start.status(), StatusCode::OK);
     assert!(start.json::<Value>().await.unwrap()["questions"].is_array());
     for expected in 1..=3 {
-        let ack = post("/exam/answer", &alice, r#"{"question":1,"choice":"B"}"#)
-            .await
-            .unwrap();
+        let ack = post("/exam/answer", &alice, r#"{"question":1,"choice":"B"}"#).await.unwrap();
         assert_eq!(ack.status(), StatusCode::OK);
         let ack: Value = ack.json().await.unwrap();
         assert_eq!(ack, json!({ "saved": true, "answers": expected }));
     }
-    let bob_ack: Value = post("/exam/answer", &bob, r#"{"q":2}"#)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bob_ack: Value = post("/exam/answer", &bob, r#"{"q":2}"#).await.unwrap().json().await.unwrap();
     assert_eq!(bob_ack["answers"], 1);
     let malformed = post("/exam/answer", &alice, "{\"q\":").await.unwrap();
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
@@ -263,22 +221,14 @@ async fn counts_equal_what_was_sent_per_route() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
     let counts = target.counts();
-    let received: BTreeMap<String, u64> = [
-        ("POST /login", 1),
-        ("GET /agenda", 3),
-        ("GET /files", 4),
-        ("GET /health", 2),
-        ("other", 3),
-    ]
-    .into_iter()
-    .map(|(key, n)| (key.to_owned(), n))
-    .collect();
+    let received: BTreeMap<String, u64> =
+        [("POST /login", 1), ("GET /agenda", 3), ("GET /files", 4), ("GET /health", 2), ("other", 3)]
+            .into_iter()
+            .map(|(key, n)| (key.to_owned(), n))
+            .collect();
     assert_eq!(counts.received, received);
     assert_eq!(counts.by_status, BTreeMap::from([(200, 10), (404, 3)]));
-    assert_eq!(
-        (counts.shed, counts.unauthorized, counts.sessions_created),
-        (0, 0, 1)
-    );
+    assert_eq!((counts.shed, counts.unauthorized, counts.sessions_created), (0, 0, 1));
     assert_eq!(counts.peak_in_service, 1);
 }
 
@@ -299,38 +249,21 @@ async fn saturation_queues_then_sheds_with_retry_after() {
     let token = login(&client, &target, "eleve.0006").await;
     let sent = Instant::now();
     let requests = (0..6).map(|_| {
-        let request = client
-            .get(url(&target, "/homework"))
-            .header(AUTHORIZATION, format!("Bearer {token}"))
-            .send();
+        let request = client.get(url(&target, "/homework")).header(AUTHORIZATION, format!("Bearer {token}")).send();
         async move {
             let response = request.await.expect("response");
-            (
-                response.status(),
-                response.headers().get(RETRY_AFTER).cloned(),
-                sent.elapsed(),
-            )
+            (response.status(), response.headers().get(RETRY_AFTER).cloned(), sent.elapsed())
         }
     });
     let mut results: Vec<_> = futures_join_all(requests.collect()).await;
     results.sort_by_key(|(_, _, latency)| *latency);
 
-    let ok: Vec<Duration> = results
-        .iter()
-        .filter(|r| r.0 == StatusCode::OK)
-        .map(|r| r.2)
-        .collect();
-    let shed: Vec<_> = results
-        .iter()
-        .filter(|r| r.0 == StatusCode::SERVICE_UNAVAILABLE)
-        .collect();
+    let ok: Vec<Duration> = results.iter().filter(|r| r.0 == StatusCode::OK).map(|r| r.2).collect();
+    let shed: Vec<_> = results.iter().filter(|r| r.0 == StatusCode::SERVICE_UNAVAILABLE).collect();
     assert_eq!(ok.len() + shed.len(), 6, "{results:?}");
     assert!(shed.len() >= 3, "{results:?}");
     assert!(shed.iter().all(|r| r.1.as_ref().is_some_and(|v| v == "1")));
-    assert!(
-        shed.iter().all(|r| r.2 < service),
-        "shed at once: {results:?}"
-    );
+    assert!(shed.iter().all(|r| r.2 < service), "shed at once: {results:?}");
     // The queued request waited for the first one: its latency is about two service times.
     assert!(ok.len() >= 2, "{results:?}");
     assert!(ok[0] >= service, "{ok:?}");
@@ -355,10 +288,7 @@ async fn health_answers_while_every_worker_is_busy() {
     };
     let target = EmbeddedTarget::start(&config).unwrap();
     let client = client();
-    let busy = client
-        .post(url(&target, "/login"))
-        .json(&json!({ "user": "prof.1" }))
-        .send();
+    let busy = client.post(url(&target, "/login")).json(&json!({ "user": "prof.1" })).send();
     let busy = tokio::spawn(busy);
     // Let the login take the only slot.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -376,11 +306,7 @@ async fn health_answers_while_every_worker_is_busy() {
 #[tokio::test]
 async fn refusals_hold_the_slot_only_briefly() {
     let service = Duration::from_millis(300);
-    let config = EmbeddedConfig {
-        workers: 1,
-        service_time: ServiceTimes::uniform(service),
-        ..quick()
-    };
+    let config = EmbeddedConfig { workers: 1, service_time: ServiceTimes::uniform(service), ..quick() };
     let target = EmbeddedTarget::start(&config).unwrap();
     let client = client();
     let started = Instant::now();
@@ -389,27 +315,15 @@ async fn refusals_hold_the_slot_only_briefly() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
     assert!(started.elapsed() < service, "{:?}", started.elapsed());
-    assert_eq!(
-        target.counts().peak_in_service,
-        1,
-        "refusals did take the slot"
-    );
+    assert_eq!(target.counts().peak_in_service, 1, "refusals did take the slot");
 }
 
 #[tokio::test]
 async fn oversized_or_odd_requests_are_answered_not_crashed() {
     let target = EmbeddedTarget::start(&quick()).unwrap();
     let client = client();
-    let huge = format!(
-        r#"{{"user":"eleve.9","password":"{}"}}"#,
-        "x".repeat(100_000)
-    );
-    let response = client
-        .post(url(&target, "/login"))
-        .body(huge)
-        .send()
-        .await
-        .unwrap();
+    let huge = format!(r#"{{"user":"eleve.9","password":"{}"}}"#, "x".repeat(100_000));
+    let response = client.post(url(&target, "/login")).body(huge).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let token = login(&client, &target, "eleve.9").await;
     let binary = client
@@ -420,18 +334,11 @@ async fn oversized_or_odd_requests_are_answered_not_crashed() {
         .await
         .unwrap();
     assert_eq!(binary.status(), StatusCode::BAD_REQUEST);
-    let unknown = client
-        .delete(url(&target, "/homework"))
-        .send()
-        .await
-        .unwrap();
+    let unknown = client.delete(url(&target, "/homework")).send().await.unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     let counts = target.counts();
     assert_eq!(counts.received["other"], 1);
-    assert_eq!(
-        counts.by_status,
-        BTreeMap::from([(200, 1), (400, 2), (404, 1)])
-    );
+    assert_eq!(counts.by_status, BTreeMap::from([(200, 1), (400, 2), (404, 1)]));
 }
 
 #[test]
@@ -443,10 +350,7 @@ fn a_target_can_be_shared_across_threads() {
 #[tokio::test]
 async fn login_burns_its_cpu_inside_the_slot() {
     let config = EmbeddedConfig {
-        service_time: ServiceTimes {
-            login: Some(Duration::from_millis(1)),
-            ..ServiceTimes::default()
-        },
+        service_time: ServiceTimes { login: Some(Duration::from_millis(1)), ..ServiceTimes::default() },
         login_cpu: Duration::from_millis(30),
         ..quick()
     };
@@ -455,33 +359,20 @@ async fn login_burns_its_cpu_inside_the_slot() {
     let started = Instant::now();
     login(&client, &target, "eleve.0007").await;
     // CPU longer than the service time: the login costs the CPU time, not the service time.
-    assert!(
-        started.elapsed() >= Duration::from_millis(30),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_millis(30), "{:?}", started.elapsed());
 }
 
 #[tokio::test]
 async fn many_concurrent_logins_each_get_a_session() {
-    let config = EmbeddedConfig {
-        threads: 2,
-        ..quick()
-    };
+    let config = EmbeddedConfig { threads: 2, ..quick() };
     let target = EmbeddedTarget::start(&config).unwrap();
     let client = client();
     let logins = (0..200).map(|i| {
-        let request = client
-            .post(url(&target, "/login"))
-            .json(&json!({ "user": format!("eleve.{i:04}") }))
-            .send();
+        let request = client.post(url(&target, "/login")).json(&json!({ "user": format!("eleve.{i:04}") })).send();
         async move { request.await.map(|r| r.status()).ok() }
     });
     let statuses = futures_join_all(logins.collect()).await;
-    assert!(
-        statuses.iter().all(|s| *s == Some(StatusCode::OK)),
-        "{statuses:?}"
-    );
+    assert!(statuses.iter().all(|s| *s == Some(StatusCode::OK)), "{statuses:?}");
     let counts = target.counts();
     assert_eq!(counts.sessions_created, 200);
     assert_eq!(counts.received["POST /login"], 200);
@@ -498,12 +389,7 @@ async fn dropped_sessions_must_log_in_again() {
     let after = get_bearer(&client, &target, "/homework", &token).await;
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     let token = login(&client, &target, "eleve.0008").await;
-    assert_eq!(
-        get_bearer(&client, &target, "/homework", &token)
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(get_bearer(&client, &target, "/homework", &token).await.status(), StatusCode::OK);
 }
 
 #[test]
@@ -517,20 +403,14 @@ fn non_loopback_addresses_are_refused() {
     let target = EmbeddedTarget::start_on(&quick(), "127.0.0.1:0".parse().unwrap()).unwrap();
     assert!(target.addr().ip().is_loopback());
     assert_ne!(target.addr().port(), 0);
-    assert_eq!(
-        target.base_url().as_str(),
-        format!("http://127.0.0.1:{}/", target.addr().port())
-    );
+    assert_eq!(target.base_url().as_str(), format!("http://127.0.0.1:{}/", target.addr().port()));
 }
 
 #[test]
 fn a_port_in_use_is_a_clear_error() {
     let first = EmbeddedTarget::start(&quick()).unwrap();
     let error = EmbeddedTarget::start_on(&quick(), first.addr()).unwrap_err();
-    assert!(
-        error.to_string().contains(&first.addr().to_string()),
-        "{error}"
-    );
+    assert!(error.to_string().contains(&first.addr().to_string()), "{error}");
 }
 
 #[tokio::test]
@@ -546,32 +426,17 @@ async fn shutdown_is_prompt_even_with_requests_in_flight() {
     let health = client.get(url(&target, "/health")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     // Keep the only worker busy for 10 s and a second request queued behind it.
-    let stuck: Vec<_> = (0..2)
-        .map(|_| {
-            tokio::spawn(
-                client
-                    .post(url(&target, "/login"))
-                    .json(&json!({"user": "x"}))
-                    .send(),
-            )
-        })
-        .collect();
+    let stuck: Vec<_> =
+        (0..2).map(|_| tokio::spawn(client.post(url(&target, "/login")).json(&json!({"user": "x"})).send())).collect();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let addr = target.addr();
     let started = Instant::now();
     target.shutdown();
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
     for request in stuck {
         assert!(request.await.unwrap().is_err(), "cut off, not answered");
     }
-    assert!(
-        std::net::TcpStream::connect(addr).is_err(),
-        "no longer listening"
-    );
+    assert!(std::net::TcpStream::connect(addr).is_err(), "no longer listening");
 }
 
 #[test]

@@ -25,34 +25,18 @@ fn one_worker(service: Duration, overload: Overload) -> EmbeddedConfig {
 }
 
 fn login_request(client: &Client, target: &EmbeddedTarget, user: &str) -> reqwest::RequestBuilder {
-    client
-        .post(url(target, "/login"))
-        .json(&json!({ "user": user, "password": "motdepasse" }))
+    client.post(url(target, "/login")).json(&json!({ "user": user, "password": "motdepasse" }))
 }
 
 /// Logs `user` in; returns the status and the token when there is one.
 async fn try_login(client: &Client, target: &EmbeddedTarget, user: &str) -> (StatusCode, Value) {
-    let response = login_request(client, target, user)
-        .send()
-        .await
-        .expect("login");
+    let response = login_request(client, target, user).send().await.expect("login");
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn get_with_cookie(
-    client: &Client,
-    target: &EmbeddedTarget,
-    path: &str,
-    token: &str,
-) -> StatusCode {
-    client
-        .get(url(target, path))
-        .header(COOKIE, format!("ENTSESSION={token}"))
-        .send()
-        .await
-        .expect("request")
-        .status()
+async fn get_with_cookie(client: &Client, target: &EmbeddedTarget, path: &str, token: &str) -> StatusCode {
+    client.get(url(target, path)).header(COOKIE, format!("ENTSESSION={token}")).send().await.expect("request").status()
 }
 
 async fn sleep_until(instant: Instant) {
@@ -63,10 +47,7 @@ async fn sleep_until(instant: Instant) {
 async fn queue_mode_never_sheds_and_the_tenth_request_waits_ten_service_times() {
     let service = Duration::from_millis(50);
     // A queue length of 0 would shed everything beyond the worker in `Shed` mode.
-    let config = EmbeddedConfig {
-        queue: 0,
-        ..one_worker(service, Overload::Queue)
-    };
+    let config = EmbeddedConfig { queue: 0, ..one_worker(service, Overload::Queue) };
     let target = EmbeddedTarget::start(&config).unwrap();
     let client = client();
     let sent = Instant::now();
@@ -79,25 +60,13 @@ async fn queue_mode_never_sheds_and_the_tenth_request_waits_ten_service_times() 
     });
     let mut results = futures_join_all(logins.collect()).await;
     results.sort_by_key(|(_, latency)| *latency);
-    assert!(
-        results.iter().all(|(s, _)| *s == StatusCode::OK),
-        "{results:?}"
-    );
+    assert!(results.iter().all(|(s, _)| *s == StatusCode::OK), "{results:?}");
     let last = results[9].1;
-    assert!(
-        last >= service * 10 - Duration::from_millis(5),
-        "{results:?}"
-    );
-    assert!(
-        last < service * 10 + Duration::from_millis(300),
-        "{results:?}"
-    );
+    assert!(last >= service * 10 - Duration::from_millis(5), "{results:?}");
+    assert!(last < service * 10 + Duration::from_millis(300), "{results:?}");
     // Served one after the other: the k-th answer comes after about k service times.
     for (k, (_, latency)) in results.iter().enumerate() {
-        assert!(
-            *latency >= service * (k as u32 + 1) - Duration::from_millis(5),
-            "{results:?}"
-        );
+        assert!(*latency >= service * (k as u32 + 1) - Duration::from_millis(5), "{results:?}");
     }
     let counts = target.counts();
     assert_eq!((counts.shed, counts.by_status[&200]), (0, 10));
@@ -115,9 +84,7 @@ async fn gone_clients_then_a_patient_one(overload: Overload) -> (Duration, super
     let impatient: Vec<_> = (0..4)
         .map(|i| {
             tokio::spawn(
-                login_request(&client, &target, &format!("eleve.{i}"))
-                    .timeout(Duration::from_millis(150))
-                    .send(),
+                login_request(&client, &target, &format!("eleve.{i}")).timeout(Duration::from_millis(150)).send(),
             )
         })
         .collect();
@@ -149,10 +116,7 @@ async fn metastable_serves_clients_that_have_gone_and_later_requests_wait_behind
     assert_eq!(counts.served_to_nobody, 3, "{counts:?}");
     assert_eq!(counts.by_status[&200], 2, "{counts:?}");
     assert_eq!(counts.received["POST /login"], 5);
-    assert_eq!(
-        counts.sessions_created, 5,
-        "the dead logins were really done"
-    );
+    assert_eq!(counts.sessions_created, 5, "the dead logins were really done");
 }
 
 #[tokio::test]
@@ -182,10 +146,7 @@ async fn waiting_room_admits_a_burst_then_tickets_in_fifo_order_at_the_rate() {
     let rate = 10.0;
     let turn = Duration::from_millis(100);
     let config = EmbeddedConfig {
-        overload: Overload::WaitingRoom {
-            admit_per_second: rate,
-            retry_after: Duration::from_millis(100),
-        },
+        overload: Overload::WaitingRoom { admit_per_second: rate, retry_after: Duration::from_millis(100) },
         service_time: ServiceTimes::uniform(Duration::from_millis(1)),
         login_cpu: Duration::ZERO,
         ..EmbeddedConfig::default()
@@ -224,18 +185,13 @@ async fn waiting_room_admits_a_burst_then_tickets_in_fifo_order_at_the_rate() {
     }
     // Pages need only a session: they are not held by the room while tickets wait.
     let token = admitted[0]["token"].as_str().unwrap();
-    assert_eq!(
-        get_with_cookie(&client, &target, "/homework", token).await,
-        StatusCode::OK
-    );
+    assert_eq!(get_with_cookie(&client, &target, "/homework", token).await, StatusCode::OK);
 
     // Every queued user polls with its ticket every 20 ms until admitted.
     let poll = Duration::from_millis(20);
     let polls = queued.iter().map(|((_, cookie), _)| {
-        let request = client
-            .post(url(&target, "/login"))
-            .header(COOKIE, cookie.clone())
-            .json(&json!({ "user": "eleve.queued" }));
+        let request =
+            client.post(url(&target, "/login")).header(COOKIE, cookie.clone()).json(&json!({ "user": "eleve.queued" }));
         async move {
             let mut answers = 0;
             let mut last_position = u64::MAX;
@@ -244,17 +200,16 @@ async fn waiting_room_admits_a_burst_then_tickets_in_fifo_order_at_the_rate() {
                 let response = request.try_clone().unwrap().send().await.expect("poll");
                 answers += 1;
                 if response.status() == StatusCode::OK {
-                    let forget = response.headers().get_all(SET_COOKIE).iter().any(|c| {
-                        c.to_str()
-                            .is_ok_and(|c| c.starts_with("ENTQUEUE=;") && c.contains("Max-Age=0"))
-                    });
+                    let forget = response
+                        .headers()
+                        .get_all(SET_COOKIE)
+                        .iter()
+                        .any(|c| c.to_str().is_ok_and(|c| c.starts_with("ENTQUEUE=;") && c.contains("Max-Age=0")));
                     assert!(forget, "the ticket is exchanged for the session");
                     return (burst.elapsed(), answers - 1);
                 }
                 assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-                let position = response.json::<Value>().await.unwrap()["position"]
-                    .as_u64()
-                    .unwrap();
+                let position = response.json::<Value>().await.unwrap()["position"].as_u64().unwrap();
                 assert!(position <= last_position, "a place is never lost");
                 last_position = position;
             }
@@ -265,24 +220,15 @@ async fn waiting_room_admits_a_burst_then_tickets_in_fifo_order_at_the_rate() {
         // Ticket p's turn comes p turns after the burst emptied the bucket, never earlier,
         // and is seen within a poll (plus scheduling slack).
         let due = turn * (index as u32 + 1);
-        assert!(
-            *at >= due - Duration::from_millis(2),
-            "{index}: {results:?}"
-        );
-        assert!(
-            *at <= due + Duration::from_millis(150),
-            "{index}: {results:?}"
-        );
+        assert!(*at >= due - Duration::from_millis(2), "{index}: {results:?}");
+        assert!(*at <= due + Duration::from_millis(150), "{index}: {results:?}");
         // FIFO: nobody is admitted before someone ahead of them, up to one poll interval.
         if index > 0 {
             assert!(results[index - 1].0 <= *at + poll, "{results:?}");
         }
     }
     let rate_seen = (results.len() - 1) as f64 / (results[14].0 - results[0].0).as_secs_f64();
-    assert!(
-        (rate_seen - rate).abs() < 1.5,
-        "{rate_seen} admissions/s: {results:?}"
-    );
+    assert!((rate_seen - rate).abs() < 1.5, "{rate_seen} admissions/s: {results:?}");
 
     let counts = target.counts();
     let queued_answers = 15 + results.iter().map(|(_, n)| *n as u64).sum::<u64>();
@@ -312,21 +258,12 @@ async fn an_idle_session_expires_and_use_keeps_it_alive() {
     // Used every 100 ms, it outlives the 150 ms limit; left alone, the other does not.
     for step in 1..=3 {
         sleep_until(opened + Duration::from_millis(100 * step)).await;
-        assert_eq!(
-            get_with_cookie(&client, &target, "/agenda", used).await,
-            StatusCode::OK
-        );
+        assert_eq!(get_with_cookie(&client, &target, "/agenda", used).await, StatusCode::OK);
     }
-    assert_eq!(
-        get_with_cookie(&client, &target, "/agenda", unused).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(get_with_cookie(&client, &target, "/agenda", unused).await, StatusCode::UNAUTHORIZED);
     tokio::time::sleep(idle + Duration::from_millis(50)).await;
     assert_eq!(target.active_sessions(), 0);
-    assert_eq!(
-        get_with_cookie(&client, &target, "/agenda", used).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(get_with_cookie(&client, &target, "/agenda", used).await, StatusCode::UNAUTHORIZED);
     let counts = target.counts();
     // `unused` was found expired when presented; `used` was evicted by `active_sessions`
     // before it was presented, so it is just unknown.
@@ -352,10 +289,7 @@ async fn a_blocked_prefix_is_refused_during_its_window_only() {
     // The target started just before this instant, so its window opens no later than here.
     let started = Instant::now();
     let client = client();
-    assert_eq!(
-        try_login(&client, &target, "parent.1").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(try_login(&client, &target, "parent.1").await.0, StatusCode::OK);
 
     sleep_until(started + Duration::from_millis(200)).await;
     let (status, body) = try_login(&client, &target, "parent.1").await;
@@ -363,16 +297,10 @@ async fn a_blocked_prefix_is_refused_during_its_window_only() {
     assert_eq!(body["blocked"], true);
     let until = body["until_seconds"].as_f64().unwrap();
     assert!(until > 0.0 && until <= 0.15, "{body}");
-    assert_eq!(
-        try_login(&client, &target, "eleve.1").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(try_login(&client, &target, "eleve.1").await.0, StatusCode::OK);
 
     sleep_until(started + Duration::from_millis(360)).await;
-    assert_eq!(
-        try_login(&client, &target, "parent.1").await.0,
-        StatusCode::OK
-    );
+    assert_eq!(try_login(&client, &target, "parent.1").await.0, StatusCode::OK);
     let counts = target.counts();
     assert_eq!((counts.blocked, counts.by_status[&403]), (1, 1));
     assert_eq!(counts.sessions_created, 3);

@@ -86,24 +86,14 @@ impl WaitingRoom {
     pub(crate) fn new(admit_per_second: f64, retry_after: Duration, now: Instant) -> WaitingRoom {
         // Validation belongs to the scenario loader; here a NaN or negative rate must only
         // not crash the target, and "admit nobody" is the least surprising reading.
-        let rate = if admit_per_second.is_finite() && admit_per_second > 0.0 {
-            admit_per_second
-        } else {
-            0.0
-        };
+        let rate = if admit_per_second.is_finite() && admit_per_second > 0.0 { admit_per_second } else { 0.0 };
         let burst = rate.max(1.0);
         WaitingRoom {
             rate,
             burst,
             retry_after,
             keys: RandomState::new(),
-            state: Mutex::new(State {
-                tokens: burst,
-                refilled: now,
-                issued: 0,
-                admitted: 0,
-                direct: 0,
-            }),
+            state: Mutex::new(State { tokens: burst, refilled: now, issued: 0, admitted: 0, direct: 0 }),
             queued_answers: AtomicU64::new(0),
         }
     }
@@ -133,12 +123,7 @@ impl WaitingRoom {
         drop(state);
         self.queued_answers.fetch_add(1, Ordering::Relaxed);
         let eta = (self.rate > 0.0).then(|| Duration::from_secs_f64(short / self.rate));
-        Entry::Queued(Queued {
-            ticket: self.sign(number),
-            position,
-            eta,
-            retry_after: self.retry_after,
-        })
+        Entry::Queued(Queued { ticket: self.sign(number), position, eta, retry_after: self.retry_after })
     }
 
     /// The room's counters as of `now`.
@@ -198,9 +183,7 @@ impl WaitingRoom {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // Only arithmetic runs under the lock, so a poisoned state is still consistent.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -246,21 +229,12 @@ mod tests {
         let later = start + Duration::from_millis(250);
         let first = room.enter(&ticket_header(&tickets[0]), later);
         assert_eq!(first, Entry::Admitted { ticket: true });
-        assert_eq!(
-            room.enter(&ticket_header(&tickets[1]), later),
-            Entry::Admitted { ticket: true }
-        );
+        assert_eq!(room.enter(&ticket_header(&tickets[1]), later), Entry::Admitted { ticket: true });
         let third = queued(room.enter(&ticket_header(&tickets[2]), later));
-        assert_eq!(
-            (third.position, third.ticket.as_str()),
-            (1, tickets[2].ticket.as_str())
-        );
+        assert_eq!((third.position, third.ticket.as_str()), (1, tickets[2].ticket.as_str()));
         assert_eq!(third.eta, Some(Duration::from_millis(50)));
         let counts = room.counts(later);
-        assert_eq!(
-            (counts.admitted, counts.tickets, counts.waiting),
-            (12, 5, 3)
-        );
+        assert_eq!((counts.admitted, counts.tickets, counts.waiting), (12, 5, 3));
         assert_eq!(counts.queued, 6);
     }
 
@@ -276,20 +250,11 @@ mod tests {
         let newcomer = queued(room.enter(&none, later));
         assert_eq!(newcomer.position, 1);
         assert_ne!(newcomer.ticket, waiting.ticket);
-        assert_eq!(
-            room.enter(&ticket_header(&waiting), later),
-            Entry::Admitted { ticket: true }
-        );
+        assert_eq!(room.enter(&ticket_header(&waiting), later), Entry::Admitted { ticket: true });
         // Once the queue is empty and a second has passed, a newcomer walks straight in.
         let much_later = start + Duration::from_secs(10);
-        assert_eq!(
-            room.enter(&ticket_header(&newcomer), much_later),
-            Entry::Admitted { ticket: true }
-        );
-        assert_eq!(
-            room.enter(&none, much_later),
-            Entry::Admitted { ticket: false }
-        );
+        assert_eq!(room.enter(&ticket_header(&newcomer), much_later), Entry::Admitted { ticket: true });
+        assert_eq!(room.enter(&none, much_later), Entry::Admitted { ticket: false });
     }
 
     #[test]
@@ -299,14 +264,7 @@ mod tests {
         let none = HeaderMap::new();
         room.enter(&none, start);
         let real = queued(room.enter(&none, start));
-        for forged in [
-            "1.0000000000000000",
-            "1",
-            "1.",
-            "x.y",
-            "0.abc",
-            "99999999999999999999.a",
-        ] {
+        for forged in ["1.0000000000000000", "1", "1.", "x.y", "0.abc", "99999999999999999999.a"] {
             let entry = queued(room.enter(&cookie(&format!("{QUEUE_COOKIE}={forged}")), start));
             assert!(entry.position > real.position, "{forged}: {entry:?}");
         }

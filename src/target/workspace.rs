@@ -82,10 +82,9 @@ impl Workspace {
             _ => config.queue,
         };
         let room = match config.overload {
-            Overload::WaitingRoom {
-                admit_per_second,
-                retry_after,
-            } => Some(WaitingRoom::new(admit_per_second, retry_after, started)),
+            Overload::WaitingRoom { admit_per_second, retry_after } => {
+                Some(WaitingRoom::new(admit_per_second, retry_after, started))
+            }
             _ => None,
         };
         Workspace {
@@ -167,9 +166,7 @@ impl Workspace {
                 reply::logged_out()
             }
             // Login was handled above; Health and Other never take a slot.
-            Route::Login | Route::Health | Route::Other => {
-                reply::error(StatusCode::NOT_FOUND, "no such page")
-            }
+            Route::Login | Route::Health | Route::Other => reply::error(StatusCode::NOT_FOUND, "no such page"),
         };
         (response, Cost::Full)
     }
@@ -209,10 +206,7 @@ impl Workspace {
             return (unauthorized(), Cost::Rejected);
         };
         let ack = json!({ "saved": true, "answers": answers });
-        (
-            reply::json(StatusCode::OK, reply::to_bytes(&ack)),
-            Cost::Full,
-        )
+        (reply::json(StatusCode::OK, reply::to_bytes(&ack)), Cost::Full)
     }
 
     /// The first presented token naming a live session, with its user.
@@ -247,9 +241,7 @@ pub(crate) async fn handle(State(workspace): State<Arc<Workspace>>, request: Req
         return metastable::serve_detached(workspace, route, request).await;
     }
     let (parts, body) = request.into_parts();
-    let response = workspace
-        .serve(route, parts, Payload::Streaming(body))
-        .await;
+    let response = workspace.serve(route, parts, Payload::Streaming(body)).await;
     workspace.counters.responded(response.status());
     response
 }

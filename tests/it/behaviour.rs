@@ -260,6 +260,7 @@ personas:
 
 #[test]
 fn immediate_retries_stay_metastable_where_backoff_recovers() {
+    let _machine = super::exclusive();
     let immediate = std::thread::spawn(|| {
         let dir = temp_dir("storm-immediate");
         run(&dir, &storm_scenario("{ policy: immediate, max_attempts: 100, timeout: 300ms }")).0

@@ -25,12 +25,7 @@ fn case_child() {
 
 fn run_in_child(spec: &case::Spec) -> BTreeMap<String, f64> {
     let mut child = Command::new(std::env::current_exe().expect("the test binary"));
-    child.args([
-        "bench::case_child",
-        "--exact",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
+    child.args(["bench::case_child", "--exact", "--nocapture", "--test-threads=1"]);
     case::in_child(child, spec)
 }
 
@@ -40,22 +35,15 @@ fn health_url(target: &EmbeddedTarget) -> String {
 
 #[test]
 fn the_short_suite_measures_all_five_cases() {
+    let _machine = super::exclusive();
     let target = EmbeddedTarget::start(&EmbeddedConfig::default()).expect("embedded target");
     let rows = suite::run(&health_url(&target), suite::SHORT, &mut run_in_child);
     let table = suite::table(&rows);
     for n in 1..=5 {
-        assert!(
-            rows.iter().any(|r| r.case.starts_with(&format!("{n}."))),
-            "case {n} missing:\n{table}"
-        );
+        assert!(rows.iter().any(|r| r.case.starts_with(&format!("{n}."))), "case {n} missing:\n{table}");
     }
     for row in &rows {
-        assert!(
-            row.value.is_finite() && row.value >= 0.0,
-            "{}: {}\n{table}",
-            row.case,
-            row.value
-        );
+        assert!(row.value.is_finite() && row.value >= 0.0, "{}: {}\n{table}", row.case, row.value);
     }
     // CPU per request and sustained rates are positive when requests were answered.
     assert!(rows[0].value > 0.0 && rows[1].value > 0.0, "{table}");
@@ -70,6 +58,7 @@ const IDLE_KIB_PER_USER_LIMIT: f64 = 6.0;
 
 #[test]
 fn twenty_thousand_idle_users_stay_under_the_memory_goal() {
+    let _machine = super::exclusive();
     let target = EmbeddedTarget::start(&EmbeddedConfig::default()).expect("embedded target");
     let url = health_url(&target);
     // 4,000 arrivals/s: slow enough that a debug build on a busy machine has answered every
@@ -85,10 +74,7 @@ fn twenty_thousand_idle_users_stay_under_the_memory_goal() {
     let baseline = run_in_child(&idle(1, Duration::ZERO));
     let loaded = run_in_child(&idle(20_000, Duration::from_secs(5)));
     assert_eq!(loaded["arrived"], 20_000.0, "{loaded:?}");
-    assert_eq!(
-        loaded["requests"], 20_000.0,
-        "every user must have had its answer and be thinking: {loaded:?}"
-    );
+    assert_eq!(loaded["requests"], 20_000.0, "every user must have had its answer and be thinking: {loaded:?}");
     assert_eq!(loaded["errors"], 0.0, "{loaded:?}");
     let kib = (loaded["rss_kib"] - baseline["rss_kib"]) / 19_999.0;
     eprintln!("{kib:.2} KiB per idle user over 20,000 users");

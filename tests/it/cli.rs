@@ -5,11 +5,7 @@ use std::process::{Command, Output};
 use super::temp_dir;
 
 fn schoolday(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_schoolday"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run schoolday")
+    Command::new(env!("CARGO_BIN_EXE_schoolday")).args(args).env("NO_COLOR", "1").output().expect("run schoolday")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -40,10 +36,7 @@ fn a_misspelled_field_names_file_line_column_and_the_fix() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     let location = format!("{}:6:5", path.display());
-    assert!(
-        stderr.starts_with(&format!("error: {location}")),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with(&format!("error: {location}")), "{stderr}");
     assert!(stderr.contains("personas.pupil"), "{stderr}");
     assert!(stderr.contains("unknown field `populaton`"), "{stderr}");
     assert!(stderr.contains("did you mean `population`?"), "{stderr}");
@@ -53,11 +46,7 @@ fn a_misspelled_field_names_file_line_column_and_the_fix() {
 fn a_missing_scenario_file_is_exit_code_2_naming_the_file() {
     let out = schoolday(&["run", "no/such/scenario.yaml"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("no/such/scenario.yaml"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("no/such/scenario.yaml"), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -71,28 +60,16 @@ fn usage_errors_are_exit_code_2() {
 
 #[test]
 fn run_writes_a_summary_and_exits_0() {
+    let _machine = super::exclusive();
     let dir = temp_dir("cli-run");
     let reports = dir.join("reports");
-    let out = schoolday(&[
-        "run",
-        "scenarios/smoke.yaml",
-        "--out",
-        reports.to_str().unwrap(),
-    ]);
+    let out = schoolday(&["run", "scenarios/smoke.yaml", "--out", reports.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("homework (goal)"), "{stdout}");
     assert!(stdout.contains("accounting closes"), "{stdout}");
-    assert!(
-        stdout.contains("matches the 600 the harness sent"),
-        "{stdout}"
-    );
-    let run_dir = std::fs::read_dir(&reports)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    assert!(stdout.contains("matches the 600 the harness sent"), "{stdout}");
+    let run_dir = std::fs::read_dir(&reports).unwrap().next().unwrap().unwrap().path();
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run_dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["requests"]["sent"], 600);
@@ -110,42 +87,23 @@ fn ctrl_c_writes_a_partial_report_and_exits_130() {
     .unwrap();
     let reports = dir.join("reports");
     let child = Command::new(env!("CARGO_BIN_EXE_schoolday"))
-        .args([
-            "run",
-            scenario.to_str().unwrap(),
-            "--out",
-            reports.to_str().unwrap(),
-        ])
+        .args(["run", scenario.to_str().unwrap(), "--out", reports.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_secs(3));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("INTERRUPTED"));
-    let run_dir = std::fs::read_dir(&reports)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run_dir = std::fs::read_dir(&reports).unwrap().next().unwrap().unwrap().path();
     let summary: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run_dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["run"]["interrupted"], true);
     let p = &summary["personas"][0];
-    let total = ["completed", "failed", "cut_off", "not_started"]
-        .iter()
-        .map(|k| p[k].as_u64().unwrap())
-        .sum::<u64>();
+    let total = ["completed", "failed", "cut_off", "not_started"].iter().map(|k| p[k].as_u64().unwrap()).sum::<u64>();
     assert_eq!(total, 600);
-    assert!(
-        p["not_started"].as_u64().unwrap() > 400,
-        "most users had not arrived after 3 s: {p}"
-    );
+    assert!(p["not_started"].as_u64().unwrap() > 400, "most users had not arrived after 3 s: {p}");
 }

@@ -6,6 +6,7 @@ mod behaviour;
 mod bench;
 mod cli;
 mod failures;
+mod gates;
 mod quick;
 mod run;
 
@@ -15,6 +16,14 @@ use std::sync::Arc;
 use schoolday::analysis::Summary;
 use schoolday::report::Style;
 use schoolday::scenario::{self, Scenario};
+
+/// Held by tests whose outcome depends on the generator keeping to its schedule (an exit
+/// code 0 or 1 rather than 3) and by tests that load the machine on purpose (an overloaded
+/// generator, a capacity search), so that the two never overlap on a small CI machine.
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// A fresh temporary directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -37,8 +46,7 @@ pub fn scenario_in(dir: &Path, name: &str, yaml: &str) -> Arc<Scenario> {
 /// Run a scenario in-process and return its summary (and where it was written).
 pub fn run(dir: &Path, yaml: &str) -> (Summary, PathBuf) {
     let scenario = scenario_in(dir, "scenario.yaml", yaml);
-    let finished =
-        schoolday::app::run_scenario(scenario, &dir.join("reports"), Style::plain()).expect("run");
+    let finished = schoolday::app::run_scenario(scenario, &dir.join("reports"), Style::plain()).expect("run");
     (finished.summary, finished.dir.path().to_path_buf())
 }
 
@@ -51,10 +59,6 @@ pub fn assert_accounting_closes(summary: &Summary) {
             "persona {} does not add up: {p:?}",
             p.name
         );
-        assert!(
-            p.accounting_closes,
-            "persona {} says its accounting does not close",
-            p.name
-        );
+        assert!(p.accounting_closes, "persona {} says its accounting does not close", p.name);
     }
 }

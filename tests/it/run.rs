@@ -53,33 +53,21 @@ fn every_user_is_accounted_for_and_counts_match_the_target() {
     assert_accounting_closes(&summary);
     let pupil = &summary.personas[0];
     assert_eq!(pupil.scheduled, 60);
-    assert_eq!(
-        pupil.completed, 60,
-        "an unsaturated target serves every pupil: {pupil:?}"
-    );
+    assert_eq!(pupil.completed, 60, "an unsaturated target serves every pupil: {pupil:?}");
     let parent = &summary.personas[1];
     assert_eq!(parent.scheduled, 20);
     // Parents who took the `messages` branch never pass the goal: they end as failed.
     assert_eq!(parent.completed + parent.failed, 20);
-    assert!(
-        parent.completed > 0 && parent.failed > 0,
-        "both branches are taken with seed 7: {parent:?}"
-    );
+    assert!(parent.completed > 0 && parent.failed > 0, "both branches are taken with seed 7: {parent:?}");
 
     // Per route, what the harness sent equals what the target received.
     let mut sent: BTreeMap<String, u64> = BTreeMap::new();
     for step in &summary.steps {
         let first_segment = step.path.split('/').nth(1).unwrap_or("");
-        *sent
-            .entry(format!("{} /{first_segment}", step.method))
-            .or_default() += step.sent;
+        *sent.entry(format!("{} /{first_segment}", step.method)).or_default() += step.sent;
     }
-    let counts = summary
-        .target_counts
-        .as_ref()
-        .expect("embedded target counts");
-    let received: BTreeMap<String, u64> =
-        serde_json::from_value(counts["received"].clone()).unwrap();
+    let counts = summary.target_counts.as_ref().expect("embedded target counts");
+    let received: BTreeMap<String, u64> = serde_json::from_value(counts["received"].clone()).unwrap();
     assert_eq!(sent, received);
     assert_eq!(summary.requests.sent, 60 * 5 + 20 * 2);
     assert_eq!(summary.requests.ok, summary.requests.sent);
@@ -96,10 +84,8 @@ fn every_user_is_accounted_for_and_counts_match_the_target() {
     let arrivals: u64 = summary.timeline.iter().map(|s| s.arrivals).sum();
     assert_eq!(arrivals, 80);
 
-    let json: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(run_dir.join("summary.json")).expect("summary.json written"),
-    )
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("summary.json")).expect("summary.json written")).unwrap();
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["personas"][0]["completed"], 60);
 }
@@ -109,17 +95,9 @@ fn same_seed_same_choices() {
     let dir = temp_dir("seeded");
     let (a, _) = run(&dir, QUIET_MORNING);
     let (b, _) = run(&dir, QUIET_MORNING);
-    let counts = |s: &schoolday::analysis::Summary| {
-        s.steps
-            .iter()
-            .map(|st| (st.name.clone(), st.sent))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        counts(&a),
-        counts(&b),
-        "the weighted choice follows the seed"
-    );
+    let counts =
+        |s: &schoolday::analysis::Summary| s.steps.iter().map(|st| (st.name.clone(), st.sent)).collect::<Vec<_>>();
+    assert_eq!(counts(&a), counts(&b), "the weighted choice follows the seed");
 }
 
 #[test]
@@ -147,17 +125,10 @@ personas:
     assert_accounting_closes(&summary);
     let login = summary.steps.iter().find(|s| s.name == "login").unwrap();
     let shed = login.errors.get("http_5xx").copied().unwrap_or(0);
-    assert!(
-        shed > 50,
-        "1 worker at 20 ms cannot take 120 logins in 0.5 s: {login:?}"
-    );
+    assert!(shed > 50, "1 worker at 20 ms cannot take 120 logins in 0.5 s: {login:?}");
     assert_eq!(login.ok + shed, login.sent);
     let counts = summary.target_counts.as_ref().unwrap();
-    assert_eq!(
-        counts["shed"].as_u64().unwrap(),
-        shed,
-        "every 503 the target sent was counted by the harness"
-    );
+    assert_eq!(counts["shed"].as_u64().unwrap(), shed, "every 503 the target sent was counted by the harness");
     assert_eq!(summary.personas[0].failed, shed);
     assert_eq!(summary.personas[0].completed, login.ok);
 }

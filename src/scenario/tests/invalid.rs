@@ -100,6 +100,13 @@ const CASES: &[(&str, &str)] = &[
   hint: give at least one branch a positive `weight` (the default is 1)"#,
     ),
     (
+        "claim-unknown-persona",
+        r#"tests/fixtures/scenarios/invalid/claim-unknown-persona.yaml:15:9: claim: unknown persona `pupl`: the personas are `pupil`
+  15 | claim: "pupl 8000 concurrent, p95 < 1s, errors < 0.1%"
+     |         ^
+  hint: did you mean `pupil`?"#,
+    ),
+    (
         "csv-missing",
         r#"tests/fixtures/scenarios/invalid/csv-missing.yaml:7:19: personas.pupil.users.csv: users file `tests/fixtures/scenarios/invalid/no-such-file.csv`: cannot read it: No such file or directory (os error 2)
    7 |     users: { csv: no-such-file.csv }
@@ -249,6 +256,54 @@ const CASES: &[(&str, &str)] = &[
   hint: a pause is a step of its own: `- think: 5s`"#,
     ),
     (
+        "threshold-amplification",
+        r#"tests/fixtures/scenarios/invalid/threshold-amplification.yaml:16:17: thresholds[0]: `amplification` is measured per persona, not per step
+  16 |   - pupil.login amplification < 1.5
+     |                 ^
+  hint: write `pupil amplification` instead"#,
+    ),
+    (
+        "threshold-bare-rate",
+        r#"tests/fixtures/scenarios/invalid/threshold-bare-rate.yaml:16:19: thresholds[0]: `1` needs a `%`: this limit is a percentage
+  16 |   - "error_rate < 1"
+     |                   ^
+  hint: e.g. `1%` or `0.1%` (a bare number could mean 1% or 100%)"#,
+    ),
+    (
+        "threshold-goal-per-step",
+        r#"tests/fixtures/scenarios/invalid/threshold-goal-per-step.yaml:16:20: thresholds[0]: `goal within 5m` is measured per persona, not per step
+  16 |   - pupil.homework goal within 5m >= 99%
+     |                    ^
+  hint: write `pupil goal within 5m` instead"#,
+    ),
+    (
+        "threshold-mapping",
+        r#"tests/fixtures/scenarios/invalid/threshold-mapping.yaml:16:5: thresholds[0]: invalid type: a mapping, expected a rule written on one line, e.g. `pupil.login p95 < 2s` (no `:` in it)
+  16 |   - pupil.login p95: 2s
+     |     ^"#,
+    ),
+    (
+        "threshold-no-unit",
+        r#"tests/fixtures/scenarios/invalid/threshold-no-unit.yaml:16:23: thresholds[0]: `2` needs a unit after `2`: expected a number and a unit (us, ms, s, m, h), e.g. `500ms`, `30s`, `1m30s`, `2h`
+  16 |   - pupil.login p95 < 2
+     |                       ^
+  hint: a latency limit is a duration, e.g. `2s` or `500ms`"#,
+    ),
+    (
+        "threshold-unknown-persona",
+        r#"tests/fixtures/scenarios/invalid/threshold-unknown-persona.yaml:17:5: thresholds[1]: `pupils` is neither a persona nor a metric
+  17 |   - pupils goal within 5m >= 99%
+     |     ^
+  hint: did you mean `pupil`? Metrics: `p95`, `error_rate`, `requests`, `errors`, `goal within 5m`, `time_to_goal p95`, `generator lag p99`, `amplification`"#,
+    ),
+    (
+        "threshold-unknown-step",
+        r#"tests/fixtures/scenarios/invalid/threshold-unknown-step.yaml:16:11: thresholds[0]: persona `pupil` has no step `logn`: its steps are `login` and `homework`
+  16 |   - pupil.logn p95 < 2s
+     |           ^
+  hint: did you mean `login`?"#,
+    ),
+    (
         "top-level-list",
         r#"tests/fixtures/scenarios/invalid/top-level-list.yaml:2:1: invalid type: a list, expected a scenario: a mapping with `name`, `target`, `duration` and `personas`
    2 | - name: Monday
@@ -326,14 +381,8 @@ fn every_invalid_fixture_is_asserted_and_explained() {
     for entry in std::fs::read_dir(INVALID).unwrap() {
         let path = entry.unwrap().path();
         let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
-        assert!(
-            CASES.iter().any(|(name, _)| *name == stem),
-            "{stem} has no expected message"
-        );
+        assert!(CASES.iter().any(|(name, _)| *name == stem), "{stem} has no expected message");
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            text.starts_with("# Wrong: "),
-            "{stem} does not say what is wrong"
-        );
+        assert!(text.starts_with("# Wrong: "), "{stem} does not say what is wrong");
     }
 }

@@ -29,10 +29,7 @@ fn lit(text: &str) -> Vec<Part> {
 fn full_fixture_top_level() {
     let s = load_valid("full.yaml");
     assert_eq!(s.name, "Everything at once");
-    assert_eq!(
-        s.description.as_deref(),
-        Some("A fixture that exercises the whole journey language.")
-    );
+    assert_eq!(s.description.as_deref(), Some("A fixture that exercises the whole journey language."));
     assert!(matches!(&s.target, Target::Url(u) if u.as_str() == "https://ent.example.org/base"));
     assert_eq!(s.duration, secs(600));
     assert_eq!(s.grace, secs(20));
@@ -40,25 +37,10 @@ fn full_fixture_top_level() {
     assert_eq!(s.scale, 0.1);
     assert_eq!(s.http.timeout, secs(10));
     assert_eq!(s.http.connections, ConnectionMode::Shared);
-    let headers: Vec<(&str, &[Part])> = s
-        .http
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.parts()))
-        .collect();
-    assert_eq!(
-        headers,
-        [
-            ("user-agent", &lit("schoolday/0.1")[..]),
-            ("x-user", &[Part::UserId][..])
-        ]
-    );
+    let headers: Vec<(&str, &[Part])> = s.http.headers.iter().map(|(k, v)| (k.as_str(), v.parts())).collect();
+    assert_eq!(headers, [("user-agent", &lit("schoolday/0.1")[..]), ("x-user", &[Part::UserId][..])]);
     let names: Vec<&str> = s.personas.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(
-        names,
-        ["pupil", "parent", "teacher"],
-        "persona order is kept"
-    );
+    assert_eq!(names, ["pupil", "parent", "teacher"], "persona order is kept");
 }
 
 #[test]
@@ -70,11 +52,7 @@ fn full_fixture_scale_and_users() {
     assert_eq!(parent.population, Some(3), "25 × 0.1 = 2.5 rounds to 3");
     assert_eq!(teacher.population, None);
     match &pupil.users {
-        UserSource::Csv {
-            path,
-            columns,
-            rows,
-        } => {
+        UserSource::Csv { path, columns, rows } => {
             assert!(path.ends_with("valid/pupils.csv"));
             assert_eq!(columns, &["id", "password", "class"]);
             assert_eq!(rows[1], ["bob", "p,w2", "3eA"]);
@@ -83,38 +61,11 @@ fn full_fixture_scale_and_users() {
         other => panic!("{other:?}"),
     }
     assert!(matches!(parent.users, UserSource::Generated));
-    assert_eq!(
-        parent.arrival.shape,
-        Shape::Constant {
-            rate: 2.0,
-            from: secs(60),
-            to: secs(120)
-        },
-        "rates are scaled"
-    );
+    assert_eq!(parent.arrival.shape, Shape::Constant { rate: 2.0, from: secs(60), to: secs(120) }, "rates are scaled");
     assert_eq!(pupil.arrival.spacing, Spacing::Even);
-    assert_eq!(
-        pupil.arrival.shape,
-        Shape::Peak {
-            at: secs(240),
-            spread: secs(60),
-            from: secs(0),
-            to: secs(600)
-        }
-    );
-    let Shape::Ramp {
-        from_rate,
-        to_rate,
-        from,
-        to,
-    } = teacher.arrival.shape.clone()
-    else {
-        panic!()
-    };
-    assert!(
-        (from_rate - 2.0).abs() < 1e-9,
-        "1200/min × 0.1 = 2/s, got {from_rate}"
-    );
+    assert_eq!(pupil.arrival.shape, Shape::Peak { at: secs(240), spread: secs(60), from: secs(0), to: secs(600) });
+    let Shape::Ramp { from_rate, to_rate, from, to } = teacher.arrival.shape.clone() else { panic!() };
+    assert!((from_rate - 2.0).abs() < 1e-9, "1200/min × 0.1 = 2/s, got {from_rate}");
     assert_eq!((to_rate, from, to), (0.0, secs(0), secs(600)));
 }
 
@@ -127,15 +78,13 @@ fn full_fixture_ops_and_think_insertion() {
     let expected = vec![
         Request(0), // login
         t.clone(),
-        Request(1), // GET /agenda; explicit think follows: none inserted
+        Request(1),                          // GET /agenda; explicit think follows: none inserted
         Think(super::Think::Fixed(secs(5))), // explicit
         LoopStart { count: 3, end: 7 },
         Request(2), // GET /files/{{ iteration }}
         t.clone(),  // kept inside a loop: it separates iterations
         LoopEnd { start: 4 },
-        Choose {
-            branches: vec![(3, 9), (1, 12), (1, 15)],
-        },
+        Choose { branches: vec![(3, 9), (1, 12), (1, 15)] },
         Request(3), // GET /messages
         t.clone(),
         Jump(16),
@@ -167,10 +116,7 @@ fn full_fixture_ops_and_think_insertion() {
         ]
     );
     let methods: Vec<&str> = j.requests.iter().map(|r| r.method.as_str()).collect();
-    assert_eq!(
-        methods,
-        ["POST", "GET", "GET", "GET", "GET", "GET", "DELETE", "PUT"]
-    );
+    assert_eq!(methods, ["POST", "GET", "GET", "GET", "GET", "GET", "DELETE", "PUT"]);
     assert!(j.requests[5].goal && j.requests.iter().filter(|r| r.goal).count() == 1);
 }
 
@@ -179,44 +125,27 @@ fn full_fixture_requests() {
     let s = load_valid("full.yaml");
     let r = &s.personas[0].journey.requests;
     // login: JSON body with templates, numbers, booleans and a list; two captures; a check.
-    let Body::Json(JsonTemplate::Object(fields)) = &r[0].body else {
-        panic!("{:?}", r[0].body)
-    };
+    let Body::Json(JsonTemplate::Object(fields)) = &r[0].body else { panic!("{:?}", r[0].body) };
     let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys, ["user", "password", "remember", "tries", "tags"]);
     assert!(matches!(&fields[0].1, JsonTemplate::String(t) if t.parts() == [Part::UserId]));
     assert!(matches!(&fields[1].1, JsonTemplate::String(t) if t.parts() == [Part::UserColumn(1)]));
     assert_eq!(fields[2].1, JsonTemplate::Bool(true));
     assert_eq!(fields[3].1, JsonTemplate::Number(1.into()));
-    let JsonTemplate::Array(tags) = &fields[4].1 else {
-        panic!()
-    };
+    let JsonTemplate::Array(tags) = &fields[4].1 else { panic!() };
     assert!(matches!(&tags[1], JsonTemplate::String(t) if t.parts() == [Part::UserIndex]));
-    let sources: Vec<(usize, &CaptureSource)> =
-        r[0].captures.iter().map(|c| (c.var, &c.source)).collect();
+    let sources: Vec<(usize, &CaptureSource)> = r[0].captures.iter().map(|c| (c.var, &c.source)).collect();
     assert_eq!(
         sources,
         [
-            (
-                0,
-                &CaptureSource::Json(vec![JsonKey::Field("token".into())])
-            ),
+            (0, &CaptureSource::Json(vec![JsonKey::Field("token".into())])),
             (1, &CaptureSource::Cookie("ENTSESSION".into()))
         ]
     );
     assert_eq!(
         r[0].check,
         Check {
-            status: Some(vec![
-                StatusRange {
-                    low: 200,
-                    high: 200
-                },
-                StatusRange {
-                    low: 300,
-                    high: 399
-                }
-            ]),
+            status: Some(vec![StatusRange { low: 200, high: 200 }, StatusRange { low: 300, high: 399 }]),
             body_contains: Some("token".into())
         }
     );
@@ -224,45 +153,18 @@ fn full_fixture_requests() {
     // agenda: bearer, headers, query, timeout; default check.
     assert_eq!(r[1].bearer.as_ref().unwrap().parts(), [Part::Var(0)]);
     assert_eq!(r[1].headers[0].0.as_str(), "accept");
-    let query: Vec<(&str, &[Part])> = r[1]
-        .query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.parts()))
-        .collect();
-    assert_eq!(
-        query,
-        [
-            ("week", &[Part::Iteration][..]),
-            ("class", &[Part::UserColumn(2)][..])
-        ]
-    );
+    let query: Vec<(&str, &[Part])> = r[1].query.iter().map(|(k, v)| (k.as_str(), v.parts())).collect();
+    assert_eq!(query, [("week", &[Part::Iteration][..]), ("class", &[Part::UserColumn(2)][..])]);
     assert_eq!(r[1].timeout, Some(secs(5)));
-    assert_eq!(
-        r[1].check,
-        Check {
-            status: None,
-            body_contains: None
-        }
-    );
+    assert_eq!(r[1].check, Check { status: None, body_contains: None });
     assert!(r[1].check.status_ok(302) && !r[1].check.status_ok(404));
     // files: path template and a header capture.
-    assert_eq!(
-        r[2].path.parts(),
-        [Part::Lit("/files/".into()), Part::Iteration]
-    );
+    assert_eq!(r[2].path.parts(), [Part::Lit("/files/".into()), Part::Iteration]);
     assert_eq!(r[2].captures[0].var, 2);
     assert!(matches!(&r[2].captures[0].source, CaptureSource::Header(h) if h.as_str() == "etag"));
     // logout: a form; draft: a raw body with its content type.
-    assert!(
-        matches!(&r[6].body, Body::Form(f) if f[0].0 == "token" && f[0].1.parts() == [Part::Var(0)])
-    );
-    let Body::Raw {
-        content_type,
-        template,
-    } = &r[7].body
-    else {
-        panic!()
-    };
+    assert!(matches!(&r[6].body, Body::Form(f) if f[0].0 == "token" && f[0].1.parts() == [Part::Var(0)]));
+    let Body::Raw { content_type, template } = &r[7].body else { panic!() };
     assert_eq!(content_type.as_deref(), Some("text/plain"));
     assert_eq!(template.parts(), [Part::Lit("hello ".into()), Part::UserId]);
 }
@@ -274,15 +176,7 @@ fn a_journey_ending_in_a_choice_has_no_trailing_think() {
     let teacher = &s.personas[2].journey;
     assert_eq!(
         teacher.ops,
-        [
-            Op::Choose {
-                branches: vec![(1, 1), (1, 3)]
-            },
-            Op::Request(0),
-            Op::Jump(5),
-            Op::Request(1),
-            Op::Jump(5)
-        ]
+        [Op::Choose { branches: vec![(1, 1), (1, 3)] }, Op::Request(0), Op::Jump(5), Op::Request(1), Op::Jump(5)]
     );
     assert_eq!(teacher.goal, 1);
 }
@@ -290,111 +184,39 @@ fn a_journey_ending_in_a_choice_has_no_trailing_think() {
 #[test]
 fn shapes_fixture() {
     let s = load_valid("shapes.yaml");
-    let Target::Embedded(config) = &s.target else {
-        panic!()
-    };
+    let Target::Embedded(config) = &s.target else { panic!() };
     assert_eq!((config.workers, config.queue, config.threads), (8, 100, 2));
     assert_eq!(config.login_cpu, Duration::from_millis(1));
     assert_eq!(config.file_size, 2 * 1024 * 1024);
     assert_eq!(config.service_time.default, Duration::from_millis(2));
     assert_eq!(config.service_time.login, Some(Duration::from_millis(30)));
     assert_eq!(config.service_time.agenda, Some(Duration::from_millis(3)));
-    assert_eq!(
-        config.service_time.files,
-        Some(Duration::from_millis(10)),
-        "unset routes keep their default"
-    );
+    assert_eq!(config.service_time.files, Some(Duration::from_millis(10)), "unset routes keep their default");
     assert_eq!(config.service_time.homework, None);
     assert_eq!(s.grace, secs(10));
     assert_eq!(s.seed, 1);
     assert_eq!(s.http.timeout, secs(30));
     assert_eq!(s.http.connections, ConnectionMode::PerUser);
-    let shapes: Vec<(&str, Option<u64>, &Shape)> = s
-        .personas
-        .iter()
-        .map(|p| (p.name.as_str(), p.population, &p.arrival.shape))
-        .collect();
+    let shapes: Vec<(&str, Option<u64>, &Shape)> =
+        s.personas.iter().map(|p| (p.name.as_str(), p.population, &p.arrival.shape)).collect();
     let expected = [
-        (
-            "constant",
-            None,
-            Shape::Constant {
-                rate: 5.0,
-                from: secs(0),
-                to: secs(600),
-            },
-        ),
-        (
-            "ramp",
-            None,
-            Shape::Ramp {
-                from_rate: 0.0,
-                to_rate: 50.0,
-                from: secs(60),
-                to: secs(300),
-            },
-        ),
-        (
-            "steps",
-            None,
-            Shape::Steps {
-                from: secs(30),
-                stages: vec![(10.0, secs(60)), (10.0, secs(90))],
-            },
-        ),
+        ("constant", None, Shape::Constant { rate: 5.0, from: secs(0), to: secs(600) }),
+        ("ramp", None, Shape::Ramp { from_rate: 0.0, to_rate: 50.0, from: secs(60), to: secs(300) }),
+        ("steps", None, Shape::Steps { from: secs(30), stages: vec![(10.0, secs(60)), (10.0, secs(90))] }),
         (
             "points",
             None,
-            Shape::Points {
-                points: vec![
-                    (secs(0), 0.0),
-                    (secs(60), 30.0),
-                    (secs(180), 30.0),
-                    (secs(240), 0.0),
-                ],
-            },
+            Shape::Points { points: vec![(secs(0), 0.0), (secs(60), 30.0), (secs(180), 30.0), (secs(240), 0.0)] },
         ),
-        (
-            "peak",
-            Some(20000),
-            Shape::Peak {
-                at: secs(240),
-                spread: secs(60),
-                from: secs(120),
-                to: secs(480),
-            },
-        ),
-        (
-            "exam",
-            Some(8279),
-            Shape::Burst {
-                at: secs(300),
-                spread: secs(10),
-                decay: None,
-            },
-        ),
-        (
-            "exam-decay",
-            Some(100),
-            Shape::Burst {
-                at: secs(300),
-                spread: secs(0),
-                decay: Some(secs(5)),
-            },
-        ),
+        ("peak", Some(20000), Shape::Peak { at: secs(240), spread: secs(60), from: secs(120), to: secs(480) }),
+        ("exam", Some(8279), Shape::Burst { at: secs(300), spread: secs(10), decay: None }),
+        ("exam-decay", Some(100), Shape::Burst { at: secs(300), spread: secs(0), decay: Some(secs(5)) }),
     ];
-    for ((name, population, shape), (e_name, e_population, e_shape)) in shapes.iter().zip(&expected)
-    {
-        assert_eq!(
-            (*name, *population, *shape),
-            (*e_name, *e_population, e_shape)
-        );
+    for ((name, population, shape), (e_name, e_population, e_shape)) in shapes.iter().zip(&expected) {
+        assert_eq!((*name, *population, *shape), (*e_name, *e_population, e_shape));
     }
     assert_eq!(shapes.len(), expected.len());
-    assert!(s
-        .personas
-        .iter()
-        .all(|p| p.arrival.spacing == Spacing::Poisson));
+    assert!(s.personas.iter().all(|p| p.arrival.spacing == Spacing::Poisson));
     // No persona think: no Think ops are inserted.
     assert_eq!(s.personas[0].journey.ops, [Op::Request(0)]);
 }
@@ -413,11 +235,7 @@ fn relative_csv_paths_follow_the_scenario_file() {
     let text = std::fs::read_to_string(Path::new(VALID).join("full.yaml")).unwrap();
     let elsewhere = Path::new("somewhere/else.yaml");
     let err = load_str(&text, elsewhere).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("users file `somewhere/pupils.csv`"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("users file `somewhere/pupils.csv`"), "{err}");
 }
 
 /// Inputs that once were (or could be) panics: none may panic, all must be errors.

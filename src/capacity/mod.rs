@@ -1,0 +1,331 @@
+//! Capacity verdicts: does the target hold the load a vendor claims (DOMAIN.md §7.8)?
+//!
+//! `schoolday capacity SCENARIO --claim "exam 8000 concurrent, p95 < 1s, errors < 0.1%"`:
+//!
+//! 1. **Convert** the claimed concurrency to an arrival rate, `X = N / (Z + R)`
+//!    ([`convert`]), with R measured by a short calibration run at light load.
+//! 2. **Ladder**: steps at 0.5, 0.75, 1.0, 1.1, 1.25 × X, each a real run of the claimed
+//!    persona alone at a constant rate, warm-up excluded ([`step`]).
+//! 3. **Judge** each step from its window: Clopper–Pearson on latency exceedance and errors,
+//!    batches, user goal success, generator health ([`step`], [`stats`]).
+//! 4. **Bisect** between the last pass and the first fail, **repeat** for every seed, and
+//!    state the verdict, the largest load that passed and the first that failed
+//!    ([`search`]).
+//! 5. **Evidence pack** in the run directory: the scenario and its SHA-256, tool version,
+//!    machine, every step's run directory, `capacity.json`, and an HTML section
+//!    ([`evidence`], [`render`]).
+//!
+//! The module never runs load itself: the caller passes a function that runs one scenario
+//! (`app::run_scenario` in the binary), which keeps this module testable and the runtime
+//! unaware of capacity searches.
+
+pub mod convert;
+pub mod evidence;
+pub mod render;
+pub mod search;
+pub mod sha256;
+pub mod stats;
+pub mod step;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Summary;
+use crate::scenario::claim::{Claim, ClaimLoad};
+use crate::scenario::Scenario;
+use convert::{as_rate, convert, journey_cost, Conversion};
+use search::{overall, run_seed, SeedRun, StepRunner};
+use step::{judge, step_scenario, StepResult, Timing, Verdict};
+
+/// How to search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Multiples of the claimed load for the ladder.
+    pub fractions: Vec<f64>,
+    pub warmup: Duration,
+    /// The steady window judged in every step.
+    pub window: Duration,
+    /// After the window, users still running get this long before being cut off.
+    pub grace: Duration,
+    /// Seeds: the scenario's seed, +1, +2, …
+    pub repeat: u32,
+    /// Bisection stops when the bracket is this narrow (a fraction of the claim).
+    pub resolution: f64,
+    pub max_bisections: u32,
+    /// Length of the light-load run that measures R.
+    pub calibration: Duration,
+}
+
+impl Default for Options {
+    /// DOMAIN.md §7.8: five steps, 10-minute windows, three seeds.
+    fn default() -> Self {
+        Options {
+            fractions: vec![0.5, 0.75, 1.0, 1.1, 1.25],
+            warmup: Duration::from_secs(60),
+            window: Duration::from_secs(600),
+            grace: Duration::from_secs(10),
+            repeat: 3,
+            resolution: 0.05,
+            max_bisections: 4,
+            calibration: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A capacity search's outcome: what `capacity.json` holds and the HTML section renders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityReport {
+    pub schema_version: u32,
+    pub evidence: evidence::Evidence,
+    pub claim: ClaimInfo,
+    pub conversion: Conversion,
+    pub settings: Settings,
+    pub runs: Vec<SeedRun>,
+    pub verdict: Verdict,
+    /// Smallest over seeds of the largest passing load.
+    pub largest_pass: Option<Load>,
+    /// Smallest over seeds of the first failing load.
+    pub first_fail: Option<Load>,
+    /// (in-flight requests, throughput) per step, for a USL fit.
+    pub usl_points: Vec<(f64, f64)>,
+    /// The USL fit, once `analysis::usl` is available here (see `usl_cross_check`).
+    #[serde(default)]
+    pub usl: Option<serde_json::Value>,
+    /// Plain-language caveats (short windows, a single seed, …).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimInfo {
+    pub text: String,
+    pub persona: String,
+    pub concurrency: Option<u64>,
+    pub quantile: f64,
+    pub latency_us: u64,
+    pub error_rate: f64,
+    pub goal_success: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub fractions: Vec<f64>,
+    pub warmup_s: f64,
+    pub window_s: f64,
+    pub repeat: u32,
+    pub seeds: Vec<u64>,
+    pub resolution: f64,
+}
+
+/// A load, in every unit a reader may want.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Load {
+    pub fraction: f64,
+    /// Sessions per second.
+    pub rate: f64,
+    /// Requests finished per second, measured.
+    pub throughput: f64,
+    /// Users in session at once, measured.
+    pub concurrency: f64,
+    pub seed: u64,
+    /// For a failing load: what broke, and in which journey step.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    #[serde(default)]
+    pub worst_step: Option<String>,
+}
+
+/// Runs one scenario to its summary; returns the summary and its run directory.
+pub type RunFn<'a> = dyn FnMut(Arc<Scenario>, &Path) -> anyhow::Result<(Summary, PathBuf)> + 'a;
+
+/// Search the capacity of `scenario`'s claimed persona; writes the evidence pack into `dir`.
+pub fn search(
+    scenario: &Scenario,
+    scenario_bytes: &[u8],
+    claim: &Claim,
+    options: &Options,
+    dir: &Path,
+    run: &mut RunFn,
+) -> anyhow::Result<CapacityReport> {
+    let persona = scenario
+        .personas
+        .iter()
+        .find(|p| p.name == claim.persona)
+        .ok_or_else(|| anyhow::anyhow!("the scenario has no persona `{}`", claim.persona))?;
+    let pack = evidence::collect(scenario, scenario_bytes);
+    let cost = journey_cost(&persona.journey);
+    let steps_dir = dir.join("steps");
+    let conversion = match claim.load {
+        ClaimLoad::Rate(rate) => as_rate(rate, cost),
+        ClaimLoad::Concurrent(n) => {
+            let response_s = calibrate(scenario, claim, options, cost.requests, &steps_dir, run)?;
+            convert(n, cost, response_s)
+        }
+    };
+    anyhow::ensure!(
+        conversion.rate.is_finite() && conversion.rate > 0.0,
+        "cannot convert the claim into an arrival rate: {}",
+        conversion.statement
+    );
+    let timing = Timing { warmup: options.warmup, window: options.window, grace: options.grace };
+    let seeds: Vec<u64> = (0..options.repeat.max(1) as u64).map(|i| scenario.seed.wrapping_add(i)).collect();
+    let mut runner = Runner { scenario, claim, rate: conversion.rate, timing, dir, steps_dir: &steps_dir, run };
+    let mut runs = Vec::new();
+    for &seed in &seeds {
+        runs.push(run_seed(&mut runner, seed, &options.fractions, options.resolution, options.max_bisections)?);
+    }
+    let verdict = overall(&runs);
+    let pick = |f: fn(&SeedRun) -> Option<f64>| -> Option<Load> {
+        let mut best: Option<&StepResult> = None;
+        for r in &runs {
+            let fraction = f(r)?;
+            let step = r.steps.iter().find(|s| s.fraction == fraction)?;
+            if best.is_none_or(|b| step.fraction < b.fraction) {
+                best = Some(step);
+            }
+        }
+        best.map(load_of)
+    };
+    // The largest pass must hold in every seed: if one seed has none, there is none.
+    let largest_pass = pick(|r| r.largest_pass);
+    let first_fail = runs
+        .iter()
+        .filter_map(|r| r.first_fail.and_then(|f| r.steps.iter().find(|s| s.fraction == f)))
+        .min_by(|a, b| a.fraction.total_cmp(&b.fraction))
+        .map(load_of);
+    let usl_points: Vec<(f64, f64)> =
+        runs.iter().flat_map(|r| r.steps.iter().map(|s| (s.in_flight, s.throughput))).collect();
+    let mut notes = Vec::new();
+    if options.window < Duration::from_secs(300) {
+        notes.push(format!(
+            "Short steady windows ({} s, DOMAIN.md asks for at least 10 minutes): an indicative result, not one to attach to a procurement file.",
+            options.window.as_secs()
+        ));
+    }
+    if options.repeat < 3 {
+        notes.push(format!(
+            "{} seed(s): a verdict for a procurement file needs at least 3 independent runs that agree (--repeat 3).",
+            options.repeat
+        ));
+    }
+    if runs.iter().any(|r| r.steps.iter().any(|s| !s.generator_healthy)) {
+        notes.push("The generator fell behind in at least one step: those steps are INCONCLUSIVE, whatever they measured; use a bigger machine or shards.".into());
+    }
+    if first_fail.is_none() {
+        if let Some(top) = &largest_pass {
+            notes.push(format!(
+                "No step failed: the capacity is at least {:.2}× the claim ({:.1} sessions/s); it was not measured above that.",
+                top.fraction, top.rate
+            ));
+        }
+    }
+    let usl = usl_cross_check(&usl_points);
+    if usl.is_none() {
+        notes.push("USL cross-check not computed yet: the fit lives in analysis::usl (reports work); the points are in `usl_points`.".into());
+    }
+    let report = CapacityReport {
+        schema_version: 1,
+        evidence: pack,
+        claim: ClaimInfo {
+            text: claim.text.clone(),
+            persona: claim.persona.clone(),
+            concurrency: match claim.load {
+                ClaimLoad::Concurrent(n) => Some(n),
+                ClaimLoad::Rate(_) => None,
+            },
+            quantile: claim.quantile,
+            latency_us: claim.latency.as_micros() as u64,
+            error_rate: claim.error_rate,
+            goal_success: claim.goal_success,
+        },
+        conversion,
+        settings: Settings {
+            fractions: options.fractions.clone(),
+            warmup_s: options.warmup.as_secs_f64(),
+            window_s: options.window.as_secs_f64(),
+            repeat: options.repeat,
+            seeds,
+            resolution: options.resolution,
+        },
+        runs,
+        verdict,
+        largest_pass,
+        first_fail,
+        usl_points,
+        usl,
+        notes,
+    };
+    evidence::write(dir, &report, scenario_bytes)?;
+    Ok(report)
+}
+
+/// Hook for the USL cross-check (DOMAIN.md §7.8): once `analysis::usl::fit` is merged, this
+/// becomes `crate::analysis::usl::fit(points).map(|f| serde_json::to_value(f).ok()).flatten()`.
+fn usl_cross_check(_points: &[(f64, f64)]) -> Option<serde_json::Value> {
+    None
+}
+
+fn load_of(s: &StepResult) -> Load {
+    Load {
+        fraction: s.fraction,
+        rate: s.rate,
+        throughput: s.throughput,
+        concurrency: s.concurrency,
+        seed: s.seed,
+        reasons: if s.verdict == Verdict::Fail { s.reasons.clone() } else { Vec::new() },
+        worst_step: s.worst_step.clone(),
+    }
+}
+
+/// R: the response time per session on the unloaded target, from a light run (4 sessions/s).
+fn calibrate(
+    scenario: &Scenario,
+    claim: &Claim,
+    options: &Options,
+    requests_per_session: f64,
+    steps_dir: &Path,
+    run: &mut RunFn,
+) -> anyhow::Result<f64> {
+    const RATE: f64 = 4.0;
+    let timing = Timing { warmup: Duration::ZERO, window: options.calibration, grace: options.grace };
+    let s = step_scenario(scenario, &claim.persona, RATE, scenario.seed, timing);
+    let (summary, _) = run(s, steps_dir)?;
+    let (total_us, count) = summary
+        .steps
+        .iter()
+        .fold((0.0, 0u64), |(t, c), st| (t + st.latency.mean_us * st.latency.count as f64, c + st.latency.count));
+    anyhow::ensure!(count > 0, "the calibration run finished no request: is the target up?");
+    // Mean per request × requests per session: sessions cut off at the end of a short
+    // calibration would otherwise bias a per-session average.
+    Ok(total_us / count as f64 / 1e6 * requests_per_session)
+}
+
+struct Runner<'a, 'r> {
+    scenario: &'a Scenario,
+    claim: &'a Claim,
+    rate: f64,
+    timing: Timing,
+    dir: &'a Path,
+    steps_dir: &'a Path,
+    run: &'a mut RunFn<'r>,
+}
+
+impl StepRunner for Runner<'_, '_> {
+    fn run(&mut self, fraction: f64, seed: u64) -> anyhow::Result<StepResult> {
+        let rate = self.rate * fraction;
+        let s = step_scenario(self.scenario, &self.claim.persona, rate, seed, self.timing);
+        let (summary, run_dir) = (self.run)(s, self.steps_dir)?;
+        let relative = run_dir.strip_prefix(self.dir).unwrap_or(&run_dir).display().to_string();
+        let result = judge(&summary, self.claim, fraction, rate, self.timing, relative);
+        eprintln!(
+            "capacity: {:.3}× ({:.1} sessions/s, seed {seed}): {:?}{}",
+            fraction,
+            rate,
+            result.verdict,
+            result.reasons.first().map(|r| format!(" — {r}")).unwrap_or_default()
+        );
+        Ok(result)
+    }
+}

@@ -1,0 +1,326 @@
+//! One load step of a capacity search: the scenario it runs, and its verdict.
+//!
+//! A step runs only the claimed persona, at a constant arrival rate, for warm-up + window.
+//! Its verdict (DOMAIN.md §7.8) uses only the window's seconds of the timeline:
+//!
+//! - **latency**: k latencies above the target out of n, Clopper–Pearson 95%. PASS needs
+//!   `pU < 1−q`, FAIL is `pL > 1−q`. The timeline keeps, per step and second, p50/p95/p99/max
+//!   rather than the histogram, so k is known only between bounds (a second whose p95 is
+//!   under the target has at most 5% above it, one whose p99 is over it at least 1%…). PASS
+//!   is tested on the upper bound and FAIL on the lower one, so the bounds can only make a
+//!   step INCONCLUSIVE, never wrongly decided. Exact counts need per-second histograms from
+//!   the metrics module: see `exceedance_bounds`.
+//! - **errors**: exact counts, Clopper–Pearson 95%, PASS needs `pU < e`, FAIL is `pL > e`.
+//! - **batches**: the window cut into 10 batches; every batch's p_q (bounded above by the
+//!   worst second) meets the target, or the batches' one-sided 95% t bound does.
+//! - **users**: the share who reached their goal must reach the claim's (99% by default).
+//! - **generator**: a step whose generator fell behind is INCONCLUSIVE, whatever it measured.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::stats::{clopper_pearson, t_upper, Interval};
+use crate::analysis::Summary;
+use crate::metrics::Quantiles;
+use crate::scenario::claim::Claim;
+use crate::scenario::{Arrival, Scenario, Shape, Spacing};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Inconclusive,
+}
+
+/// How long a step lasts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    pub warmup: Duration,
+    pub window: Duration,
+    pub grace: Duration,
+}
+
+/// The scenario of one step: the claimed persona alone, at `rate` sessions per second.
+pub fn step_scenario(base: &Scenario, persona: &str, rate: f64, seed: u64, timing: Timing) -> Arc<Scenario> {
+    let mut s = base.clone();
+    s.personas.retain(|p| p.name == persona);
+    let end = timing.warmup + timing.window;
+    for p in &mut s.personas {
+        p.population = None;
+        p.arrival = Arrival {
+            shape: Shape::Constant { rate, from: Duration::ZERO, to: end },
+            spacing: match p.arrival.spacing {
+                Spacing::Even => Spacing::Even,
+                Spacing::Poisson => Spacing::Poisson,
+            },
+            stagger: None,
+        };
+    }
+    s.duration = end;
+    s.grace = timing.grace;
+    s.seed = seed;
+    // A step is judged by the capacity verdict, not by the scenario's own thresholds.
+    s.gates = Default::default();
+    s.name = format!("{} capacity {rate:.2}/s seed {seed}", base.name);
+    Arc::new(s)
+}
+
+/// Everything measured and decided about one step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// Load as a multiple of the claim (1.0 = the claim).
+    pub fraction: f64,
+    /// Sessions started per second, as planned.
+    pub rate: f64,
+    pub seed: u64,
+    /// The step's run directory, relative to the capacity directory.
+    pub run_dir: String,
+    /// Seconds of the timeline judged: (warm-up, warm-up + window].
+    pub window_s: (u32, u32),
+    /// Arrivals per second measured in the window.
+    pub offered_rate: f64,
+    /// Mean users in session in the window: the concurrency actually reached.
+    pub concurrency: f64,
+    /// Mean requests in flight in the window (N for a USL fit).
+    pub in_flight: f64,
+    /// Requests finished per second in the window.
+    pub throughput: f64,
+    /// Latencies above the target: lower and upper bounds of k, with their intervals.
+    pub latency_low: Interval,
+    pub latency_high: Interval,
+    pub errors: Interval,
+    pub batches: Batches,
+    /// Share of arrived users who reached their goal (whole step).
+    pub goal_success: f64,
+    pub generator_healthy: bool,
+    pub lag_p99_us: u64,
+    pub verdict: Verdict,
+    /// Why, in plain words: one line per criterion that did not pass.
+    pub reasons: Vec<String>,
+    /// The journey step doing worst in the window (largest share over the latency target,
+    /// then of errors): where the target breaks first.
+    #[serde(default)]
+    pub worst_step: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batches {
+    pub count: usize,
+    pub seconds_each: u32,
+    /// Upper bound of each batch's p_q, microseconds.
+    pub upper_us: Vec<u64>,
+    pub t_upper_us: f64,
+    pub ok: bool,
+}
+
+/// Judge one step's summary against the claim.
+pub fn judge(
+    summary: &Summary,
+    claim: &Claim,
+    fraction: f64,
+    rate: f64,
+    timing: Timing,
+    run_dir: String,
+) -> StepResult {
+    let from = timing.warmup.as_secs() as u32;
+    let to = from + timing.window.as_secs().max(1) as u32;
+    let rows: Vec<_> = summary.timeline.iter().filter(|s| s.t > from && s.t <= to).collect();
+    let target_us = claim.latency.as_micros() as u64;
+    let (mut k_low, mut k_high, mut n) = (0u64, 0u64, 0u64);
+    let (mut errors, mut finished) = (0u64, 0u64);
+    // Per journey step: (over the target, upper bound; errors; finished).
+    let mut per_step = vec![(0u64, 0u64, 0u64); summary.steps.len()];
+    for row in &rows {
+        for (j, step) in row.steps.iter().enumerate() {
+            let (lo, hi) = exceedance_bounds(&step.latency, target_us);
+            k_low += lo;
+            k_high += hi;
+            n += step.latency.count;
+            errors += step.errors;
+            finished += step.ok + step.errors;
+            if let Some(slot) = per_step.get_mut(j) {
+                *slot = (slot.0 + hi, slot.1 + step.errors, slot.2 + step.ok + step.errors);
+            }
+        }
+    }
+    let share = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let worst_step = per_step
+        .iter()
+        .enumerate()
+        .filter(|(_, (over, errs, _))| over + errs > 0)
+        .max_by(|(_, a), (_, b)| {
+            (share(a.0, a.2), share(a.1, a.2))
+                .partial_cmp(&(share(b.0, b.2), share(b.1, b.2)))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .and_then(|(j, _)| summary.steps.get(j).map(|s| s.name.clone()));
+    let seconds = rows.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&crate::metrics::Second) -> u64| rows.iter().map(|r| f(r) as f64).sum::<f64>() / seconds;
+    let batches = batches(&rows, claim.quantile, target_us);
+    let persona = summary.personas.first();
+    let goal_success =
+        persona.map_or(0.0, |p| if p.arrived == 0 { 0.0 } else { p.completed as f64 / p.arrived as f64 });
+    let latency_low = clopper_pearson(k_low, n);
+    let latency_high = clopper_pearson(k_high, n);
+    let errors = clopper_pearson(errors, finished);
+    let allowed = 1.0 - claim.quantile;
+
+    let mut fails = Vec::new();
+    let mut unsure = Vec::new();
+    let pct = |x: f64| format!("{:.2}%", x * 100.0);
+    let p = claim.quantile * 100.0;
+    let target = crate::analysis::thresholds::show(target_us as f64, crate::scenario::thresholds::Unit::Duration);
+    if n == 0 {
+        unsure.push("no request finished in the window".to_string());
+    } else if latency_low.low > allowed {
+        fails.push(format!(
+            "latency: at least {} of requests took over {target} (95% CI lower bound {}), p{p} target allows {}",
+            pct(k_low as f64 / n as f64),
+            pct(latency_low.low),
+            pct(allowed)
+        ));
+    } else if latency_high.high >= allowed {
+        unsure.push(format!(
+            "latency: share over {target} could be up to {} (95% CI upper bound), not clearly under {}",
+            pct(latency_high.high),
+            pct(allowed)
+        ));
+    }
+    if errors.low > claim.error_rate {
+        fails.push(format!(
+            "errors: {} of {} requests failed (95% CI lower bound {} > {})",
+            errors.k,
+            errors.n,
+            pct(errors.low),
+            pct(claim.error_rate)
+        ));
+    } else if errors.high >= claim.error_rate && finished > 0 {
+        unsure.push(format!(
+            "errors: {} of {} failed; the 95% CI upper bound {} is not under {} (more requests needed)",
+            errors.k,
+            errors.n,
+            pct(errors.high),
+            pct(claim.error_rate)
+        ));
+    }
+    if !batches.ok && n > 0 {
+        unsure.push(format!(
+            "batches: p{p} of some {}-second batches may exceed {target} and their t bound does not clear it",
+            batches.seconds_each
+        ));
+    }
+    if goal_success < claim.goal_success {
+        fails.push(format!(
+            "users: {} reached their goal, the claim needs {}",
+            pct(goal_success),
+            pct(claim.goal_success)
+        ));
+    }
+    let healthy = summary.generator.healthy;
+    if !healthy {
+        unsure.push(format!(
+            "generator: lag p99 {}µs exceeded its limit, this step does not measure the target",
+            summary.generator.lag.p99_us
+        ));
+    }
+    let verdict = if !healthy {
+        Verdict::Inconclusive
+    } else if !fails.is_empty() {
+        Verdict::Fail
+    } else if unsure.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Inconclusive
+    };
+    fails.extend(unsure);
+    StepResult {
+        fraction,
+        rate,
+        seed: summary.scenario.seed,
+        run_dir,
+        window_s: (from, to),
+        offered_rate: mean(&|r| r.arrivals),
+        concurrency: mean(&|r| r.active_users),
+        in_flight: mean(&|r| r.in_flight),
+        throughput: mean(&|r| r.finished()),
+        latency_low,
+        latency_high,
+        errors,
+        batches,
+        goal_success,
+        generator_healthy: healthy,
+        lag_p99_us: summary.generator.lag.p99_us,
+        verdict,
+        reasons: fails,
+        worst_step,
+    }
+}
+
+/// Bounds on how many of a second's `q.count` latencies exceed `target_us`, from its
+/// quantiles. `value_at_quantile(ℓ) ≤ T` means at least a share ℓ is at or under T (HDR
+/// rounds values up, so this errs on the safe side); `> T` means more than 1−ℓ is over it.
+///
+/// Runtime hook that would make this exact: per step and second, the number of latencies
+/// above the claim's target (or the second's histogram) in `metrics::StepSecond`.
+pub fn exceedance_bounds(q: &Quantiles, target_us: u64) -> (u64, u64) {
+    let c = q.count;
+    if c == 0 {
+        return (0, 0);
+    }
+    // Levels in per mille, so that the shares are exact integer arithmetic.
+    let levels = [(500u64, q.p50_us), (950, q.p95_us), (990, q.p99_us), (1000, q.max_us)];
+    let high = match levels.iter().rev().find(|(_, v)| *v <= target_us) {
+        Some((level, _)) => (c * (1000 - level)).div_ceil(1000),
+        None => c,
+    };
+    let low = match levels.iter().find(|(_, v)| *v > target_us) {
+        Some((level, _)) => (c * (1000 - level) / 1000).max(1),
+        None => 0,
+    };
+    (low.min(c), high.min(c))
+}
+
+/// The batch guard: 10 batches (fewer if the window is shorter than 10 s).
+fn batches(rows: &[&crate::metrics::Second], quantile: f64, target_us: u64) -> Batches {
+    let count = rows.len().clamp(1, 10);
+    let each = (rows.len() / count).max(1);
+    let pick = |q: &Quantiles| match quantile {
+        x if x <= 0.5 => q.p50_us,
+        x if x <= 0.95 => q.p95_us,
+        x if x <= 0.99 => q.p99_us,
+        _ => q.max_us,
+    };
+    let upper_us: Vec<u64> = rows
+        .chunks(each)
+        .take(count)
+        .filter_map(|chunk| {
+            chunk.iter().flat_map(|r| r.steps.iter().filter(|s| s.latency.count > 0).map(|s| pick(&s.latency))).max()
+        })
+        .collect();
+    let values: Vec<f64> = upper_us.iter().map(|v| *v as f64).collect();
+    let t = t_upper(&values);
+    let ok = !upper_us.is_empty() && (upper_us.iter().all(|v| *v <= target_us) || t < target_us as f64);
+    Batches { count: upper_us.len(), seconds_each: each as u32, upper_us, t_upper_us: t, ok }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(count: u64, p50: u64, p95: u64, p99: u64, max: u64) -> Quantiles {
+        Quantiles { count, p50_us: p50, p95_us: p95, p99_us: p99, max_us: max }
+    }
+
+    #[test]
+    fn exceedance_bounds_from_quantiles() {
+        assert_eq!(exceedance_bounds(&q(100, 1, 2, 3, 4), 10), (0, 0));
+        assert_eq!(exceedance_bounds(&q(100, 1, 2, 3, 40), 10), (1, 1));
+        assert_eq!(exceedance_bounds(&q(100, 1, 2, 30, 40), 10), (1, 5));
+        assert_eq!(exceedance_bounds(&q(100, 1, 20, 30, 40), 10), (5, 50));
+        assert_eq!(exceedance_bounds(&q(100, 11, 20, 30, 40), 10), (50, 100));
+        assert_eq!(exceedance_bounds(&q(0, 0, 0, 0, 0), 10), (0, 0));
+    }
+}

@@ -1,0 +1,276 @@
+//! CI gates from the outside: thresholds decide the exit code and the JUnit report, and a run
+//! whose generator fell behind never passes silently.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use schoolday::exit_code::ExitCode;
+
+use super::{exclusive, run, temp_dir};
+
+fn schoolday(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_schoolday")).args(args).env("NO_COLOR", "1").output().expect("run schoolday")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The only run directory under `reports`.
+fn run_dir(reports: &Path) -> std::path::PathBuf {
+    let mut dirs: Vec<_> = std::fs::read_dir(reports).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.remove(0)
+}
+
+#[test]
+fn ci_smoke_passes_on_a_healthy_target_with_junit() {
+    let _machine = exclusive();
+    let dir = temp_dir("gates-smoke");
+    let reports = dir.join("reports");
+    let junit = dir.join("ci/junit.xml");
+    let out = schoolday(&[
+        "run",
+        "scenarios/ci-smoke.yaml",
+        "--out",
+        reports.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("all 5 thresholds passed"), "{stdout}");
+    let xml = read(&junit);
+    assert!(xml.contains(r#"<testsuite name="schoolday: CI smoke" tests="6" failures="0""#), "{xml}");
+    assert!(xml.contains(r#"name="pupil.login p95 &lt; 250ms""#), "{xml}");
+    assert!(!xml.contains("<failure"), "{xml}");
+    // The run directory has its own copy, and the summary carries the judged thresholds.
+    let dir = run_dir(&reports);
+    assert_eq!(read(&dir.join("junit.xml")), xml);
+    let summary: serde_json::Value = serde_json::from_str(&read(&dir.join("summary.json"))).unwrap();
+    assert_eq!(summary["thresholds"].as_array().unwrap().len(), 5);
+    assert_eq!(summary["thresholds"][0]["pass"], true);
+}
+
+#[test]
+fn ci_smoke_fails_with_exit_1_and_a_junit_failure_when_the_target_is_slower() {
+    let _machine = exclusive();
+    // The same scenario against a target whose logins take 300 ms: above the 250 ms p95
+    // limit, while everything else still holds. Shortened so the test stays quick.
+    let smoke = read(Path::new("scenarios/ci-smoke.yaml"));
+    let slow = smoke
+        .replace("service_time: { default: 2ms, login: 5ms }", "service_time: { default: 2ms, login: 300ms }")
+        .replace("duration: 15s", "duration: 5s")
+        .replace("population: 300", "population: 100")
+        .replace("requests >= 900", "requests >= 300");
+    assert_ne!(slow, smoke, "the replacements apply to the shipped file");
+    let dir = temp_dir("gates-slow");
+    let scenario = dir.join("slow.yaml");
+    std::fs::write(&scenario, slow).unwrap();
+    let reports = dir.join("reports");
+    let junit = dir.join("junit.xml");
+    let out = schoolday(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        reports.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("1 of 5 thresholds FAILED"), "{stdout}");
+    assert!(text(&out.stderr).contains("1 of 5 thresholds failed"));
+    let xml = read(&junit);
+    assert!(xml.contains(r#"tests="6" failures="1""#), "{xml}");
+    let failure = xml.lines().find(|l| l.contains("<failure")).expect("a failure element");
+    assert!(failure.contains(r#"message="measured 3"#) && failure.contains("limit &lt; 250ms"), "{failure}");
+    let case = xml.lines().position(|l| l.contains("<failure")).unwrap() - 1;
+    assert!(xml.lines().nth(case).unwrap().contains("pupil.login p95"), "{xml}");
+}
+
+#[test]
+fn a_bad_threshold_is_exit_code_2_with_its_position() {
+    let out = schoolday(&["validate", "tests/fixtures/scenarios/invalid/threshold-unknown-step.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("threshold-unknown-step.yaml:16:11: thresholds[0]: persona `pupil` has no step `logn`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean `login`?"), "{stderr}");
+}
+
+#[test]
+fn a_junit_path_that_cannot_be_written_fails_before_the_run() {
+    let dir = temp_dir("gates-badjunit");
+    let blocker = dir.join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let junit = blocker.join("junit.xml");
+    let reports = dir.join("reports");
+    let out = schoolday(&[
+        "run",
+        "scenarios/ci-smoke.yaml",
+        "--out",
+        reports.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(junit.to_str().unwrap()), "{}", text(&out.stderr));
+    assert!(!reports.exists(), "nothing ran");
+}
+
+/// 3,000 users due in the same instant on a 2-core machine: the generator cannot start them
+/// on time, whatever the target does.
+const OVERLOADED_GENERATOR: &str = r#"
+name: overloaded generator
+target: embedded
+embedded: { workers: 64, queue: 100000, service_time: { default: 0s }, login_cpu: 0s }
+duration: 2s
+grace: 5s
+http: { connections: shared }
+personas:
+  pupil:
+    population: 3000
+    arrival: { shape: burst, at: 0s }
+    journey:
+      - name: agenda
+        get: /agenda
+        check: { status: [200, 401] }
+        goal: true
+thresholds:
+  - error_rate < 100%
+"#;
+
+#[test]
+fn an_overloaded_generator_is_exit_code_3_not_a_pass() {
+    let _machine = exclusive();
+    let dir = temp_dir("gates-generator");
+    let scenario = dir.join("overloaded.yaml");
+    std::fs::write(&scenario, OVERLOADED_GENERATOR).unwrap();
+    let reports = dir.join("reports");
+    let out = schoolday(&["run", scenario.to_str().unwrap(), "--out", reports.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("run invalid: the generator fell behind"), "{}", text(&out.stderr));
+    // Its one threshold passed, and the JUnit report still goes red on run validity.
+    assert!(stdout.contains("all 1 thresholds passed"), "{stdout}");
+    let xml = read(&run_dir(&reports).join("junit.xml"));
+    assert!(xml.contains(r#"tests="2" failures="1""#), "{xml}");
+    assert!(xml.contains("run is valid: generator lag p99"), "{xml}");
+}
+
+#[test]
+fn exit_code_precedence() {
+    let _machine = exclusive();
+    // In-process: a generator bottleneck outranks failed thresholds.
+    let dir = temp_dir("gates-precedence");
+    let yaml = OVERLOADED_GENERATOR.replace("error_rate < 100%", "requests > 1000000");
+    let (summary, _) = run(&dir, &yaml);
+    assert!(!summary.generator.healthy);
+    assert!(!summary.thresholds[0].pass);
+    assert_eq!(schoolday::app::exit_code(&summary), ExitCode::GeneratorBottleneck);
+    let mut healthy = summary.clone();
+    healthy.generator.healthy = true;
+    assert_eq!(schoolday::app::exit_code(&healthy), ExitCode::ThresholdsFailed);
+    healthy.thresholds.clear();
+    assert_eq!(schoolday::app::exit_code(&healthy), ExitCode::Success);
+    let mut interrupted = summary;
+    interrupted.run.interrupted = true;
+    assert_eq!(schoolday::app::exit_code(&interrupted), ExitCode::Interrupted);
+}
+
+/// A target of known capacity: 4 workers × 20 ms per login = 200 logins/s (a little less in
+/// practice: a timer tick and the request's own handling add to the 20 ms).
+const KNOWN_CAPACITY: &str = r#"
+# 4 workers × 20 ms = 200 logins/s.
+name: known capacity
+target: embedded
+embedded: { workers: 4, queue: 60, service_time: { login: 20ms }, login_cpu: 0s }
+duration: 10s
+http: { timeout: 5s, connections: shared }
+personas:
+  pupil:
+    population: 100
+    arrival: { shape: constant, rate: 10/s, spacing: even }
+    journey:
+      - name: login
+        post: /login
+        json: { user: "{{ user.id }}", password: demo }
+        goal: true
+claim: "pupil 4 concurrent, p95 < 100ms, errors < 2%"
+"#;
+
+#[test]
+fn a_capacity_search_finds_a_known_capacity_within_ten_percent() {
+    let _machine = exclusive();
+    let dir = temp_dir("gates-capacity");
+    let path = dir.join("known.yaml");
+    std::fs::write(&path, KNOWN_CAPACITY).unwrap();
+    let scenario = schoolday::scenario::load_file(&path).unwrap();
+    let claim = scenario.gates.claim.clone().expect("the scenario states a claim");
+    let options = schoolday::capacity::Options {
+        warmup: std::time::Duration::from_secs(1),
+        window: std::time::Duration::from_secs(3),
+        grace: std::time::Duration::from_secs(2),
+        repeat: 1,
+        calibration: std::time::Duration::from_secs(2),
+        ..Default::default()
+    };
+    let out = dir.join("capacity");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut run = |s: std::sync::Arc<schoolday::scenario::Scenario>, to: &Path| {
+        let finished = schoolday::app::run_scenario(s, to, schoolday::report::Style::plain())?;
+        Ok((finished.summary, finished.dir.path().to_path_buf()))
+    };
+    let report =
+        schoolday::capacity::search(&scenario, KNOWN_CAPACITY.as_bytes(), &claim, &options, &out, &mut run).unwrap();
+
+    // X = N / (Z + R) with Z = 0 and R ≈ 20 ms: about 200 sessions/s.
+    let c = &report.conversion;
+    assert_eq!(c.think_s, 0.0);
+    assert!(c.response_s > 0.019 && c.response_s < 0.03, "{c:?}");
+    let pass = report.largest_pass.as_ref().expect("some load passed");
+    let fail = report.first_fail.as_ref().expect("the ladder reaches past the capacity");
+    assert!(
+        (180.0..=220.0).contains(&pass.throughput),
+        "the largest passing load is within 10% of 200 req/s: {pass:?}"
+    );
+    assert!(fail.rate > pass.rate, "{pass:?} {fail:?}");
+    assert!(fail.reasons.iter().any(|r| r.starts_with("latency")), "{fail:?}");
+    assert_eq!(fail.worst_step.as_deref(), Some("login"));
+    for step in &report.runs[0].steps {
+        assert!(step.generator_healthy, "{step:?}");
+    }
+
+    // The evidence pack.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("capacity.json")).unwrap()).unwrap();
+    assert_eq!(json["evidence"]["scenario_sha256"], schoolday::capacity::sha256::hex(KNOWN_CAPACITY.as_bytes()));
+    assert_eq!(std::fs::read_to_string(out.join("scenario.yaml")).unwrap(), KNOWN_CAPACITY);
+    assert!(json["evidence"]["machine"]["cores"].as_u64().unwrap() >= 1);
+    let html = std::fs::read_to_string(out.join("capacity.html")).unwrap();
+    assert!(html.starts_with(r#"<section class="sd-capacity""#) && html.contains("Largest load that passed"));
+    for step in &report.runs[0].steps {
+        assert!(out.join(&step.run_dir).join("summary.json").exists(), "{}", step.run_dir);
+    }
+}
+
+#[test]
+fn capacity_usage_errors_are_exit_code_2() {
+    let dir = temp_dir("gates-capacity-cli");
+    let path = dir.join("known.yaml");
+    std::fs::write(&path, KNOWN_CAPACITY.replace("claim:", "# claim:")).unwrap();
+    let out = schoolday(&["capacity", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no claim"), "{}", text(&out.stderr));
+    let out = schoolday(&["capacity", path.to_str().unwrap(), "--claim", "pupl 4 concurrent, p95 < 1s"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("--claim: unknown persona `pupl`") && stderr.contains("did you mean `pupil`?"), "{stderr}");
+}
