@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::format::{clock, micros, percent};
+use super::format::{clock, count, micros, percent};
 use super::html::esc;
 use super::style::Style;
 use crate::analysis::verdict::Status;
@@ -38,6 +38,7 @@ pub enum Value {
     SaturatedAt(Option<f64>),
     /// A multiplier, e.g. requests per goal.
     Ratio(f64),
+    Count(u64),
     /// Time to recover after a storm: `None` = never (the worst outcome).
     RecoveredAfter(Option<f64>),
 }
@@ -50,6 +51,7 @@ impl Value {
             Value::Micros(v) => Some(v as f64),
             Value::SaturatedAt(v) | Value::RecoveredAfter(v) => Some(v.unwrap_or(f64::INFINITY)),
             Value::Ratio(v) => Some(v),
+            Value::Count(v) => Some(v as f64),
         }
     }
 
@@ -63,6 +65,7 @@ impl Value {
             Value::SaturatedAt(None) => "never".into(),
             Value::SaturatedAt(Some(v)) => clock(Duration::from_secs_f64(v.max(0.0))),
             Value::Ratio(v) => format!("{v:.2}×"),
+            Value::Count(v) => count(v),
             Value::RecoveredAfter(None) => "never (metastable)".into(),
             Value::RecoveredAfter(Some(v)) => clock(Duration::from_secs_f64(v.max(0.0))),
         }
@@ -200,6 +203,13 @@ impl Comparison {
                         .unwrap_or(Value::Missing)
                 });
             }
+            row("users", format!("{p}: p95 time to goal"), Better::Lower, &|s| {
+                s.personas
+                    .iter()
+                    .find(|x| &x.name == p && x.time_to_goal.count > 0)
+                    .map(|x| Value::Micros(x.time_to_goal.p95_us))
+                    .unwrap_or(Value::Missing)
+            });
             row("retries", format!("{p}: requests per goal (amplification)"), Better::Lower, &|s| {
                 s.personas
                     .iter()
@@ -217,15 +227,8 @@ impl Comparison {
                             .iter()
                             .map(|k| x.attempts.get(*k).copied().unwrap_or(0))
                             .sum();
-                        Value::Rate(extra as f64)
+                        Value::Count(extra)
                     })
-                    .unwrap_or(Value::Missing)
-            });
-            row("users", format!("{p}: p95 time to goal"), Better::Lower, &|s| {
-                s.personas
-                    .iter()
-                    .find(|x| &x.name == p && x.time_to_goal.count > 0)
-                    .map(|x| Value::Micros(x.time_to_goal.p95_us))
                     .unwrap_or(Value::Missing)
             });
         }

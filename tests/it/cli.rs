@@ -63,7 +63,8 @@ fn run_writes_a_summary_and_exits_0() {
     let _machine = super::exclusive();
     let dir = temp_dir("cli-run");
     let reports = dir.join("reports");
-    let out = schoolday(&["run", "scenarios/smoke.yaml", "--out", reports.to_str().unwrap()]);
+    // The generator's health on a busy test machine is not what this test is about.
+    let out = schoolday(&["run", "scenarios/smoke.yaml", "--out", reports.to_str().unwrap(), "--lag-limit", "1s"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("homework (goal)"), "{stdout}");
