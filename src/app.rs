@@ -193,10 +193,24 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
             });
             hook
         });
-        let output = runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx, on_storm).await;
+        let (every_second, aborted) = match scenario.gates.abort_on_fail {
+            Some(after) if !scenario.gates.thresholds.is_empty() => {
+                let (hook, reason) = crate::abort::hook(scenario.clone(), &plan, base_url.clone(), stop.clone(), after);
+                (Some(hook), Some(reason))
+            }
+            _ => (None, None),
+        };
+        let hooks = runtime::Hooks { on_storm, every_second };
+        let mut output = runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx, hooks).await;
         let _ = display.await;
-        output
+        let aborted = aborted.and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if aborted.is_some() {
+            // Stopped by a failed threshold, not by a person: not an interruption.
+            output.interrupted = false;
+        }
+        (output, aborted)
     });
+    let (output, aborted) = output;
     generator.shutdown_timeout(Duration::from_secs(2));
 
     let target_counts = target.map(|t| {
@@ -209,6 +223,7 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     });
     let mut summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);
     summary.thresholds = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
+    summary.run.aborted = aborted;
     let files = report::write_files(&summary, &dir)?;
     Ok(Finished { summary, dir, files })
 }
@@ -237,8 +252,11 @@ pub fn exit_code(summary: &Summary) -> ExitCode {
             }
         );
         ExitCode::GeneratorBottleneck
-    } else if failed > 0 {
+    } else if failed > 0 || summary.run.aborted.is_some() {
         eprintln!("error: {failed} of {} thresholds failed", summary.thresholds.len());
+        if let Some(why) = &summary.run.aborted {
+            eprintln!("the run was stopped early: {why}");
+        }
         ExitCode::ThresholdsFailed
     } else {
         ExitCode::Success

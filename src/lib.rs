@@ -5,6 +5,7 @@
 //! outcomes) → [`analysis`] (summary) → [`report`] (terminal, JSON). The [`target`] module is the
 //! embedded demo school workspace that scenarios can run against out of the box.
 
+pub mod abort;
 pub mod analysis;
 pub mod app;
 pub mod capacity;

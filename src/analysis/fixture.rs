@@ -218,7 +218,12 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
             url: "http://127.0.0.1:1".into(),
             connections: ConnectionMode::PerUser,
         },
-        run: RunInfo { started_at: "2026-04-06T06:00:00Z".into(), elapsed_s: seconds as f64, interrupted: false },
+        run: RunInfo {
+            started_at: "2026-04-06T06:00:00Z".into(),
+            elapsed_s: seconds as f64,
+            interrupted: false,
+            aborted: None,
+        },
         generator: GeneratorHealth { healthy: lag.p99_us <= 5_000, lag, lag_p99_limit_us: 5_000 },
         requests: RequestTotals {
             sent,

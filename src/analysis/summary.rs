@@ -83,6 +83,9 @@ pub struct RunInfo {
     pub elapsed_s: f64,
     /// Stopped early (Ctrl-C): users not yet arrived count as `not_started`.
     pub interrupted: bool,
+    /// Stopped early by `abort_on_fail`: which threshold failed, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -337,6 +340,7 @@ pub fn summarize(
             started_at: humantime::format_rfc3339_seconds(output.started_at).to_string(),
             elapsed_s: output.elapsed.as_secs_f64(),
             interrupted: output.interrupted,
+            aborted: None,
         },
         generator: GeneratorHealth { lag, lag_p99_limit_us: lag_limit.as_micros() as u64, healthy },
         requests: RequestTotals {

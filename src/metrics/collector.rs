@@ -51,6 +51,10 @@ impl Collector {
         &self.timeline
     }
 
+    pub fn layout(&self) -> &Layout {
+        self.recorder.layout()
+    }
+
     pub fn totals(&self) -> &Tally {
         &self.totals
     }

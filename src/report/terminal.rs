@@ -29,6 +29,9 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
             clock(secs(s.run.elapsed_s)),
         ))
     )?;
+    if let Some(why) = &s.run.aborted {
+        writeln!(out, "{}", style.red(&format!("STOPPED EARLY (abort_on_fail): {why}")))?;
+    }
     if s.run.interrupted {
         writeln!(
             out,

@@ -48,6 +48,18 @@ pub struct RunContext {
 /// Called when a storm strikes, e.g. to drop the embedded target's server-side sessions.
 pub type StormHook = Arc<dyn Fn() + Send + Sync>;
 
+/// Called after each second of the timeline is closed, with what has been measured so far
+/// and the second's number (e.g. to judge thresholds and stop a run that already failed).
+pub type SecondHook = Box<dyn FnMut(&Collector, u32) + Send>;
+
+/// Optional callbacks into the run, so that the caller can react to it without the runtime
+/// knowing about targets or thresholds.
+#[derive(Default)]
+pub struct Hooks {
+    pub on_storm: Option<StormHook>,
+    pub every_second: Option<SecondHook>,
+}
+
 impl RunContext {
     fn layout_step(&self, persona: usize, request: usize) -> usize {
         self.recorder.layout().step_id(persona, request)
@@ -108,7 +120,7 @@ pub async fn run(
     clients: Clients,
     stop: CancellationToken,
     progress: watch::Sender<Progress>,
-    on_storm: Option<StormHook>,
+    hooks: Hooks,
 ) -> RunOutput {
     let layout = Layout::new(
         scenario
@@ -159,9 +171,10 @@ pub async fn run(
         plan.arrivals.len() as u64,
         progress,
         collector_done.clone(),
+        hooks.every_second,
     ));
 
-    let storms = tokio::spawn(strike(ctx.clone(), start, on_storm));
+    let storms = tokio::spawn(strike(ctx.clone(), start, hooks.on_storm));
     let users = TaskTracker::new();
     let mut interrupted = false;
     for arrival in &plan.arrivals {
@@ -226,6 +239,7 @@ async fn collect(
     scheduled: u64,
     progress: watch::Sender<Progress>,
     done: CancellationToken,
+    mut every_second: Option<SecondHook>,
 ) -> Collector {
     let mut t = 0u32;
     let (mut arrived, mut ok_total, mut errors_total) = (0u64, 0u64, 0u64);
@@ -252,6 +266,9 @@ async fn collect(
             errors_total,
             lag_p99: Duration::from_micros(second.lag.p99_us),
         });
+        if let Some(hook) = every_second.as_mut() {
+            hook(&collector, t);
+        }
     }
 }
 

@@ -57,6 +57,9 @@ pub struct Gates {
     /// Generator lag p99 above which the run is invalid (exit code 3); `None`: the default,
     /// `analysis::LAG_P99_LIMIT`. Raise it only for a machine known to be noisy.
     pub lag_limit: Option<Duration>,
+    /// Stop the run as soon as a threshold fails, judging every few seconds once this long
+    /// has passed (`abort_on_fail`); `None`: judge only at the end.
+    pub abort_on_fail: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]

@@ -39,6 +39,8 @@ pub struct RawScenario {
     pub claim: Option<RawThreshold>,
     /// `generator: { lag_p99_limit: 5ms }`
     pub generator: Option<RawGenerator>,
+    /// Stop as soon as a threshold fails, after this grace period (`abort_on_fail: 30s`).
+    pub abort_on_fail: Option<Scalar>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -68,6 +68,15 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
         None => Vec::new(),
     };
     let (thresholds, claim) = gates(src, raw.thresholds.as_deref(), raw.claim.as_ref(), &personas)?;
+    let abort_on_fail = match &raw.abort_on_fail {
+        Some(_) if thresholds.is_empty() => {
+            return Err(src
+                .error("abort_on_fail", At::Key, "`abort_on_fail` needs `thresholds` to judge")
+                .with_hint("add `thresholds:`, or remove `abort_on_fail`"))
+        }
+        Some(text) => Some(duration_at(src, "abort_on_fail", text)?),
+        None => None,
+    };
     let lag_limit = match raw.generator.as_ref().and_then(|g| g.lag_p99_limit.as_ref()) {
         Some(text) => Some(duration_at(src, "generator.lag_p99_limit", text)?),
         None => None,
@@ -84,7 +93,7 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
         scale,
         personas,
         events,
-        gates: Gates { thresholds, claim, lag_limit },
+        gates: Gates { thresholds, claim, lag_limit, abort_on_fail },
     })
 }
 

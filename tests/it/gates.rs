@@ -194,6 +194,9 @@ target: embedded
 embedded: { workers: 4, queue: 60, service_time: { login: 20ms }, login_cpu: 0s }
 duration: 10s
 http: { timeout: 5s, connections: shared }
+# A debug build sharing two cores with other tests: the steps stay valid up to this lag (the
+# capacity it finds is far above what a 20 ms lag could distort).
+generator: { lag_p99_limit: 20ms }
 personas:
   pupil:
     population: 100
@@ -273,4 +276,39 @@ fn capacity_usage_errors_are_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("--claim: unknown persona `pupl`") && stderr.contains("did you mean `pupil`?"), "{stderr}");
+}
+
+#[test]
+fn abort_on_fail_stops_the_run_once_a_threshold_has_failed() {
+    let dir = temp_dir("abort-on-fail");
+    let yaml = r#"
+name: abort on fail
+target: embedded
+embedded: { workers: 4, service_time: { default: 20ms, login: 20ms } }
+duration: 60s
+grace: 2s
+thresholds:
+  - pupil.login p95 < 1ms
+abort_on_fail: 2s
+# The generator's health on a busy test machine is not what this test is about.
+generator: { lag_p99_limit: 1s }
+personas:
+  pupil:
+    arrival: { shape: constant, rate: 5/s }
+    journey:
+      - name: login
+        post: /login
+        json: { user: "{{ user.id }}" }
+        goal: true
+"#;
+    let started = std::time::Instant::now();
+    let (summary, _) = run(&dir, yaml);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the run went on for {:?}", started.elapsed());
+    let why = summary.run.aborted.as_deref().expect("the run says why it stopped");
+    assert!(why.contains("pupil.login p95 < 1ms"), "{why}");
+    assert!(!summary.run.interrupted);
+    let p = &summary.personas[0];
+    assert!(p.not_started > 200, "most of the 300 users never came: {p:?}");
+    assert_eq!(p.completed + p.failed + p.abandoned + p.cut_off + p.not_started, p.scheduled);
+    assert_eq!(schoolday::app::exit_code(&summary), ExitCode::ThresholdsFailed);
 }

@@ -1,0 +1,76 @@
+//! `abort_on_fail`: stop a run as soon as its thresholds have failed, instead of spending the
+//! rest of a long rehearsal on an answer that is already known (k6's `abortOnFail`).
+//!
+//! Every few seconds after a grace period, the thresholds are judged on what has been measured
+//! so far, exactly as they will be at the end (same summary, same evaluator). The first failing
+//! rule stops the run; the report says which rule and when. Judging runs on the collector's
+//! task, once every `EVERY` seconds, so it costs the generator nothing per request.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::analysis;
+use crate::load::Plan;
+use crate::metrics::RunMetrics;
+use crate::report::format::clock;
+use crate::runtime::{RunOutput, SecondHook};
+use crate::scenario::Scenario;
+
+/// Seconds between two judgements.
+const EVERY: u32 = 5;
+
+/// Why the run was stopped early, once it has been.
+pub type Reason = Arc<Mutex<Option<String>>>;
+
+/// A hook for `runtime::Hooks::every_second` that cancels `stop` when a threshold fails after
+/// `after`, and the slot where it writes why.
+pub fn hook(
+    scenario: Arc<Scenario>,
+    plan: &Plan,
+    base_url: String,
+    stop: CancellationToken,
+    after: Duration,
+) -> (SecondHook, Reason) {
+    let reason: Reason = Arc::default();
+    let written = reason.clone();
+    // The summary only reads the per-persona part of the plan; no copy of every arrival.
+    let plan = Plan { arrivals: Vec::new(), personas: plan.personas.clone() };
+    let mut scheduled = vec![0u64; scenario.personas.len()];
+    for p in &plan.personas {
+        if let Some(i) = scenario.personas.iter().position(|x| x.name == p.name) {
+            scheduled[i] = p.users;
+        }
+    }
+    let started_at = SystemTime::now();
+    let hook: SecondHook = Box::new(move |collector, t| {
+        if Duration::from_secs(t as u64) < after || t % EVERY != 0 || stop.is_cancelled() {
+            return;
+        }
+        let output = RunOutput {
+            metrics: RunMetrics {
+                layout: collector.layout().clone(),
+                totals: collector.totals().clone(),
+                timeline: collector.timeline().to_vec(),
+            },
+            started_at,
+            elapsed: Duration::from_secs(t as u64),
+            interrupted: false,
+            scheduled: scheduled.clone(),
+        };
+        let summary = analysis::summarize(&scenario, &plan, &output, &base_url, None);
+        let results = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
+        if let Some(failed) = results.iter().find(|r| !r.pass) {
+            let why = format!(
+                "threshold `{}` failed {} in ({})",
+                failed.name,
+                clock(Duration::from_secs(t as u64)),
+                failed.explain()
+            );
+            *written.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+            stop.cancel();
+        }
+    });
+    (hook, reason)
+}
