@@ -62,8 +62,9 @@ pub fn step_scenario(base: &Scenario, persona: &str, rate: f64, seed: u64, timin
     s.duration = end;
     s.grace = timing.grace;
     s.seed = seed;
-    // A step is judged by the capacity verdict, not by the scenario's own thresholds.
-    s.gates = Default::default();
+    // A step is judged by the capacity verdict, not by the scenario's own thresholds (nor
+    // stopped by them); the generator's lag limit still applies.
+    s.gates = crate::scenario::Gates { lag_limit: base.gates.lag_limit, ..Default::default() };
     s.name = format!("{} capacity {rate:.2}/s seed {seed}", base.name);
     Arc::new(s)
 }
