@@ -67,24 +67,10 @@ impl CookieJar {
 }
 
 fn httpdate_in_past(value: &str) -> bool {
-    match humantime::parse_rfc3339_weak(value).ok().or_else(|| parse_imf_fixdate(value)) {
+    match humantime::parse_rfc3339_weak(value).ok().or_else(|| crate::http::parse_http_date(value)) {
         Some(when) => when <= SystemTime::now(),
         None => false,
     }
-}
-
-/// `Sun, 06 Nov 1994 08:49:37 GMT`, the only date form servers send in practice.
-fn parse_imf_fixdate(value: &str) -> Option<SystemTime> {
-    let parts: Vec<&str> = value.split_whitespace().collect();
-    let [_, day, month, year, time, _] = parts.as_slice() else {
-        return None;
-    };
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        .iter()
-        .position(|m| m.eq_ignore_ascii_case(month))?
-        + 1;
-    let text = format!("{year}-{month:02}-{day:0>2}T{time}Z");
-    humantime::parse_rfc3339(&text).ok()
 }
 
 #[cfg(test)]
