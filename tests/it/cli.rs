@@ -108,3 +108,26 @@ fn ctrl_c_writes_a_partial_report_and_exits_130() {
     assert_eq!(total, 600);
     assert!(p["not_started"].as_u64().unwrap() > 400, "most users had not arrived after 3 s: {p}");
 }
+
+/// Every malformed fixture (their exact messages are pinned in `src/scenario/tests/invalid.rs`)
+/// is refused by the command line with exit code 2 and exactly that message after `error: `.
+#[test]
+fn every_malformed_fixture_prints_its_exact_message_and_exits_2() {
+    let mut fixtures: Vec<_> = std::fs::read_dir("tests/fixtures/scenarios/invalid")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 10, "at least ten malformed scenarios: {}", fixtures.len());
+    for path in fixtures {
+        let expected = match schoolday::scenario::load_file(&path) {
+            Err(e) => format!("error: {e}\n"),
+            Ok(_) => panic!("{} loads, but it is in invalid/", path.display()),
+        };
+        let out = schoolday(&["validate", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", path.display());
+        assert_eq!(text(&out.stderr), expected, "{}", path.display());
+        assert!(out.stdout.is_empty(), "{}: nothing on stdout", path.display());
+    }
+}
