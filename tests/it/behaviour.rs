@@ -8,9 +8,22 @@ use std::time::{Duration, Instant};
 
 use super::{assert_accounting_closes, run, temp_dir};
 
+type Seen = Arc<Mutex<Vec<(String, Instant)>>>;
+
 /// A keep-alive HTTP server on 127.0.0.1 that answers each user's first request with
 /// `503 Retry-After: 1` and the next with 200, recording when each request arrived.
-fn retry_after_server() -> (u16, Arc<Mutex<Vec<(String, Instant)>>>, std::thread::JoinHandle<()>) {
+fn retry_after_server(users: usize) -> (u16, Seen, std::thread::JoinHandle<()>) {
+    failing_server(1, Some(1), users)
+}
+
+/// Like `retry_after_server`, but failing the first `failures` requests of each request line
+/// (with `Retry-After: <secs>` when given). It accepts `connections` connections (one per
+/// user), then serves them until they close.
+fn failing_server(
+    failures: usize,
+    retry_after: Option<u32>,
+    connections: usize,
+) -> (u16, Seen, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
@@ -19,7 +32,7 @@ fn retry_after_server() -> (u16, Arc<Mutex<Vec<(String, Instant)>>>, std::thread
         listener.set_nonblocking(true).unwrap();
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut handlers = Vec::new();
-        while Instant::now() < deadline && handlers.len() < 5 {
+        while Instant::now() < deadline && handlers.len() < connections {
             match listener.accept() {
                 Ok((mut stream, _)) => {
                     let log = log.clone();
@@ -39,15 +52,17 @@ fn retry_after_server() -> (u16, Arc<Mutex<Vec<(String, Instant)>>>, std::thread
                                 buf.drain(..end + 4);
                                 let user = head.lines().next().unwrap_or("").to_string();
                                 let mut log = log.lock().unwrap();
-                                let first = !log.iter().any(|(u, _)| *u == user);
+                                let before = log.iter().filter(|(u, _)| *u == user).count();
                                 log.push((user, Instant::now()));
                                 drop(log);
-                                let reply: &[u8] = if first {
-                                    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\ncontent-length: 0\r\n\r\n"
+                                let reply = if before < failures {
+                                    let header =
+                                        retry_after.map(|s| format!("Retry-After: {s}\r\n")).unwrap_or_default();
+                                    format!("HTTP/1.1 503 Service Unavailable\r\n{header}content-length: 0\r\n\r\n")
                                 } else {
-                                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+                                    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_string()
                                 };
-                                if stream.write_all(reply).is_err() {
+                                if stream.write_all(reply.as_bytes()).is_err() {
                                     return;
                                 }
                             }
@@ -66,7 +81,7 @@ fn retry_after_server() -> (u16, Arc<Mutex<Vec<(String, Instant)>>>, std::thread
 
 #[test]
 fn retry_after_is_honoured_and_every_retry_is_counted() {
-    let (port, seen, server) = retry_after_server();
+    let (port, seen, server) = retry_after_server(4);
     let dir = temp_dir("retry-after");
     let yaml = format!(
         r#"
@@ -291,4 +306,59 @@ fn immediate_retries_stay_metastable_where_backoff_recovers() {
         amplification(&immediate),
         amplification(&backoff)
     );
+}
+
+/// The gaps between one user's attempts, as the server saw them.
+fn gaps(seen: &Seen, path: &str) -> Vec<Duration> {
+    let times: Vec<Instant> =
+        seen.lock().unwrap().iter().filter(|(u, _)| u.contains(&format!("{path} "))).map(|(_, t)| *t).collect();
+    times.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[test]
+fn the_runtime_waits_the_backoff_sequence_between_attempts() {
+    let (port, seen, server) = failing_server(3, None, 3);
+    let dir = temp_dir("backoff-sequence");
+    let yaml = format!(
+        r#"
+name: backoff sequence
+target: http://127.0.0.1:{port}
+duration: 1s
+grace: 10s
+personas:
+  fixed:
+    population: 1
+    arrival: {{ shape: burst, at: 0s }}
+    retry: {{ policy: fixed, delay: 300ms, max_attempts: 4 }}
+    journey: [ {{ name: page, get: /fixed, goal: true }} ]
+  expo:
+    population: 1
+    arrival: {{ shape: burst, at: 0s }}
+    retry: {{ policy: exponential, base: 100ms, factor: 2, cap: 250ms, jitter: none, max_attempts: 4 }}
+    journey: [ {{ name: page, get: /expo, goal: true }} ]
+  capped:
+    population: 1
+    arrival: {{ shape: burst, at: 0s }}
+    retry: {{ policy: immediate, max_attempts: 3 }}
+    journey: [ {{ name: page, get: /capped, goal: true }} ]
+"#
+    );
+    let (summary, _) = run(&dir, &yaml);
+    server.join().unwrap();
+    assert_accounting_closes(&summary);
+    let slack = Duration::from_millis(120);
+    let within = |gap: Duration, want: Duration| gap >= want && gap < want + slack;
+    let fixed = gaps(&seen, "/fixed");
+    assert_eq!(fixed.len(), 3, "{fixed:?}");
+    assert!(fixed.iter().all(|g| within(*g, Duration::from_millis(300))), "fixed 300 ms: {fixed:?}");
+    // min(cap, base · 2^k): 100 ms, 200 ms, then capped at 250 ms.
+    let expo = gaps(&seen, "/expo");
+    let want = [100, 200, 250].map(Duration::from_millis);
+    assert!(expo.len() == 3 && expo.iter().zip(want).all(|(g, w)| within(*g, w)), "exponential: {expo:?}");
+    // Three attempts allowed, three failures: the user fails, and no fourth request is sent.
+    let capped = gaps(&seen, "/capped");
+    assert_eq!(capped.len(), 2, "{capped:?}");
+    assert!(capped.iter().all(|g| *g < slack), "immediate: {capped:?}");
+    let by_name = |p: &str| summary.personas.iter().find(|x| x.name == p).unwrap().clone();
+    assert_eq!((by_name("fixed").completed, by_name("expo").completed, by_name("capped").failed), (1, 1, 1));
 }
