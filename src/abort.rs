@@ -44,8 +44,9 @@ pub fn hook(
         }
     }
     let started_at = SystemTime::now();
-    let hook: SecondHook = Box::new(move |collector, t| {
-        if Duration::from_secs(t as u64) < after || t % EVERY != 0 || stop.is_cancelled() {
+    let hook: SecondHook = Box::new(move |collector, t, last| {
+        // The end of the run is judged by the run itself, not as an early stop.
+        if last || Duration::from_secs(t as u64) < after || t % EVERY != 0 || stop.is_cancelled() {
             return;
         }
         let output = RunOutput {

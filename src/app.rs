@@ -193,14 +193,8 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
             });
             hook
         });
-        let (every_second, aborted) = match scenario.gates.abort_on_fail {
-            Some(after) if !scenario.gates.thresholds.is_empty() => {
-                let (hook, reason) = crate::abort::hook(scenario.clone(), &plan, base_url.clone(), stop.clone(), after);
-                (Some(hook), Some(reason))
-            }
-            _ => (None, None),
-        };
-        let hooks = runtime::Hooks { on_storm, every_second };
+        let (every_second, aborted) = every_second(&scenario, &plan, &base_url, &stop, &dir);
+        let hooks = runtime::Hooks { on_storm, every_second: Some(every_second) };
         let mut output = runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx, hooks).await;
         let _ = display.await;
         let aborted = aborted.and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take());
@@ -226,6 +220,52 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     summary.run.aborted = aborted;
     let files = report::write_files(&summary, &dir)?;
     Ok(Finished { summary, dir, files })
+}
+
+/// What runs after each second of a run: the per-second HDR interval logs, and the
+/// `abort_on_fail` judge when the scenario asks for it (with the slot where it says why it
+/// stopped the run).
+fn every_second(
+    scenario: &Arc<Scenario>,
+    plan: &load::Plan,
+    base_url: &str,
+    stop: &CancellationToken,
+    dir: &RunDir,
+) -> (runtime::SecondHook, Option<crate::abort::Reason>) {
+    let (mut judge, reason) = match scenario.gates.abort_on_fail {
+        Some(after) if !scenario.gates.thresholds.is_empty() => {
+            let (hook, reason) = crate::abort::hook(scenario.clone(), plan, base_url.to_string(), stop.clone(), after);
+            (Some(hook), Some(reason))
+        }
+        _ => (None, None),
+    };
+    let (dir, started_at) = (dir.clone(), SystemTime::now());
+    let mut logs: Option<report::hlog::LiveLogs> = None;
+    let mut logs_failed = false;
+    let hook: runtime::SecondHook = Box::new(move |collector, t, last| {
+        if let Some(judge) = judge.as_mut() {
+            judge(collector, t, last);
+        }
+        if logs.is_none() && !logs_failed {
+            match report::hlog::LiveLogs::create(&dir, collector.layout(), started_at) {
+                Ok(created) => logs = Some(created),
+                Err(e) => {
+                    // The report rebuilds whole-run logs from the summary instead.
+                    eprintln!("warning: cannot write the per-second HDR logs: {e}");
+                    logs_failed = true;
+                }
+            }
+        }
+        if let Some(logs) = logs.as_mut() {
+            logs.append(collector.last_second(), t);
+        }
+        if last {
+            if let Some(logs) = logs.take() {
+                logs.finish();
+            }
+        }
+    });
+    (hook, reason)
 }
 
 /// What the run means for a script waiting on it. Precedence, first match wins (see

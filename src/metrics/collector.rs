@@ -18,6 +18,8 @@ pub struct Collector {
     recorder: Arc<Recorder>,
     totals: Tally,
     current: Tally,
+    /// The second closed last, kept until the next tick (for per-second interval logs).
+    last: Tally,
     spare: Tally,
     gauges: Gauges,
     timeline: Vec<Second>,
@@ -29,6 +31,7 @@ impl Collector {
         Collector {
             totals: layout.empty_tally(),
             current: layout.empty_tally(),
+            last: layout.empty_tally(),
             spare: layout.empty_tally(),
             recorder,
             gauges: Gauges::default(),
@@ -42,9 +45,15 @@ impl Collector {
         self.recorder.drain_into(&mut self.current, &mut self.spare);
         let row = self.gauges.second(t, &self.current);
         self.totals.add(&self.current);
+        std::mem::swap(&mut self.current, &mut self.last);
         self.current.reset();
         self.timeline.push(row);
         self.timeline.last().expect("just pushed")
+    }
+
+    /// What happened in the second closed by the last `tick`.
+    pub fn last_second(&self) -> &Tally {
+        &self.last
     }
 
     pub fn timeline(&self) -> &[Second] {
@@ -62,6 +71,11 @@ impl Collector {
     /// Close the last (possibly partial) second and hand over everything measured.
     pub fn finish(mut self, t: u32) -> RunMetrics {
         self.tick(t);
+        self.into_metrics()
+    }
+
+    /// Everything measured, as it stands (after the caller's last `tick`).
+    pub fn into_metrics(self) -> RunMetrics {
         RunMetrics { layout: self.recorder.layout().clone(), totals: self.totals, timeline: self.timeline }
     }
 }

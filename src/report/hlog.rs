@@ -4,10 +4,12 @@
 //! HdrHistogram's plotter and the Rust `IntervalLogIterator`.
 //!
 //! One log per persona × step (latency from intended start) and one for the generator's lag.
-//! The summary keeps one exact histogram per step for the whole run (per-second data holds only
-//! quantiles, which cannot be turned back into histograms), so each log holds a single interval
-//! covering the run. Values are microseconds: with the Java tools, pass
-//! `-outputValueUnitRatio 1000` to read milliseconds.
+//! During a run, [`LiveLogs`] appends one interval per second (the histograms of that second,
+//! before they are merged into the totals), so the logs show latency over time exactly. A
+//! re-render keeps them; only a run directory without them gets logs rebuilt from the summary,
+//! which keeps one exact histogram per step for the whole run, so those hold a single interval.
+//! Values are microseconds: with the Java tools, pass `-outputValueUnitRatio 1000` to read
+//! milliseconds.
 
 use std::io;
 use std::path::PathBuf;
@@ -33,8 +35,15 @@ pub fn log(
     started_at: Option<SystemTime>,
     length: Duration,
 ) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
+    let mut buf = header(what, started_at, &mut serializer)?;
+    interval(&mut buf, &mut serializer, histogram, Duration::ZERO, length, what)?;
+    Ok(buf)
+}
+
+/// The header of a log: comments, start and base time, the legend line.
+fn header(what: &str, started_at: Option<SystemTime>, serializer: &mut V2DeflateSerializer) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
     {
         let mut header = IntervalLogWriterBuilder::new();
         header
@@ -44,18 +53,96 @@ pub fn log(
         if let Some(at) = started_at {
             header.with_start_time(at).with_base_time(at);
         }
-        header.begin_log_with(&mut buf, &mut serializer)?;
+        header.begin_log_with(&mut buf, serializer)?;
     }
     buf.extend_from_slice(LEGEND.as_bytes());
-    {
-        // Interval_Max in milliseconds, as the Java writer prints it by default for ns → ms.
-        let mut writer =
-            IntervalLogWriterBuilder::new().with_max_value_divisor(1000.0).begin_log_with(&mut buf, &mut serializer)?;
-        writer
-            .write_histogram(histogram, Duration::ZERO, length, None)
-            .map_err(|e| io::Error::other(format!("{what}: {e:?}")))?;
-    }
     Ok(buf)
+}
+
+/// Append one interval line: `histogram` covering `length` from `start` (relative to the base
+/// time).
+fn interval(
+    buf: &mut Vec<u8>,
+    serializer: &mut V2DeflateSerializer,
+    histogram: &Histogram<u64>,
+    start: Duration,
+    length: Duration,
+    what: &str,
+) -> io::Result<()> {
+    // Interval_Max in milliseconds, as the Java writer prints it by default for ns → ms.
+    let mut writer = IntervalLogWriterBuilder::new().with_max_value_divisor(1000.0).begin_log_with(buf, serializer)?;
+    writer.write_histogram(histogram, start, length, None).map_err(|e| io::Error::other(format!("{what}: {e:?}")))
+}
+
+/// Interval logs written while the run goes: one interval per second for each step and for
+/// the generator's lag.
+pub struct LiveLogs {
+    /// One per global step id, then the lag log; `None` once a write failed (the run goes on,
+    /// and the report rebuilds single-interval logs for it).
+    files: Vec<Option<(PathBuf, std::io::BufWriter<std::fs::File>)>>,
+    serializer: V2DeflateSerializer,
+    buf: Vec<u8>,
+}
+
+impl LiveLogs {
+    /// Create `hlog/` in the run directory with a log per step of `layout` and one for the lag.
+    pub fn create(dir: &RunDir, layout: &crate::metrics::Layout, started_at: SystemTime) -> io::Result<LiveLogs> {
+        let path = dir.file(DIR);
+        std::fs::create_dir_all(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let mut serializer = V2DeflateSerializer::new();
+        let mut names: Vec<(String, String)> = layout
+            .steps
+            .iter()
+            .map(|(p, step)| {
+                let persona = &layout.personas[*p];
+                (step_file(persona, step), format!("{persona}/{step} latency from intended start"))
+            })
+            .collect();
+        names.push(("generator-lag.hlog".into(), "generator lag (actual minus intended start)".into()));
+        let mut files = Vec::with_capacity(names.len());
+        for (name, what) in names {
+            let file_path = path.join(&name);
+            let file = std::fs::File::create(&file_path)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", file_path.display())))?;
+            let mut writer = std::io::BufWriter::new(file);
+            std::io::Write::write_all(&mut writer, &header(&what, Some(started_at), &mut serializer)?)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", file_path.display())))?;
+            files.push(Some((file_path, writer)));
+        }
+        Ok(LiveLogs { files, serializer, buf: Vec::new() })
+    }
+
+    /// Append second `t` (covering `t-1 .. t` seconds after the start). Empty histograms are
+    /// skipped, as the Java writer does.
+    pub fn append(&mut self, second: &crate::metrics::Tally, t: u32) {
+        let start = Duration::from_secs(t.saturating_sub(1) as u64);
+        let lag_index = self.files.len() - 1;
+        for (i, slot) in self.files.iter_mut().enumerate() {
+            let histogram = if i == lag_index { &second.lag } else { &second.steps[i].latency };
+            if histogram.is_empty() {
+                continue;
+            }
+            let Some((path, writer)) = slot else { continue };
+            self.buf.clear();
+            let written = interval(&mut self.buf, &mut self.serializer, histogram, start, Duration::from_secs(1), "")
+                .and_then(|()| std::io::Write::write_all(writer, &self.buf));
+            if let Err(e) = written {
+                eprintln!("warning: {}: {e}; this log will hold the whole run as one interval", path.display());
+                let _ = std::fs::remove_file(&*path);
+                *slot = None;
+            }
+        }
+    }
+
+    /// Flush every log.
+    pub fn finish(self) {
+        for (path, mut writer) in self.files.into_iter().flatten() {
+            if let Err(e) = std::io::Write::flush(&mut writer) {
+                eprintln!("warning: {}: {e}", path.display());
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
 }
 
 /// Every histogram read back from a log (intervals in file order).
@@ -90,13 +177,21 @@ pub fn write_all(summary: &Summary, dir: &RunDir) -> io::Result<PathBuf> {
     std::fs::create_dir_all(&path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     let logs = RunDir::existing(&path);
     let started_at = humantime::parse_rfc3339(&summary.run.started_at).ok();
+    let kept = |name: &str| path.join(name).exists();
     let length =
         Duration::from_secs_f64(if summary.run.elapsed_s.is_finite() { summary.run.elapsed_s.max(0.0) } else { 0.0 });
     for step in &summary.steps {
+        // Logs written during the run hold one interval per second: keep them.
+        if kept(&step_file(&step.persona, &step.name)) {
+            continue;
+        }
         if let Some(h) = decode_histogram(&step.latency.histogram) {
             let what = format!("{}/{} latency from intended start", step.persona, step.name);
             logs.write(&step_file(&step.persona, &step.name), &log(&h, &what, started_at, length)?)?;
         }
+    }
+    if kept("generator-lag.hlog") {
+        return Ok(path);
     }
     if let Some(h) = decode_histogram(&summary.generator.lag.histogram) {
         logs.write("generator-lag.hlog", &log(&h, "generator lag (actual minus intended start)", started_at, length)?)?;

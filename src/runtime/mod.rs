@@ -48,9 +48,10 @@ pub struct RunContext {
 /// Called when a storm strikes, e.g. to drop the embedded target's server-side sessions.
 pub type StormHook = Arc<dyn Fn() + Send + Sync>;
 
-/// Called after each second of the timeline is closed, with what has been measured so far
-/// and the second's number (e.g. to judge thresholds and stop a run that already failed).
-pub type SecondHook = Box<dyn FnMut(&Collector, u32) + Send>;
+/// Called after each second of the timeline is closed, with what has been measured so far,
+/// the second's number, and whether it is the run's last (partial) second: e.g. to judge
+/// thresholds and stop a run that already failed, or to log each second's histograms.
+pub type SecondHook = Box<dyn FnMut(&Collector, u32, bool) + Send>;
 
 /// Optional callbacks into the run, so that the caller can react to it without the runtime
 /// knowing about targets or thresholds.
@@ -227,8 +228,13 @@ pub async fn run(
     let elapsed = Instant::now().saturating_duration_since(start);
 
     collector_done.cancel();
-    let collector = collector.await.expect("the collector task does not panic");
-    let metrics = collector.finish(elapsed.as_secs_f64().ceil() as u32);
+    let (mut collector, mut every_second) = collector.await.expect("the collector task does not panic");
+    let last = elapsed.as_secs_f64().ceil() as u32;
+    collector.tick(last);
+    if let Some(hook) = every_second.as_mut() {
+        hook(&collector, last, true);
+    }
+    let metrics = collector.into_metrics();
     RunOutput { metrics, started_at, elapsed, interrupted, scheduled }
 }
 
@@ -240,14 +246,14 @@ async fn collect(
     progress: watch::Sender<Progress>,
     done: CancellationToken,
     mut every_second: Option<SecondHook>,
-) -> Collector {
+) -> (Collector, Option<SecondHook>) {
     let mut t = 0u32;
     let (mut arrived, mut ok_total, mut errors_total) = (0u64, 0u64, 0u64);
     loop {
         let next = start + Duration::from_secs(t as u64 + 1);
         tokio::select! {
             biased;
-            _ = done.cancelled() => return collector,
+            _ = done.cancelled() => return (collector, every_second),
             _ = tokio::time::sleep_until(next) => {}
         }
         t += 1;
@@ -267,7 +273,7 @@ async fn collect(
             lag_p99: Duration::from_micros(second.lag.p99_us),
         });
         if let Some(hook) = every_second.as_mut() {
-            hook(&collector, t);
+            hook(&collector, t, false);
         }
     }
 }

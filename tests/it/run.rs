@@ -132,3 +132,22 @@ personas:
     assert_eq!(summary.personas[0].failed, shed);
     assert_eq!(summary.personas[0].completed, login.ok);
 }
+
+#[test]
+fn hdr_interval_logs_hold_one_interval_per_second_that_add_up_to_the_totals() {
+    let dir = temp_dir("hlog");
+    let (summary, run_dir) = run(&dir, QUIET_MORNING);
+    for step in &summary.steps {
+        let file = run_dir.join("hlog").join(schoolday::report::hlog::step_file(&step.persona, &step.name));
+        let intervals = schoolday::report::hlog::read(&std::fs::read(&file).unwrap()).unwrap();
+        assert!(intervals.len() >= 3, "{}: {} intervals over a 3 s arrival window", file.display(), intervals.len());
+        let mut merged = schoolday::metrics::new_histogram();
+        for h in &intervals {
+            merged.add(h).unwrap();
+        }
+        let whole = schoolday::analysis::decode_histogram(&step.latency.histogram).unwrap();
+        assert_eq!(merged, whole, "{}: the seconds add up to the run exactly", step.name);
+    }
+    let lag = schoolday::report::hlog::read(&std::fs::read(run_dir.join("hlog/generator-lag.hlog")).unwrap()).unwrap();
+    assert!(lag.len() >= 3);
+}
