@@ -14,8 +14,7 @@ const SCHEMA: &str = include_str!("../../docs/summary.schema.json");
 /// Every violation, as `path: problem`.
 pub fn validate(schema: &Value, root: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
     if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        let target =
-            r.strip_prefix("#/").map(|p| p.split('/').fold(Some(root), |v, k| v.and_then(|v| v.get(k)))).flatten();
+        let target = r.strip_prefix("#/").and_then(|p| p.split('/').try_fold(root, |v, k| v.get(k)));
         match target {
             Some(t) => validate(t, root, value, path, errors),
             None => errors.push(format!("{path}: unresolved $ref {r}")),

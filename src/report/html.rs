@@ -72,9 +72,9 @@ pub fn inline_svg(svg: &str, title: &str) -> String {
 }
 
 fn figure(out: &mut String, r: &Rendered) {
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<figure id=\"chart-{}\">{}<figcaption><strong>{}.</strong> {}</figcaption></figure>\n",
+        "<figure id=\"chart-{}\">{}<figcaption><strong>{}.</strong> {}</figcaption></figure>",
         esc(&r.chart.name),
         inline_svg(&r.svg, &r.chart.title),
         esc(&r.chart.title),
@@ -105,7 +105,7 @@ pub fn render(summary: &Summary, charts: &[Rendered]) -> String {
     }
     out.push_str("</nav>\n");
     for (id, title) in SECTIONS.iter().skip(1) {
-        let _ = write!(out, "<section id=\"{id}\"><h2>{title}</h2>\n");
+        let _ = writeln!(out, "<section id=\"{id}\"><h2>{title}</h2>");
         match *id {
             "capacity" => capacity(&mut out, s),
             "latency" => steps_table(&mut out, s),
@@ -145,9 +145,9 @@ fn header(out: &mut String, s: &Summary) {
     if let Some(d) = &s.scenario.description {
         let _ = write!(out, "<p class=\"description\">{}</p>", esc(d));
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<div class=\"meta\">Started {} · target {} ({}) · planned {} + {} grace · ran {} · seed {} · scale {} · from <code>{}</code></div></header>\n",
+        "<div class=\"meta\">Started {} · target {} ({}) · planned {} + {} grace · ran {} · seed {} · scale {} · from <code>{}</code></div></header>",
         esc(&s.run.started_at),
         esc(&s.target.kind),
         esc(&s.target.url),

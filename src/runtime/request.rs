@@ -209,8 +209,6 @@ fn json_at<'v>(doc: &'v serde_json::Value, path: &[JsonKey]) -> Option<&'v serde
     })
 }
 
-/// Draw one think time.
-
 #[cfg(test)]
 mod tests {
     use super::*;
