@@ -91,9 +91,10 @@ pub struct CapacityReport {
     pub first_fail: Option<Load>,
     /// (in-flight requests, throughput) per step, for a USL fit.
     pub usl_points: Vec<(f64, f64)>,
-    /// The USL fit, once `analysis::usl` is available here (see `usl_cross_check`).
+    /// The Universal Scalability Law fitted to the steps' (concurrency, throughput): a
+    /// cross-check, never a capacity claim (see `usl_cross_check`).
     #[serde(default)]
-    pub usl: Option<serde_json::Value>,
+    pub usl: Option<crate::analysis::usl::UslFit>,
     /// Plain-language caveats (short windows, a single seed, …).
     pub notes: Vec<String>,
 }
@@ -221,10 +222,8 @@ pub fn search(
             ));
         }
     }
-    let usl = usl_cross_check(&usl_points);
-    if usl.is_none() {
-        notes.push("USL cross-check not computed yet: the fit lives in analysis::usl (reports work); the points are in `usl_points`.".into());
-    }
+    let usl = crate::analysis::usl::fit(&usl_points);
+    notes.push(usl_cross_check(usl.as_ref(), largest_pass.as_ref()));
     let report = CapacityReport {
         schema_version: 1,
         evidence: pack,
@@ -261,10 +260,33 @@ pub fn search(
     Ok(report)
 }
 
-/// Hook for the USL cross-check (DOMAIN.md §7.8): once `analysis::usl::fit` is merged, this
-/// becomes `crate::analysis::usl::fit(points).map(|f| serde_json::to_value(f).ok()).flatten()`.
-fn usl_cross_check(_points: &[(f64, f64)]) -> Option<serde_json::Value> {
-    None
+/// The USL cross-check in one sentence (DOMAIN.md §7.8): what the fit says about the peak,
+/// how far to trust it, and that it never raises the measured capacity.
+fn usl_cross_check(fit: Option<&crate::analysis::usl::UslFit>, largest_pass: Option<&Load>) -> String {
+    let Some(fit) = fit else {
+        return "USL cross-check: too few distinct load levels to fit the Universal Scalability Law.".into();
+    };
+    let peak = match (fit.n_star, fit.peak_throughput) {
+        (Some(n), Some(x)) => format!("throughput peaks near {x:.0} req/s at about {n:.0} requests in flight"),
+        (None, Some(x)) => format!("throughput levels off near {x:.0} req/s"),
+        _ => "no peak within reach".to_string(),
+    };
+    let trust = if !fit.trustworthy {
+        format!("not a trustworthy fit ({})", fit.notes.join("; "))
+    } else if fit.extrapolated {
+        "the peak lies beyond twice the concurrency measured: speculative".to_string()
+    } else {
+        format!("R² {:.2} over {} points", fit.r_squared, fit.points)
+    };
+    let measured = largest_pass
+        .map(|p| {
+            format!(
+                " The verdict rests on the measured steps (largest passing load {:.0} req/s), not on this curve.",
+                p.throughput
+            )
+        })
+        .unwrap_or_default();
+    format!("USL cross-check: {peak}; {trust}.{measured}")
 }
 
 fn load_of(s: &StepResult) -> Load {

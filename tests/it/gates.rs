@@ -247,6 +247,13 @@ fn a_capacity_search_finds_a_known_capacity_within_ten_percent() {
     assert!(fail.rate > pass.rate, "{pass:?} {fail:?}");
     assert!(fail.reasons.iter().any(|r| r.starts_with("latency")), "{fail:?}");
     assert_eq!(fail.worst_step.as_deref(), Some("login"));
+    // The USL cross-check is fitted and reported, and never raises the measured capacity.
+    assert!(report.usl.is_some(), "five load levels are enough to fit");
+    assert!(
+        report.notes.iter().any(|n| n.starts_with("USL cross-check") && n.contains("not on this curve")),
+        "{:?}",
+        report.notes
+    );
     for step in &report.runs[0].steps {
         assert!(step.generator_healthy, "{step:?}");
     }
