@@ -113,7 +113,7 @@ pub fn html_section(r: &CapacityReport) -> String {
     let _ = writeln!(h, r#"<p class="{class}"><strong>{}</strong></p>"#, esc(&headline(r)));
     let _ = writeln!(
         h,
-        "<p>Claim: {} users of <code>{}</code>… p{} &lt; {target}, errors &lt; {}, goal reached by ≥ {}.</p>",
+        "<p>Claim: {} concurrent <code>{}</code> users, p{} &lt; {target}, errors &lt; {}, goal reached by ≥ {}.</p>",
         r.claim.concurrency.map(|n| n.to_string()).unwrap_or_else(|| "a rate of".into()),
         esc(&r.claim.persona),
         r.claim.quantile * 100.0,
