@@ -26,31 +26,14 @@ where
     let end = tl.last().map(x).unwrap_or(0.0).max(1.0 / unit);
     let top = tl.iter().map(|s| s.attempts.iter().sum::<u64>()).max().unwrap_or(0).max(1) as f64 * 1.1;
     let goals_top = tl.iter().map(|s| s.goals).max().unwrap_or(0).max(1) as f64 * 1.1;
-    let mut chart = ChartBuilder::on(&area)
-        .margin(12)
-        .x_label_area_size(36)
-        .y_label_area_size(70)
-        .right_y_label_area_size(70)
-        .build_cartesian_2d(0f64..end, 0f64..top)?
-        .set_secondary_coord(0f64..end, 0f64..goals_top);
-    chart
-        .configure_mesh()
-        .light_line_style(GRID.mix(0.4))
-        .bold_line_style(GRID)
-        .x_desc("time since start (m:ss)")
-        .y_desc("requests sent / s")
-        .x_label_formatter(&|m| mmss(*m * unit))
-        .y_label_formatter(&count_label)
-        .label_style(font(15))
-        .axis_desc_style(font(16))
-        .draw()?;
-    chart
-        .configure_secondary_axes()
-        .y_label_formatter(&count_label)
-        .y_desc("goals reached / s")
-        .label_style(font(15))
-        .axis_desc_style(font(16))
-        .draw()?;
+    let mut chart = time_counts(
+        &area,
+        end,
+        unit,
+        Axis { max: top, desc: "requests sent / s" },
+        Axis { max: goals_top, desc: "goals reached / s" },
+        Place::Alone,
+    )?;
     let causes: Vec<Cause> =
         Cause::ALL.iter().copied().filter(|c| tl.iter().any(|s| s.attempts[c.index()] > 0)).collect();
     // Cumulative bands drawn from the tallest down, so each stays visible.
@@ -69,13 +52,7 @@ where
     for r in &summary.recovery {
         vertical_marker(&mut chart, r.at_s / unit, (0.0, top), &r.event, INK)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font(font(14))
-        .draw()?;
+    legend(&mut chart, 14)?;
     Ok(())
 }
 

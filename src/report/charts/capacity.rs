@@ -70,13 +70,7 @@ where
             font(15),
         )))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font(font(15))
-        .draw()?;
+    legend(&mut chart, 15)?;
     Ok(())
 }
 
@@ -135,12 +129,6 @@ where
             )))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font(font(15))
-        .draw()?;
+    legend_at(&mut chart, SeriesLabelPosition::LowerRight, 15)?;
     Ok(())
 }

@@ -27,30 +27,14 @@ where
 
     let rate_max = tl.iter().map(|s| s.started.max(s.finished())).max().unwrap_or(0).max(1) as f64 * 1.1;
     let arrivals_max = tl.iter().map(|s| s.arrivals).max().unwrap_or(0).max(1) as f64 * 1.1;
-    let mut chart = ChartBuilder::on(&upper)
-        .margin(12)
-        .x_label_area_size(24)
-        .y_label_area_size(70)
-        .right_y_label_area_size(70)
-        .build_cartesian_2d(0f64..end, 0f64..rate_max)?
-        .set_secondary_coord(0f64..end, 0f64..arrivals_max);
-    chart
-        .configure_mesh()
-        .light_line_style(GRID.mix(0.4))
-        .bold_line_style(GRID)
-        .y_desc("requests / s")
-        .x_label_formatter(&|m| mmss(*m * unit))
-        .y_label_formatter(&count_label)
-        .label_style(font(15))
-        .axis_desc_style(font(16))
-        .draw()?;
-    chart
-        .configure_secondary_axes()
-        .y_label_formatter(&count_label)
-        .y_desc("users arriving / s")
-        .label_style(font(15))
-        .axis_desc_style(font(16))
-        .draw()?;
+    let mut chart = time_counts(
+        &upper,
+        end,
+        unit,
+        Axis { max: rate_max, desc: "requests / s" },
+        Axis { max: arrivals_max, desc: "users arriving / s" },
+        Place::Upper,
+    )?;
 
     // Errors stacked by kind, largest cumulative band first so each stays visible.
     let kinds: Vec<ErrorKind> =
@@ -83,42 +67,18 @@ where
     if let Some(at) = marker {
         vertical_marker(&mut chart, at / unit, (0.0, rate_max), &format!("saturated {}", mmss(at)), CRIMSON)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font(font(14))
-        .draw()?;
+    legend(&mut chart, 14)?;
 
     let users_max = tl.iter().map(|s| s.active_users).max().unwrap_or(0).max(1) as f64 * 1.1;
     let flight_max = tl.iter().map(|s| s.in_flight).max().unwrap_or(0).max(1) as f64 * 1.1;
-    let mut chart = ChartBuilder::on(&lower)
-        .margin(12)
-        .margin_top(4)
-        .x_label_area_size(36)
-        .y_label_area_size(70)
-        .right_y_label_area_size(70)
-        .build_cartesian_2d(0f64..end, 0f64..users_max)?
-        .set_secondary_coord(0f64..end, 0f64..flight_max);
-    chart
-        .configure_mesh()
-        .light_line_style(GRID.mix(0.4))
-        .bold_line_style(GRID)
-        .x_desc("time since start (m:ss)")
-        .y_desc("users active")
-        .x_label_formatter(&|m| mmss(*m * unit))
-        .y_label_formatter(&count_label)
-        .label_style(font(15))
-        .axis_desc_style(font(16))
-        .draw()?;
-    chart
-        .configure_secondary_axes()
-        .y_label_formatter(&count_label)
-        .y_desc("requests in flight")
-        .label_style(font(15))
-        .axis_desc_style(font(16))
-        .draw()?;
+    let mut chart = time_counts(
+        &lower,
+        end,
+        unit,
+        Axis { max: users_max, desc: "users active" },
+        Axis { max: flight_max, desc: "requests in flight" },
+        Place::Lower,
+    )?;
     chart
         .draw_series(
             AreaSeries::new(tl.iter().map(|s| (x(s), s.active_users as f64)), 0.0, SKY.mix(0.15)).border_style(SKY),
@@ -137,12 +97,6 @@ where
             CRIMSON.stroke_width(2),
         ))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font(font(14))
-        .draw()?;
+    legend(&mut chart, 14)?;
     Ok(())
 }

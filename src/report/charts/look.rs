@@ -124,3 +124,104 @@ where
     chart.draw_series(std::iter::once(Text::new(format!(" {label}"), (x, y1), font(15).color(&color))))?;
     Ok(())
 }
+
+/// The legend every chart uses: in a corner (upper left unless the data lives there), on a
+/// light veil over the plot.
+pub fn legend<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, size: u32) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate,
+{
+    legend_at(chart, SeriesLabelPosition::UpperLeft, size)
+}
+
+pub fn legend_at<'a, DB, CT>(chart: &mut ChartContext<'a, DB, CT>, position: SeriesLabelPosition, size: u32) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(GRID)
+        .label_font(font(size))
+        .draw()?;
+    Ok(())
+}
+
+/// A time chart with a count axis on each side (e.g. requests/s left, users/s right).
+pub type TimeCounts<'a, DB> = plotters::chart::DualCoordChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// One axis of a [`TimeCounts`] chart: its top value and its description.
+pub struct Axis<'s> {
+    pub max: f64,
+    pub desc: &'s str,
+}
+
+/// Where a [`TimeCounts`] chart sits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// On its own: time axis labelled.
+    Alone,
+    /// The upper panel of a stack: a thin time axis without a description.
+    Upper,
+    /// The lower panel of a stack: close to the one above, time axis labelled.
+    Lower,
+}
+
+/// Build a [`TimeCounts`] chart over `0..end` (in `unit`s of seconds) with its grid and both
+/// count axes drawn.
+pub fn time_counts<'a, DB>(
+    area: &'a DrawingArea<DB, Shift>,
+    end: f64,
+    unit: f64,
+    left: Axis,
+    right: Axis,
+    place: Place,
+) -> Result<TimeCounts<'a, DB>, Box<dyn Error>>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+{
+    let time_axis = place != Place::Upper;
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .margin(12)
+        .x_label_area_size(if time_axis { 36 } else { 24 })
+        .y_label_area_size(70)
+        .right_y_label_area_size(70);
+    if place == Place::Lower {
+        builder.margin_top(4);
+    }
+    let mut chart =
+        builder.build_cartesian_2d(0f64..end, 0f64..left.max)?.set_secondary_coord(0f64..end, 0f64..right.max);
+    let time_label = |m: &f64| mmss(*m * unit);
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(GRID.mix(0.4))
+        .bold_line_style(GRID)
+        .y_desc(left.desc)
+        .x_label_formatter(&time_label)
+        .y_label_formatter(&count_label)
+        .label_style(font(15))
+        .axis_desc_style(font(16));
+    if time_axis {
+        mesh.x_desc("time since start (m:ss)");
+    }
+    mesh.draw()?;
+    chart
+        .configure_secondary_axes()
+        .y_label_formatter(&count_label)
+        .y_desc(right.desc)
+        .label_style(font(15))
+        .axis_desc_style(font(16))
+        .draw()?;
+    Ok(chart)
+}

@@ -70,12 +70,6 @@ where
             .label(format!("{} ({:.0}% reached it)", persona.name, reached * 100.0))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font(font(15))
-        .draw()?;
+    legend_at(&mut chart, SeriesLabelPosition::LowerRight, 15)?;
     Ok(())
 }

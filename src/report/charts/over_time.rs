@@ -81,12 +81,6 @@ where
     if let Some(p) = summary.saturation.as_ref().and_then(|s| s.point.as_ref()) {
         vertical_marker(&mut chart, p.at_s / unit, (bottom, top), &format!("saturated {}", mmss(p.at_s)), CRIMSON)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font(font(15))
-        .draw()?;
+    legend(&mut chart, 15)?;
     Ok(())
 }
