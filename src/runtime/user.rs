@@ -353,7 +353,11 @@ impl<'a> User<'a> {
                 }
                 cause = Cause::Relogin;
             }
-            attempts += 1;
+            // The application's attempt limit counts its own sends only: a person's reloads and
+            // waiting-room polls do not use up its retries.
+            if !matches!(cause, Cause::Reload | Cause::Poll) {
+                attempts += 1;
+            }
             if cause == Cause::First {
                 self.budget.first_attempt();
             }
