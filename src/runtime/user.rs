@@ -22,7 +22,7 @@ use crate::http::{exchange, Received};
 use crate::load::ScheduledArrival;
 use crate::metrics::{Cause, ErrorKind, Outcome};
 use crate::rng::Rng;
-use crate::scenario::{Behaviour, Event, Op, Persona, Think, WaitingRoomClient};
+use crate::scenario::{Behaviour, Body, Event, Op, Persona, Think, WaitingRoomClient};
 
 /// Stream id for users' random choices (think times, weighted choices, jitter, patience).
 const USER_STREAM: u64 = 2;
@@ -322,6 +322,27 @@ impl<'a> User<'a> {
         result
     }
 
+    /// Replay the login steps that come before request `r` (a person starting a login form
+    /// over), each as a reload.
+    async fn replay_login_before(&mut self, r: usize) -> Result<(), End> {
+        let journey = &self.persona.journey;
+        let Some(at) = journey.ops[..self.behaviour.login_end].iter().position(|op| *op == Op::Request(r)) else {
+            return Ok(());
+        };
+        self.in_relogin = true;
+        let mut result = Ok(());
+        for op in &journey.ops[..at] {
+            if let Op::Request(q) = op {
+                if let Err(end) = self.step(*q, Cause::Reload, Instant::now()).await {
+                    result = Err(end);
+                    break;
+                }
+            }
+        }
+        self.in_relogin = false;
+        result
+    }
+
     /// Run one request step to its end: attempts, retries, reloads, re-logins and waiting
     /// room polls included. Returns when the step ended successfully.
     async fn step(&mut self, r: usize, first_cause: Cause, intended: Instant) -> Result<Instant, End> {
@@ -346,7 +367,17 @@ impl<'a> User<'a> {
             }
             Err(end)
         };
+        // A person reloading the answer to a login form does not resubmit it: they start the
+        // login over from its first page.
+        let restarts_login = !self.in_relogin
+            && matches!(spec.body, Body::Form(_) | Body::Json(_))
+            && self.persona.journey.ops[..self.behaviour.login_end].contains(&Op::Request(r));
         loop {
+            if cause == Cause::Reload && restarts_login {
+                if let Err(end) = Box::pin(self.replay_login_before(r)).await {
+                    return fail(end, queued_since);
+                }
+            }
             if self.signals.storm_hit && !self.in_relogin {
                 if let Err(end) = Box::pin(self.relogin()).await {
                     return fail(end, queued_since);

@@ -362,3 +362,38 @@ personas:
     let by_name = |p: &str| summary.personas.iter().find(|x| x.name == p).unwrap().clone();
     assert_eq!((by_name("fixed").completed, by_name("expo").completed, by_name("capped").failed), (1, 1, 1));
 }
+
+#[test]
+fn reloading_a_login_form_starts_the_login_over() {
+    let dir = temp_dir("form-reload");
+    let yaml = r#"
+name: form reload
+target: embedded
+embedded: { workers: 8, service_time: { default: 1ms, login: 300ms }, login_cpu: 0s }
+duration: 1s
+grace: 10s
+personas:
+  pupil:
+    population: 4
+    arrival: { shape: burst, at: 0s }
+    patience: { page: 150ms, goal: 1500ms, goal_sigma: 0 }
+    journey:
+      - name: form page
+        get: /health
+      - name: login
+        post: /login
+        form: { user: "{{ user.id }}" }
+        login: true
+      - name: homework
+        get: /homework
+        goal: true
+"#;
+    let (summary, _) = run(&dir, yaml);
+    assert_accounting_closes(&summary);
+    let step = |name: &str| summary.steps.iter().find(|s| s.name == name).unwrap();
+    let form_reloads = step("form page").attempts.get("reload").copied().unwrap_or(0);
+    let login_reloads = step("login").attempts.get("reload").copied().unwrap_or(0);
+    assert!(login_reloads >= 4, "every pupil reloaded the slow login: {:?}", step("login"));
+    assert_eq!(form_reloads, login_reloads, "each reload of the form's answer went back to the form page first");
+    assert_eq!(summary.personas[0].abandoned, 4, "{:?}", summary.personas[0]);
+}
