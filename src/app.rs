@@ -391,14 +391,24 @@ fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
     }
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
     let target = EmbeddedTarget::start_on(&config, addr).with_context(|| format!("cannot serve on {addr}"))?;
-    eprintln!(
-        "embedded school workspace listening on {} ({} workers, queue {}); Ctrl-C to stop",
-        target.base_url(),
-        config.workers,
-        config.queue
-    );
     let waiter = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    waiter.block_on(async { tokio::signal::ctrl_c().await })?;
+    waiter.block_on(async {
+        // Listen for Ctrl-C before saying we are ready, so that one sent right after the
+        // message is not lost: polling the future once installs the handler.
+        let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+        tokio::select! {
+            biased;
+            result = &mut ctrl_c => return result,
+            _ = std::future::ready(()) => {}
+        }
+        eprintln!(
+            "embedded school workspace listening on {} ({} workers, queue {}); Ctrl-C to stop",
+            target.base_url(),
+            config.workers,
+            config.queue
+        );
+        ctrl_c.await
+    })?;
     let counts = target.counts();
     target.shutdown();
     println!("{}", serde_json::to_string_pretty(&counts)?);

@@ -131,3 +131,32 @@ fn every_malformed_fixture_prints_its_exact_message_and_exits_2() {
         assert!(out.stdout.is_empty(), "{}: nothing on stdout", path.display());
     }
 }
+
+#[test]
+fn the_standalone_target_serves_until_ctrl_c_and_prints_what_it_saw() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_schoolday"))
+        .args(["target", "--port", "0", "--workers", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    // "embedded school workspace listening on http://127.0.0.1:PORT/ (…)"
+    let url = line.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).expect(&line).to_string();
+    let authority = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    for _ in 0..3 {
+        let mut stream = std::net::TcpStream::connect(&authority).unwrap();
+        stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).unwrap();
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    }
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let counts: serde_json::Value = serde_json::from_slice(&out.stdout).expect("counts as JSON on stdout");
+    assert_eq!(counts["received"]["GET /health"], 3, "{counts}");
+}
