@@ -179,8 +179,16 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     let output = generator.block_on(async {
         let stop = CancellationToken::new();
         let on_ctrl_c = stop.clone();
+        // Install the Ctrl-C handler now (polling the future once does it), not whenever the
+        // task first runs, so that an early Ctrl-C still ends in a partial report.
+        let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
+        let early = tokio::select! {
+            biased;
+            result = &mut ctrl_c => result.is_ok(),
+            _ = std::future::ready(()) => false,
+        };
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if early || ctrl_c.await.is_ok() {
                 eprintln!("\ninterrupted: stopping arrivals, cutting off active users, writing the partial report…");
                 on_ctrl_c.cancel();
             }
