@@ -68,12 +68,6 @@ impl Collector {
         &self.totals
     }
 
-    /// Close the last (possibly partial) second and hand over everything measured.
-    pub fn finish(mut self, t: u32) -> RunMetrics {
-        self.tick(t);
-        self.into_metrics()
-    }
-
     /// Everything measured, as it stands (after the caller's last `tick`).
     pub fn into_metrics(self) -> RunMetrics {
         RunMetrics { layout: self.recorder.layout().clone(), totals: self.totals, timeline: self.timeline }
@@ -83,7 +77,7 @@ impl Collector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{ErrorKind, Outcome};
+    use crate::metrics::{Cause, ErrorKind, Outcome};
     use std::time::Duration;
 
     #[test]
@@ -93,14 +87,16 @@ mod tests {
         let mut collector = Collector::new(recorder.clone());
         recorder.arrival(0, Duration::ZERO);
         recorder.arrival(0, Duration::ZERO);
-        recorder.request_started(0);
-        recorder.request_started(0);
-        recorder.request_finished(0, Duration::from_millis(5), Duration::from_millis(4), Ok(10));
+        recorder.attempt_started(0, Cause::First);
+        recorder.attempt_started(0, Cause::First);
+        recorder.attempt_finished(0, Duration::from_millis(4), Ok(10));
+        recorder.step_finished(0, Duration::from_millis(5), true);
         let first = collector.tick(1).clone();
         assert_eq!((first.arrivals, first.started, first.ok), (2, 2, 1));
         assert_eq!((first.active_users, first.in_flight), (2, 1));
         assert_eq!(first.latency.count, 1);
-        recorder.request_finished(0, Duration::from_secs(2), Duration::from_secs(2), Err(ErrorKind::Status5xx));
+        recorder.attempt_finished(0, Duration::from_secs(2), Err(ErrorKind::Status5xx));
+        recorder.step_finished(0, Duration::from_secs(2), false);
         recorder.user_ended(0, Outcome::Failed);
         recorder.goal_reached(0, Duration::from_millis(5));
         recorder.user_ended(0, Outcome::Completed);
@@ -108,7 +104,8 @@ mod tests {
         assert_eq!(second.errors_of(ErrorKind::Status5xx), 1);
         assert_eq!((second.active_users, second.in_flight, second.goals), (0, 0, 1));
         assert!(second.latency.p99_us >= 1_990_000);
-        let metrics = collector.finish(3);
+        collector.tick(3);
+        let metrics = collector.into_metrics();
         assert_eq!(metrics.timeline.len(), 3);
         assert_eq!(metrics.totals.steps[0].finished(), 2);
         assert_eq!(metrics.totals.personas[0].ended(), 2);

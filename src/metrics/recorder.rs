@@ -90,20 +90,6 @@ impl Recorder {
         self.with_shard(|t| t.record_step(step, latency, ok));
     }
 
-    /// A first attempt that is the whole step: its start.
-    pub fn request_started(&self, step: usize) {
-        self.attempt_started(step, Cause::First);
-    }
-
-    /// A first attempt that is the whole step: its end.
-    pub fn request_finished(&self, step: usize, latency: Duration, service: Duration, result: Result<u64, ErrorKind>) {
-        let ok = result.is_ok();
-        self.with_shard(|t| {
-            t.record_attempt(step, service, result);
-            t.record_step(step, latency, ok);
-        });
-    }
-
     pub fn relogin(&self, persona: usize) {
         self.with_shard(|t| t.personas[persona].relogins += 1);
     }
@@ -189,8 +175,9 @@ mod tests {
                 let r = recorder.clone();
                 std::thread::spawn(move || {
                     for i in 0..1000 {
-                        r.request_started(i % 2);
-                        r.request_finished(i % 2, Duration::from_millis(2), Duration::from_millis(1), Ok(10));
+                        r.attempt_started(i % 2, Cause::First);
+                        r.attempt_finished(i % 2, Duration::from_millis(1), Ok(10));
+                        r.step_finished(i % 2, Duration::from_millis(2), true);
                     }
                     r.arrival(0, Duration::from_micros(50));
                     r.user_ended(0, Outcome::Completed);

@@ -212,7 +212,8 @@ impl Tally {
         }
     }
 
-    /// One first attempt that is the whole step (tests and simple callers).
+    /// One first attempt that is the whole step.
+    #[cfg(test)]
     pub fn record_request(
         &mut self,
         step: usize,
