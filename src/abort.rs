@@ -12,9 +12,9 @@ use std::time::{Duration, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis;
+use crate::format::clock;
 use crate::load::Plan;
 use crate::metrics::RunMetrics;
-use crate::report::format::clock;
 use crate::runtime::{RunOutput, SecondHook};
 use crate::scenario::Scenario;
 

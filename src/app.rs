@@ -12,6 +12,7 @@ use crate::analysis::{self, Summary};
 use crate::cli::{
     CapacityArgs, Cli, Command, CompareArgs, Connections, QuickArgs, ReportArgs, RunArgs, TargetArgs, ValidateArgs,
 };
+use crate::demo::{EmbeddedConfig, EmbeddedTarget};
 use crate::exit_code::ExitCode;
 use crate::http::Clients;
 use crate::load;
@@ -19,7 +20,6 @@ use crate::quick;
 use crate::report::{self, RunDir, Style};
 use crate::runtime::{self, Progress};
 use crate::scenario::{self, ConnectionMode, Scenario, Target};
-use crate::target::{EmbeddedConfig, EmbeddedTarget};
 
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     let style = Style::detect(cli.color);
@@ -166,9 +166,9 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         "{} {} — {} users, {} + {} grace, against {}",
         style.bold("running"),
         scenario.name,
-        report::format::count(plan.arrivals.len() as u64),
-        report::format::clock(scenario.duration),
-        report::format::clock(scenario.grace),
+        crate::format::count(plan.arrivals.len() as u64),
+        crate::format::clock(scenario.duration),
+        crate::format::clock(scenario.grace),
         base_url
     );
     let generator = tokio::runtime::Builder::new_multi_thread()
@@ -291,8 +291,8 @@ pub fn exit_code(summary: &Summary) -> ExitCode {
         eprintln!(
             "error: run invalid: the generator fell behind its schedule (lag p99 {} > {}), so the target \
              received less load than planned{}",
-            report::format::micros(summary.generator.lag.p99_us),
-            report::format::micros(summary.generator.lag_p99_limit_us),
+            crate::format::micros(summary.generator.lag.p99_us),
+            crate::format::micros(summary.generator.lag_p99_limit_us),
             if summary.thresholds.is_empty() {
                 String::new()
             } else {

@@ -57,7 +57,7 @@ pub fn recoveries(scenario: &Scenario, timeline: &[Second]) -> Vec<Recovery> {
             let final_goodput = goodput(&timeline[end.saturating_sub(BASELINE_WINDOW).max(trigger)..end]);
             let names: Vec<&str> = personas.iter().map(|p| scenario.personas[*p].name.as_str()).collect();
             Some(Recovery {
-                event: format!("storm at {} ({})", crate::report::format::clock(*at), names.join(", ")),
+                event: format!("storm at {} ({})", crate::format::clock(*at), names.join(", ")),
                 at_s: at.as_secs_f64(),
                 baseline_goodput: baseline,
                 recovered_after_s: recovered,

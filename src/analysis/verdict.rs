@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::saturation::Saturation;
 use super::summary::{Summary, GOAL_WINDOWS};
-use crate::report::format::{clock, count, micros, percent};
+use crate::format::{clock, count, micros, percent};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

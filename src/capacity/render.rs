@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use super::step::Verdict;
 use super::{CapacityReport, Load};
 use crate::analysis::thresholds::show;
+use crate::report::escape::markup as esc;
 use crate::report::Style;
 use crate::scenario::thresholds::Unit;
 
@@ -184,8 +185,4 @@ pub fn html_section(r: &CapacityReport) -> String {
     }
     let _ = writeln!(h, "</section>");
     h
-}
-
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -8,11 +8,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::format::{clock, count, micros, percent};
 use super::html::esc;
 use super::style::Style;
 use crate::analysis::verdict::Status;
 use crate::analysis::Summary;
+use crate::format::{clock, count, micros, percent};
 
 /// A change smaller than this (relative) is noise between runs, not a difference.
 const NOTABLE: f64 = 0.05;

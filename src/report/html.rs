@@ -7,9 +7,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::charts::{Rendered, Section};
-use super::format::{clock, count, micros, percent, share};
+pub use super::escape::markup as esc;
 use crate::analysis::verdict::Status;
 use crate::analysis::Summary;
+use crate::format::{clock, count, micros, percent, share};
 
 const CSS: &str = include_str!("report.css");
 
@@ -36,21 +37,6 @@ fn section_of(s: Section) -> &'static str {
 }
 
 /// Escape text for HTML content and attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// An SVG document made to sit inside the page: scales to the column, labelled for screen
 /// readers.
 pub fn inline_svg(svg: &str, title: &str) -> String {

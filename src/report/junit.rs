@@ -7,6 +7,7 @@
 
 use std::fmt::Write as _;
 
+use super::escape::markup;
 use crate::analysis::thresholds::show;
 use crate::analysis::Summary;
 use crate::scenario::thresholds::Unit;
@@ -29,8 +30,8 @@ pub fn render(summary: &Summary) -> String {
     let _ = writeln!(
         xml,
         r#"  <testsuite name="{}" tests="{tests}" failures="{failures}" errors="0" skipped="0" time="{time}" timestamp="{}">"#,
-        escape(&suite),
-        escape(&s.run.started_at)
+        markup(&suite),
+        markup(&s.run.started_at)
     );
     let _ = writeln!(xml, "    <properties>");
     for (name, value) in [
@@ -40,7 +41,7 @@ pub fn render(summary: &Summary) -> String {
         ("requests.sent", s.requests.sent.to_string()),
         ("interrupted", s.run.interrupted.to_string()),
     ] {
-        let _ = writeln!(xml, r#"      <property name="{name}" value="{}"/>"#, escape(&value));
+        let _ = writeln!(xml, r#"      <property name="{name}" value="{}"/>"#, markup(&value));
     }
     let _ = writeln!(xml, "    </properties>");
     for t in &s.thresholds {
@@ -63,7 +64,7 @@ pub fn render(summary: &Summary) -> String {
 }
 
 fn case(xml: &mut String, class: &str, name: &str, failure: Option<&str>) {
-    let head = format!(r#"    <testcase classname="{class}" name="{}" time="0""#, escape(name));
+    let head = format!(r#"    <testcase classname="{class}" name="{}" time="0""#, markup(name));
     match failure {
         None => {
             let _ = writeln!(xml, "{head}/>");
@@ -71,37 +72,9 @@ fn case(xml: &mut String, class: &str, name: &str, failure: Option<&str>) {
         Some(message) => {
             let _ = writeln!(xml, "{head}>");
             let _ =
-                writeln!(xml, r#"      <failure message="{m}" type="threshold">{m}</failure>"#, m = escape(message));
+                writeln!(xml, r#"      <failure message="{m}" type="threshold">{m}</failure>"#, m = markup(message));
             let _ = writeln!(xml, "    </testcase>");
         }
     }
 }
 
-/// Escape text for an XML attribute or element; characters XML 1.0 forbids are dropped.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_what_xml_needs() {
-        assert_eq!(escape(r#"p95 < 2s & "x" > 'y'"#), "p95 &lt; 2s &amp; &quot;x&quot; &gt; &apos;y&apos;");
-        assert_eq!(escape("a\u{1}b"), "ab");
-    }
-}

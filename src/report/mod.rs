@@ -4,7 +4,7 @@
 pub mod charts;
 pub mod compare;
 pub mod csv;
-pub mod format;
+pub mod escape;
 pub mod hlog;
 pub mod html;
 pub mod junit;

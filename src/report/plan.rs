@@ -3,8 +3,8 @@
 
 use std::io::{self, Write};
 
-use super::format::{clock, count};
 use super::style::Style;
+use crate::format::{clock, count};
 use crate::load::Plan;
 use crate::scenario::{Journey, Op, Scenario, Shape, Target};
 
@@ -15,7 +15,7 @@ pub fn render(scenario: &Scenario, plan: &Plan, style: &Style, out: &mut dyn Wri
             "embedded ({} workers, queue {}, default service time {})",
             cfg.workers,
             cfg.queue,
-            super::format::duration(cfg.service_time.default)
+            crate::format::duration(cfg.service_time.default)
         ),
         Target::Url(url) => url.to_string(),
     };

@@ -7,8 +7,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
-use super::format::{clock, count, duration};
 use super::style::Style;
+use crate::format::{clock, count, duration};
 use crate::runtime::Progress;
 
 /// How often plain progress lines are printed.

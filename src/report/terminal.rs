@@ -3,9 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::format::{clock, count, micros, percent, share};
 use super::style::Style;
 use crate::analysis::Summary;
+use crate::format::{clock, count, micros, percent, share};
 
 pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     let s = summary;

@@ -20,6 +20,7 @@ mod arrival;
 mod behaviour;
 pub mod claim;
 mod compile;
+pub mod embedded;
 mod error;
 mod locate;
 pub mod model;

@@ -8,8 +8,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::embedded::EmbeddedConfig;
 use crate::scenario::template::{JsonTemplate, Template};
-use crate::target::EmbeddedConfig;
 
 /// One rehearsal, validated.
 #[derive(Debug, Clone)]

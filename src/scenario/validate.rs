@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::embedded::EmbeddedConfig;
 use crate::scenario::claim::{parse_claim, Claim};
 use crate::scenario::error::{At, ScenarioError, Source};
 use crate::scenario::locate::join;
@@ -16,7 +17,6 @@ use crate::scenario::raw::{RawEmbedded, RawHttp, RawScenario, RawThink, RawThres
 use crate::scenario::suggest;
 use crate::scenario::thresholds::{self, Threshold};
 use crate::scenario::units::{format_duration, parse_duration, parse_size};
-use crate::target::EmbeddedConfig;
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
@@ -319,7 +319,7 @@ pub fn header_name(src: &Source, path: &str, name: &str) -> Result<http::HeaderN
 
 /// `overload`, `admit`, `retry_after`, `session_idle` and `block` of `embedded:`.
 fn overload(src: &Source, raw: &RawEmbedded, config: &mut EmbeddedConfig) -> Result<()> {
-    use crate::target::{Block, Overload};
+    use super::embedded::{Block, Overload};
     const MODES: [&str; 4] = ["shed", "queue", "metastable", "waiting_room"];
     let mode = raw.overload.as_deref().map(str::trim).unwrap_or("shed");
     let waiting_room = mode == "waiting_room";

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use schoolday::target::{EmbeddedConfig, EmbeddedTarget};
+use schoolday::demo::{EmbeddedConfig, EmbeddedTarget};
 
 /// The child side: runs a case when the parent asked for one, and passes otherwise.
 #[test]

@@ -5,9 +5,9 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use schoolday::demo::{EmbeddedConfig, EmbeddedTarget};
 use schoolday::quick::{self, Load, Options};
 use schoolday::report::Style;
-use schoolday::target::{EmbeddedConfig, EmbeddedTarget};
 
 use super::{assert_accounting_closes, temp_dir};
 

@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::font::FAMILY;
-use crate::report::format::micros;
+use crate::format::micros;
 
 /// Pixel size of every chart (SVG user units and PNG pixels).
 pub const SIZE: (u32, u32) = (1000, 420);

@@ -18,9 +18,9 @@ use std::path::PathBuf;
 use plotters::prelude::*;
 
 use self::look::{Drawn, SIZE};
-use super::format::micros;
 use super::rundir::{slug, RunDir};
 use crate::analysis::{Saturation, Summary};
+use crate::format::micros;
 
 /// The report section a chart belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

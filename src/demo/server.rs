@@ -19,9 +19,9 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use url::Url;
 
-use super::config::EmbeddedConfig;
 use super::counts::TargetCounts;
 use super::workspace::{handle, Workspace};
+use crate::scenario::embedded::EmbeddedConfig;
 
 /// Pending connections the kernel keeps for us: a login wave opens thousands at once, and
 /// the default of 128 would turn a burst into connection resets rather than queueing.

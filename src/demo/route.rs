@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use http::Method;
 
-use super::config::ServiceTimes;
+use crate::scenario::embedded::ServiceTimes;
 
 /// One route of the workspace, or `Other` for anything it does not serve (404).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

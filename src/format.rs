@@ -1,4 +1,5 @@
-//! Human formatting of durations, counts and shares, shared by every text output.
+//! Human formatting of durations, counts and shares: the bottom layer every text output (analysis
+//! verdicts, reports, the terminal) uses, so one unit has one formatter.
 
 use std::time::Duration;
 

@@ -24,7 +24,6 @@
 
 mod blocks;
 mod capacity;
-mod config;
 mod content;
 mod counts;
 mod cpu;
@@ -42,6 +41,6 @@ mod tests;
 #[cfg(test)]
 mod tests_overload;
 
-pub use config::{Block, EmbeddedConfig, Overload, ServiceTimes};
+pub use crate::scenario::embedded::{Block, EmbeddedConfig, Overload, ServiceTimes};
 pub use counts::{TargetCounts, WaitingRoomCounts};
 pub use server::EmbeddedTarget;

@@ -1,4 +1,5 @@
-//! Capacity and behaviour settings of the embedded target.
+//! Sizing and behaviour of the embedded demo workspace: scenario data (the `embedded:` block),
+//! which `crate::demo` reads when it serves.
 
 use std::time::Duration;
 

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::config::Block;
+use crate::scenario::embedded::Block;
 
 pub(crate) struct Blocks {
     windows: Vec<Block>,

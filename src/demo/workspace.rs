@@ -21,7 +21,6 @@ use serde_json::json;
 
 use super::blocks::Blocks;
 use super::capacity::Capacity;
-use super::config::{EmbeddedConfig, Overload, ServiceTimes};
 use super::content::Content;
 use super::counts::{Counters, TargetCounts};
 use super::cpu;
@@ -31,6 +30,7 @@ use super::reply;
 use super::route::Route;
 use super::sessions::{Lookup, Sessions};
 use super::waiting_room::{Entry, WaitingRoom};
+use crate::scenario::embedded::{EmbeddedConfig, Overload, ServiceTimes};
 
 /// How long a rejected request (401, 400) holds its slot, at most its route's service time.
 ///
