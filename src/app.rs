@@ -22,7 +22,7 @@ use crate::runtime::{self, Progress};
 use crate::scenario::{self, ConnectionMode, Scenario, Target};
 
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
-    let style = Style::detect(cli.color);
+    let style = Style::detect(cli.color.into());
     match cli.command {
         Command::Run(args) => run(*args, style),
         Command::Validate(args) => validate(args, style),

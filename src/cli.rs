@@ -19,8 +19,8 @@ use crate::report::ColorChoice;
 )]
 pub struct Cli {
     /// When to colour the output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
-    pub color: ColorChoice,
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    pub color: Color,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -150,6 +150,24 @@ pub struct QuickArgs {
     /// Per-request timeout.
     #[arg(long, requires = "url", value_parser = humantime::parse_duration)]
     pub timeout: Option<std::time::Duration>,
+}
+
+/// `--color`: the command line's words for [`ColorChoice`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<Color> for ColorChoice {
+    fn from(color: Color) -> ColorChoice {
+        match color {
+            Color::Auto => ColorChoice::Auto,
+            Color::Always => ColorChoice::Always,
+            Color::Never => ColorChoice::Never,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -11,8 +11,9 @@ pub struct Style {
     pub live_progress: bool,
 }
 
-/// `--color` choices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// When to colour: the core's own choice (the command line's `--color` maps onto it in
+/// `cli.rs`, so that clap stays there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColorChoice {
     Auto,
     Always,
