@@ -84,7 +84,8 @@ pub struct CompareArgs {
     /// Two or more run directories; the first is the baseline.
     #[arg(required = true, num_args = 2..)]
     pub runs: Vec<PathBuf>,
-    /// Where to write the comparison page (a directory gets `compare.html`).
+    /// Where to write the comparison page: a path ending in `.html` is the page, anything else
+    /// a directory (created if missing) that gets `compare.html`.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
 }

@@ -116,8 +116,9 @@ pub struct Comparison {
 }
 
 /// Compare the saved runs in `dirs` (each a run directory or a `summary.json`); the first is
-/// the baseline. Writes the HTML page to `out` (a file, or `out/compare.html` when `out` is a
-/// directory) and returns the comparison, whose [`Comparison::terminal`] prints the table.
+/// the baseline. Writes the HTML page to `out` when it names an `.html` file, else to
+/// `out/compare.html` (creating the directory), and returns the comparison, whose
+/// [`Comparison::terminal`] prints the table.
 pub fn compare(dirs: &[PathBuf], out: &Path) -> io::Result<(Comparison, PathBuf)> {
     if dirs.is_empty() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "nothing to compare: give at least one run directory"));
@@ -134,13 +135,24 @@ pub fn compare(dirs: &[PathBuf], out: &Path) -> io::Result<(Comparison, PathBuf)
         runs.push((label, summary));
     }
     let comparison = Comparison::of(runs);
-    let path = if out.is_dir() { out.join("compare.html") } else { out.to_path_buf() };
+    let path = page_path(out);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", parent.display())))?;
     }
     std::fs::write(&path, comparison.html())
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     Ok((comparison, path))
+}
+
+/// Where the page goes: `out` itself when it names an HTML file, else `compare.html` in the
+/// directory `out` (which need not exist yet: the default `reports` often does not).
+fn page_path(out: &Path) -> PathBuf {
+    let is_page = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    if is_page && !out.is_dir() {
+        out.to_path_buf()
+    } else {
+        out.join("compare.html")
+    }
 }
 
 impl Comparison {
@@ -437,6 +449,11 @@ mod tests {
         }
         let (c, page) = compare(&[a.clone(), b.join("summary.json")], &root).unwrap();
         assert_eq!(page, root.join("compare.html"));
+        let (_, page) = compare(&[a.clone(), b.clone()], &root.join("new/dir")).unwrap();
+        assert_eq!(page, root.join("new/dir/compare.html"), "a directory that does not exist yet");
+        let (_, page) = compare(&[a.clone(), b.clone()], &root.join("pages/ab.html")).unwrap();
+        assert_eq!(page, root.join("pages/ab.html"), "a file named .html is the page itself");
+        assert!(page.is_file());
         assert_eq!(c.runs.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert!(std::fs::read_to_string(&page).unwrap().contains("The target held"));
         let err = compare(&[a, root.join("missing")], &root).unwrap_err().to_string();

@@ -160,3 +160,41 @@ fn the_standalone_target_serves_until_ctrl_c_and_prints_what_it_saw() {
     let counts: serde_json::Value = serde_json::from_slice(&out.stdout).expect("counts as JSON on stdout");
     assert_eq!(counts["received"]["GET /health"], 3, "{counts}");
 }
+
+/// A run short enough for a CLI test that needs saved runs, not figures.
+const TINY_RUN: &str = r#"
+name: tiny
+target: embedded
+duration: 1s
+grace: 2s
+generator: { lag_p99_limit: 1s }
+personas:
+  pupil:
+    population: 5
+    arrival: { shape: constant, rate: 5/s }
+    journey:
+      - name: health
+        get: /health
+        goal: true
+"#;
+
+#[test]
+fn compare_from_a_directory_without_reports_creates_it_and_writes_the_page_inside() {
+    let dir = temp_dir("cli-compare");
+    let (_, a) = super::run(&temp_dir("cli-compare-a"), TINY_RUN);
+    let (_, b) = super::run(&temp_dir("cli-compare-b"), TINY_RUN);
+    let cwd = dir.join("elsewhere");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_schoolday"))
+        .args(["compare", a.to_str().unwrap(), b.to_str().unwrap()])
+        .current_dir(&cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run schoolday");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
+    assert!(cwd.join("reports").is_dir(), "`reports` is a directory, not the page");
+    let page = std::fs::read_to_string(cwd.join("reports/compare.html")).expect("reports/compare.html");
+    assert!(page.contains("<table") && page.contains(a.file_name().unwrap().to_str().unwrap()), "{page}");
+    assert!(stdout.contains("Comparison page: reports/compare.html"), "{stdout}");
+}
