@@ -11,11 +11,10 @@ use std::time::{Duration, SystemTime};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::analysis;
+use crate::analysis::{self, Due, Measured};
 use crate::format::clock;
 use crate::load::Plan;
-use crate::metrics::RunMetrics;
-use crate::runtime::{RunOutput, SecondHook};
+use crate::runtime::SecondHook;
 use crate::scenario::Scenario;
 
 /// Seconds between two judgements.
@@ -35,32 +34,23 @@ pub fn hook(
 ) -> (SecondHook, Reason) {
     let reason: Reason = Arc::default();
     let written = reason.clone();
-    // The summary only reads the per-persona part of the plan; no copy of every arrival.
-    let plan = Plan { arrivals: Vec::new(), personas: plan.personas.clone() };
-    let mut scheduled = vec![0u64; scenario.personas.len()];
-    for p in &plan.personas {
-        if let Some(i) = scenario.personas.iter().position(|x| x.name == p.name) {
-            scheduled[i] = p.users;
-        }
-    }
+    let due = Due::per_persona(plan);
     let started_at = SystemTime::now();
     let hook: SecondHook = Box::new(move |collector, t, last| {
         // The end of the run is judged by the run itself, not as an early stop.
         if last || Duration::from_secs(t as u64) < after || t % EVERY != 0 || stop.is_cancelled() {
             return;
         }
-        let output = RunOutput {
-            metrics: RunMetrics {
-                layout: collector.layout().clone(),
-                totals: collector.totals().clone(),
-                timeline: collector.timeline().to_vec(),
-            },
+        // Borrowed from the collector: judging copies no histogram.
+        let measured = Measured {
+            layout: collector.layout(),
+            totals: collector.totals(),
+            timeline: collector.timeline(),
             started_at,
             elapsed: Duration::from_secs(t as u64),
             interrupted: false,
-            scheduled: scheduled.clone(),
         };
-        let summary = analysis::summarize(&scenario, &plan, &output, &base_url, None);
+        let summary = analysis::summarize(&scenario, measured, &due, &base_url, None);
         let results = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
         if let Some(failed) = results.iter().find(|r| !r.pass) {
             let why = format!(

@@ -223,7 +223,13 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         }
         counts
     });
-    let mut summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);
+    let mut summary = analysis::summarize(
+        &scenario,
+        analysis::Measured::of(&output),
+        &analysis::Due::per_persona(&plan),
+        &base_url,
+        target_counts,
+    );
     summary.thresholds = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
     summary.run.aborted = aborted;
     let files = report::write_files(&summary, &dir)?;

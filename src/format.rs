@@ -65,6 +65,25 @@ pub fn percent(fraction: f64) -> String {
     }
 }
 
+/// A percentage with as many digits as a comparison with a limit such as `0.1%` needs, never
+/// rounding a miss away: `99.999%`, `0.123%`, `12.5%`, `100%` (thresholds and their reports;
+/// [`percent`] is for tables).
+pub fn percent_exact(fraction: f64) -> String {
+    let p = fraction * 100.0;
+    let text = if p == 0.0 || p == 100.0 {
+        format!("{p:.0}")
+    } else if p > 99.0 {
+        // Rounded down: 99.9996% must not read as 100%.
+        format!("{:.3}", (p * 1000.0).floor() / 1000.0)
+    } else if p < 1.0 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.2}")
+    };
+    let text = if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text };
+    format!("{text}%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +102,8 @@ mod tests {
         assert_eq!(share(9999, 10000), "99.9%");
         assert_eq!(share(0, 0), "n/a");
         assert_eq!(percent(1.0), "100.0%");
+        assert_eq!(percent_exact(0.999996), "99.999%");
+        assert_eq!(percent_exact(0.00123), "0.123%");
+        assert_eq!(percent_exact(0.125), "12.5%");
     }
 }

@@ -202,6 +202,7 @@ pub fn scenario(options: &Options) -> Result<Scenario, QuickError> {
             journey,
             behaviour: Default::default(),
             blocked: Vec::new(),
+            closed_loop: matches!(options.load, Load::Closed { .. }),
         }],
         events: Vec::new(),
         gates: Default::default(),

@@ -161,36 +161,27 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
     let personas = ["pupil", "parent"]
         .iter()
         .enumerate()
-        .map(|(p, name)| {
-            let goal_within = GOAL_WINDOWS
-                .iter()
-                .map(|(label, w)| {
-                    let within =
-                        if to_goal[p].is_empty() { 0 } else { to_goal[p].count_between(0, w.as_micros() as u64) };
-                    (label.to_string(), if arrived[p] == 0 { 0.0 } else { within as f64 / arrived[p] as f64 })
-                })
-                .collect();
-            PersonaSummary {
-                name: name.to_string(),
-                scheduled: arrived[p],
-                arrived: arrived[p],
-                completed: goals[p],
-                failed: arrived[p] - goals[p],
-                abandoned: 0,
-                cut_off: 0,
-                not_started: 0,
-                accounting_closes: true,
-                blocked: 0,
-                attempts: BTreeMap::new(),
-                amplification: None,
-                relogins: 0,
-                returns: 0,
-                queued: 0,
-                time_in_queue: None,
-                abandoned_in_queue: 0,
-                time_to_goal: Latency::of(&to_goal[p]),
-                goal_within,
-            }
+        .map(|(p, name)| PersonaSummary {
+            name: name.to_string(),
+            scheduled: arrived[p],
+            arrived: arrived[p],
+            completed: goals[p],
+            failed: arrived[p] - goals[p],
+            abandoned: 0,
+            cut_off: 0,
+            not_started: 0,
+            accounting_closes: true,
+            blocked: 0,
+            attempts: BTreeMap::new(),
+            amplification: None,
+            relogins: 0,
+            returns: 0,
+            queued: 0,
+            time_in_queue: None,
+            abandoned_in_queue: 0,
+            time_to_goal: Latency::of(&to_goal[p]),
+            goal_within: super::summary::goal_within(&to_goal[p], arrived[p]),
+            closed_loop: None,
         })
         .collect();
     let sent: u64 = timeline.iter().map(|s| s.started).sum();

@@ -5,14 +5,14 @@
 //! themselves are kept (V2-compressed, base64) so a saved run can be re-rendered or merged.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::load::Plan;
-use crate::metrics::{Cause, ErrorKind, Outcome, RunMetrics, Second};
+use crate::metrics::{Cause, ErrorKind, Layout, Outcome, RunMetrics, Second, Tally};
 use crate::runtime::RunOutput;
 use crate::scenario::{ConnectionMode, Scenario, Target};
 
@@ -216,118 +216,93 @@ pub struct PersonaSummary {
     pub time_to_goal: Latency,
     /// Share of arrived users who reached their goal within N of arriving.
     pub goal_within: BTreeMap<String, f64>,
+    /// For a closed loop (quick mode's `--users`), what the loop held: in a closed loop every
+    /// user "completes" with its first answer, so the outcome counts say little.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_loop: Option<ClosedLoop>,
+}
+
+/// A closed loop's figures: the concurrency it held, how much each user sent, and how many
+/// users an error stopped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClosedLoop {
+    /// Users that arrived (the loop's intended concurrency).
+    pub users: u64,
+    /// Users active at the end of each second once all had arrived, until the run's end: the
+    /// fewest and the mean (absent when the run was too short to show a whole second).
+    pub concurrency_min: Option<u64>,
+    pub concurrency_mean: Option<f64>,
+    /// Requests sent per arrived user.
+    pub requests_per_user: f64,
+    /// Users whose loop ended at a failed request (a closed-loop user stops at its first).
+    pub stopped_by_error: u64,
 }
 
 /// Windows for `goal_within`.
 pub const GOAL_WINDOWS: [(&str, Duration); 3] =
     [("1m", Duration::from_secs(60)), ("5m", Duration::from_secs(300)), ("15m", Duration::from_secs(900))];
 
-/// Build the summary of a finished run.
+/// What a run measured, borrowed: the end of the run and a judgement during it (`abort.rs`)
+/// read the same view, so nothing is copied to summarise.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured<'a> {
+    pub layout: &'a Layout,
+    pub totals: &'a Tally,
+    pub timeline: &'a [Second],
+    /// Wall-clock time of the run's start.
+    pub started_at: SystemTime,
+    /// From the start to now (during the run) or to the last user's end.
+    pub elapsed: Duration,
+    /// Stopped early by a person (Ctrl-C).
+    pub interrupted: bool,
+}
+
+impl<'a> Measured<'a> {
+    /// The view of a finished run.
+    pub fn of(output: &'a RunOutput) -> Self {
+        let RunMetrics { layout, totals, timeline } = &output.metrics;
+        Measured {
+            layout,
+            totals,
+            timeline,
+            started_at: output.started_at,
+            elapsed: output.elapsed,
+            interrupted: output.interrupted,
+        }
+    }
+}
+
+/// Who was due, for one persona: the users scheduled, and those a `blocked` window kept away
+/// (not part of `scheduled`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Due {
+    pub scheduled: u64,
+    pub blocked: u64,
+}
+
+impl Due {
+    /// One per persona, in scenario order.
+    pub fn per_persona(plan: &Plan) -> Vec<Due> {
+        plan.personas.iter().map(|p| Due { scheduled: p.users, blocked: p.blocked }).collect()
+    }
+}
+
+/// Build the summary of a run from what it measured and who was due (`due[p]` for persona `p`).
 pub fn summarize(
     scenario: &Scenario,
-    plan: &Plan,
-    output: &RunOutput,
+    measured: Measured<'_>,
+    due: &[Due],
     base_url: &str,
     target_counts: Option<serde_json::Value>,
 ) -> Summary {
-    let RunMetrics { layout, totals, timeline } = &output.metrics;
-    let mut steps = Vec::new();
-    for (id, (p, name)) in layout.steps.iter().enumerate() {
-        let persona = &scenario.personas[*p];
-        let spec = persona.journey.requests.get(id - layout.step_base[*p]);
-        let tally = &totals.steps[id];
-        steps.push(StepSummary {
-            persona: persona.name.clone(),
-            name: name.clone(),
-            method: spec.map(|s| s.method.to_string()).unwrap_or_default(),
-            path: spec.map(|s| template_text(&s.path)).unwrap_or_default(),
-            goal: spec.is_some_and(|s| s.goal),
-            sent: tally.started,
-            ok: tally.ok,
-            errors: error_map(&tally.errors),
-            bytes: tally.bytes,
-            latency: Latency::of(&tally.latency),
-            service: Latency::of(&tally.service),
-            attempts: cause_map(&tally.attempts),
-            steps_ok: tally.steps_ok,
-            steps_failed: tally.steps_failed,
-        });
-    }
-    let mut all_errors = [0u64; ErrorKind::COUNT];
-    for s in &totals.steps {
-        for (a, e) in all_errors.iter_mut().zip(s.errors) {
-            *a += e;
-        }
-    }
-    let sent: u64 = totals.steps.iter().map(|s| s.started).sum();
-    let finished: u64 = totals.steps.iter().map(|s| s.finished()).sum();
-    let personas = scenario
-        .personas
-        .iter()
-        .enumerate()
-        .map(|(p, persona)| {
-            let t = &totals.personas[p];
-            let scheduled = output.scheduled[p];
-            let [completed, failed, abandoned, cut_off] = Outcome::ALL.map(|o| t.outcomes[o.index()]);
-            let mut attempts = [0u64; Cause::COUNT];
-            for id in layout.steps.iter().enumerate().filter(|(_, (sp, _))| *sp == p).map(|(id, _)| id) {
-                for (a, n) in attempts.iter_mut().zip(totals.steps[id].attempts) {
-                    *a += n;
-                }
-            }
-            let goals = t.time_to_goal.len();
-            let attempts_total: u64 = attempts.iter().sum();
-            let not_started = scheduled.saturating_sub(t.arrived);
-            let goal_within = GOAL_WINDOWS
-                .iter()
-                .map(|(label, window)| {
-                    let within = if t.time_to_goal.is_empty() {
-                        0
-                    } else {
-                        t.time_to_goal.count_between(0, window.as_micros() as u64)
-                    };
-                    (label.to_string(), if t.arrived == 0 { 0.0 } else { within as f64 / t.arrived as f64 })
-                })
-                .collect();
-            PersonaSummary {
-                name: persona.name.clone(),
-                scheduled,
-                arrived: t.arrived,
-                completed,
-                failed,
-                abandoned,
-                cut_off,
-                not_started,
-                accounting_closes: completed + failed + abandoned + cut_off + not_started == scheduled
-                    && completed + failed + abandoned + cut_off == t.arrived,
-                blocked: plan.personas.get(p).map(|pp| pp.blocked).unwrap_or(0),
-                attempts: cause_map(&attempts),
-                amplification: (goals > 0).then(|| attempts_total as f64 / goals as f64),
-                relogins: t.relogins,
-                returns: t.returns,
-                queued: t.queued,
-                time_in_queue: (t.queued > 0).then(|| Latency::of(&t.time_in_queue)),
-                abandoned_in_queue: t.abandoned_in_queue,
-                time_to_goal: Latency::of(&t.time_to_goal),
-                goal_within,
-            }
-        })
-        .collect();
+    let totals = measured.totals;
     let lag = Latency::of(&totals.lag);
     let lag_limit = scenario.gates.lag_limit.unwrap_or(LAG_P99_LIMIT);
     let healthy = (lag.p99_us as u128) <= lag_limit.as_micros();
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool: Tool { name: "schoolday".into(), version: env!("CARGO_PKG_VERSION").into() },
-        scenario: ScenarioInfo {
-            name: scenario.name.clone(),
-            description: scenario.description.clone(),
-            file: scenario.source.display().to_string(),
-            seed: scenario.seed,
-            scale: scenario.scale,
-            duration_s: scenario.duration.as_secs_f64(),
-            grace_s: scenario.grace.as_secs_f64(),
-        },
+        scenario: ScenarioInfo::of(scenario),
         target: TargetInfo {
             kind: match scenario.target {
                 Target::Embedded(_) => "embedded".into(),
@@ -337,28 +312,171 @@ pub fn summarize(
             connections: scenario.http.connections,
         },
         run: RunInfo {
-            started_at: humantime::format_rfc3339_seconds(output.started_at).to_string(),
-            elapsed_s: output.elapsed.as_secs_f64(),
-            interrupted: output.interrupted,
+            started_at: humantime::format_rfc3339_seconds(measured.started_at).to_string(),
+            elapsed_s: measured.elapsed.as_secs_f64(),
+            interrupted: measured.interrupted,
             aborted: None,
         },
         generator: GeneratorHealth { lag, lag_p99_limit_us: lag_limit.as_micros() as u64, healthy },
-        requests: RequestTotals {
-            sent,
-            ok: totals.steps.iter().map(|s| s.ok).sum(),
-            errors: error_map(&all_errors),
-            cut_off: sent.saturating_sub(finished),
-        },
-        steps,
-        personas,
+        requests: RequestTotals::of(totals),
+        steps: step_summaries(scenario, measured),
+        personas: (0..scenario.personas.len())
+            .map(|p| persona_summary(scenario, measured, due.get(p).copied().unwrap_or_default(), p))
+            .collect(),
         thresholds: Vec::new(),
         target_counts,
-        timeline: timeline.clone(),
+        timeline: measured.timeline.to_vec(),
         saturation: None,
-        recovery: super::recoveries(scenario, timeline),
+        recovery: super::recoveries(scenario, measured.timeline),
     };
     summary.saturation = Some(super::saturation::analyze(&summary, &Default::default()));
     summary
+}
+
+impl ScenarioInfo {
+    fn of(scenario: &Scenario) -> Self {
+        ScenarioInfo {
+            name: scenario.name.clone(),
+            description: scenario.description.clone(),
+            file: scenario.source.display().to_string(),
+            seed: scenario.seed,
+            scale: scenario.scale,
+            duration_s: scenario.duration.as_secs_f64(),
+            grace_s: scenario.grace.as_secs_f64(),
+        }
+    }
+}
+
+impl RequestTotals {
+    fn of(totals: &Tally) -> Self {
+        let mut errors = [0u64; ErrorKind::COUNT];
+        for s in &totals.steps {
+            for (a, e) in errors.iter_mut().zip(s.errors) {
+                *a += e;
+            }
+        }
+        let sent: u64 = totals.steps.iter().map(|s| s.started).sum();
+        let finished: u64 = totals.steps.iter().map(|s| s.finished()).sum();
+        RequestTotals {
+            sent,
+            ok: totals.steps.iter().map(|s| s.ok).sum(),
+            errors: error_map(&errors),
+            cut_off: sent.saturating_sub(finished),
+        }
+    }
+}
+
+fn step_summaries(scenario: &Scenario, measured: Measured<'_>) -> Vec<StepSummary> {
+    let layout = measured.layout;
+    layout
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(id, (p, name))| {
+            let persona = &scenario.personas[*p];
+            let spec = persona.journey.requests.get(id - layout.step_base[*p]);
+            let tally = &measured.totals.steps[id];
+            StepSummary {
+                persona: persona.name.clone(),
+                name: name.clone(),
+                method: spec.map(|s| s.method.to_string()).unwrap_or_default(),
+                path: spec.map(|s| template_text(&s.path)).unwrap_or_default(),
+                goal: spec.is_some_and(|s| s.goal),
+                sent: tally.started,
+                ok: tally.ok,
+                errors: error_map(&tally.errors),
+                bytes: tally.bytes,
+                latency: Latency::of(&tally.latency),
+                service: Latency::of(&tally.service),
+                attempts: cause_map(&tally.attempts),
+                steps_ok: tally.steps_ok,
+                steps_failed: tally.steps_failed,
+            }
+        })
+        .collect()
+}
+
+/// The global step ids of persona `p`.
+fn steps_of(layout: &Layout, p: usize) -> impl Iterator<Item = usize> + '_ {
+    layout.steps.iter().enumerate().filter(move |(_, (sp, _))| *sp == p).map(|(id, _)| id)
+}
+
+fn persona_summary(scenario: &Scenario, measured: Measured<'_>, due: Due, p: usize) -> PersonaSummary {
+    let t = &measured.totals.personas[p];
+    let [completed, failed, abandoned, cut_off] = Outcome::ALL.map(|o| t.outcomes[o.index()]);
+    let mut attempts = [0u64; Cause::COUNT];
+    for id in steps_of(measured.layout, p) {
+        for (a, n) in attempts.iter_mut().zip(measured.totals.steps[id].attempts) {
+            *a += n;
+        }
+    }
+    let goals = t.time_to_goal.len();
+    let attempts_total: u64 = attempts.iter().sum();
+    let ended = completed + failed + abandoned + cut_off;
+    let not_started = due.scheduled.saturating_sub(t.arrived);
+    PersonaSummary {
+        name: scenario.personas[p].name.clone(),
+        scheduled: due.scheduled,
+        arrived: t.arrived,
+        completed,
+        failed,
+        abandoned,
+        cut_off,
+        not_started,
+        accounting_closes: ended + not_started == due.scheduled && ended == t.arrived,
+        blocked: due.blocked,
+        attempts: cause_map(&attempts),
+        amplification: (goals > 0).then(|| attempts_total as f64 / goals as f64),
+        relogins: t.relogins,
+        returns: t.returns,
+        queued: t.queued,
+        time_in_queue: (t.queued > 0).then(|| Latency::of(&t.time_in_queue)),
+        abandoned_in_queue: t.abandoned_in_queue,
+        time_to_goal: Latency::of(&t.time_to_goal),
+        goal_within: goal_within(&t.time_to_goal, t.arrived),
+        closed_loop: scenario.personas[p].closed_loop.then(|| ClosedLoop::of(scenario, measured, p, attempts_total)),
+    }
+}
+
+/// Share of `arrived` users whose time to goal is within each of [`GOAL_WINDOWS`].
+pub(super) fn goal_within(time_to_goal: &Histogram<u64>, arrived: u64) -> BTreeMap<String, f64> {
+    GOAL_WINDOWS
+        .iter()
+        .map(|(label, window)| {
+            let within =
+                if time_to_goal.is_empty() { 0 } else { time_to_goal.count_between(0, window.as_micros() as u64) };
+            (label.to_string(), if arrived == 0 { 0.0 } else { within as f64 / arrived as f64 })
+        })
+        .collect()
+}
+
+impl ClosedLoop {
+    fn of(scenario: &Scenario, measured: Measured<'_>, p: usize, attempts: u64) -> Self {
+        let arrived = measured.totals.personas[p].arrived;
+        // A closed-loop user stops at its first failed request, so each failed step is one
+        // user stopped (a cut-off request is not counted as a failed step).
+        let stopped_by_error: u64 = steps_of(measured.layout, p).map(|id| measured.totals.steps[id].steps_failed).sum();
+        // The active-users gauge is read at the end of each second: from the second in which
+        // the last user arrived to the last one that ends before the run's cut-off.
+        let mut arrivals = 0;
+        let held: Vec<u64> = measured
+            .timeline
+            .iter()
+            .skip_while(|s| {
+                arrivals += s.arrivals;
+                arrivals < arrived
+            })
+            .take_while(|s| Duration::from_secs(s.t as u64) < scenario.duration)
+            .map(|s| s.active_users)
+            .collect();
+        ClosedLoop {
+            users: arrived,
+            concurrency_min: held.iter().min().copied(),
+            concurrency_mean: (!held.is_empty()).then(|| held.iter().sum::<u64>() as f64 / held.len() as f64),
+            requests_per_user: if arrived == 0 { 0.0 } else { attempts as f64 / arrived as f64 },
+            stopped_by_error,
+        }
+    }
 }
 
 fn cause_map(counts: &[u64; Cause::COUNT]) -> BTreeMap<String, u64> {

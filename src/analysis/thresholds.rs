@@ -179,38 +179,11 @@ fn histogram(l: &Latency) -> Option<Histogram<u64>> {
     decode_histogram(&l.histogram)
 }
 
-/// A measured value in its unit, for people.
+/// A measured value in its unit, for people (the formatters of `crate::format`).
 pub fn show(value: f64, unit: Unit) -> String {
     match unit {
-        Unit::Duration => {
-            let us = value.max(0.0);
-            if us < 1_000.0 {
-                format!("{us:.0}µs")
-            } else if us < 100_000.0 {
-                format!("{:.1}ms", us / 1e3)
-            } else if us < 1_000_000.0 {
-                format!("{:.0}ms", us / 1e3)
-            } else {
-                format!("{:.2}s", us / 1e6)
-            }
-        }
-        Unit::Percent => {
-            let p = value * 100.0;
-            // Enough digits to compare with limits such as 0.1%, never rounding a miss away.
-            let text = if p == 0.0 || p == 100.0 {
-                format!("{p:.0}")
-            } else if p > 99.0 {
-                // Rounded down: 99.9996% must not read as 100%.
-                format!("{:.3}", (p * 1000.0).floor() / 1000.0)
-            } else if p < 1.0 {
-                format!("{p:.3}")
-            } else {
-                format!("{p:.2}")
-            };
-            let text =
-                if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.').to_string() } else { text };
-            format!("{text}%")
-        }
+        Unit::Duration => crate::format::micros(value.max(0.0).round() as u64),
+        Unit::Percent => crate::format::percent_exact(value),
         Unit::Count => format!("{value:.0}"),
         Unit::Ratio => format!("{value:.2}"),
     }

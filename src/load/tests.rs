@@ -35,6 +35,7 @@ pub(crate) fn persona(name: &str, population: Option<u64>, shape: Shape, spacing
         journey: Journey { ops: vec![], requests: vec![], vars: vec![], goal: 0 },
         behaviour: Default::default(),
         blocked: vec![],
+        closed_loop: false,
     }
 }
 

@@ -68,42 +68,10 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
     }
     writeln!(out, "{line}")?;
 
-    writeln!(out)?;
-    writeln!(out, "{}", style.bold("Users — did they get what they came for?"))?;
-    let mut table = Table::new(&[
-        "persona",
-        "scheduled",
-        "completed",
-        "failed",
-        "abandoned",
-        "cut off",
-        "not started",
-        "goal ≤1m",
-        "≤5m",
-        "≤15m",
-        "p50 to goal",
-        "p95 to goal",
-        "requests/goal",
-    ]);
-    for p in &s.personas {
-        let within = |k: &str| p.goal_within.get(k).map(|f| percent(*f)).unwrap_or_else(|| "n/a".into());
-        table.row(vec![
-            p.name.clone(),
-            count(p.scheduled),
-            count(p.completed),
-            count(p.failed),
-            count(p.abandoned),
-            count(p.cut_off),
-            count(p.not_started),
-            within("1m"),
-            within("5m"),
-            within("15m"),
-            if p.time_to_goal.count > 0 { micros(p.time_to_goal.p50_us) } else { "-".into() },
-            if p.time_to_goal.count > 0 { micros(p.time_to_goal.p95_us) } else { "-".into() },
-            p.amplification.map(|a| format!("{a:.2}")).unwrap_or_else(|| "-".into()),
-        ]);
+    closed_loops(s, style, out)?;
+    if s.personas.iter().any(|p| p.closed_loop.is_none()) {
+        goals(s, style, out)?;
     }
-    table.write(out, style)?;
     if s.personas.iter().all(|p| p.accounting_closes) {
         writeln!(out, "{}", style.green("accounting closes: scheduled = completed + failed + abandoned + cut off + not started, for every persona"))?;
     } else {
@@ -209,6 +177,71 @@ impl Table {
         }
         Ok(())
     }
+}
+
+/// Who got what they came for: outcomes and time to goal, per persona.
+fn goals(s: &Summary, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out)?;
+    writeln!(out, "{}", style.bold("Users — did they get what they came for?"))?;
+    let mut table = Table::new(&[
+        "persona",
+        "scheduled",
+        "completed",
+        "failed",
+        "abandoned",
+        "cut off",
+        "not started",
+        "goal ≤1m",
+        "≤5m",
+        "≤15m",
+        "p50 to goal",
+        "p95 to goal",
+        "requests/goal",
+    ]);
+    for p in s.personas.iter().filter(|p| p.closed_loop.is_none()) {
+        let within = |k: &str| p.goal_within.get(k).map(|f| percent(*f)).unwrap_or_else(|| "n/a".into());
+        table.row(vec![
+            p.name.clone(),
+            count(p.scheduled),
+            count(p.completed),
+            count(p.failed),
+            count(p.abandoned),
+            count(p.cut_off),
+            count(p.not_started),
+            within("1m"),
+            within("5m"),
+            within("15m"),
+            if p.time_to_goal.count > 0 { micros(p.time_to_goal.p50_us) } else { "-".into() },
+            if p.time_to_goal.count > 0 { micros(p.time_to_goal.p95_us) } else { "-".into() },
+            p.amplification.map(|a| format!("{a:.2}")).unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    table.write(out, style)?;
+    Ok(())
+}
+
+/// A closed loop's users all "complete" with their first answer; what matters is the
+/// concurrency the loop held, how much each user sent, and how many an error stopped.
+fn closed_loops(s: &Summary, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let loops: Vec<_> = s.personas.iter().filter_map(|p| Some((p, p.closed_loop.as_ref()?))).collect();
+    if loops.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", style.bold("Closed loop — the concurrency held"))?;
+    let mut table =
+        Table::new(&["persona", "users", "held (fewest)", "held (mean)", "requests/user", "stopped by an error"]);
+    for (p, l) in loops {
+        table.row(vec![
+            p.name.clone(),
+            count(l.users),
+            l.concurrency_min.map(count).unwrap_or_else(|| "-".into()),
+            l.concurrency_mean.map(|m| format!("{m:.1}")).unwrap_or_else(|| "-".into()),
+            format!("{:.1}", l.requests_per_user),
+            count(l.stopped_by_error),
+        ]);
+    }
+    table.write(out, style)
 }
 
 /// Retries, reloads, re-logins, waiting rooms, blocked users and recovery: shown only when

@@ -104,6 +104,9 @@ pub struct Persona {
     /// not come (the "parents blocked 7:30–17:30" mitigation, played by the clients when the
     /// target cannot enforce it). Counted as `blocked` in the report.
     pub blocked: Vec<(Duration, Duration)>,
+    /// Its users loop until the run ends, each sending the next request when the last one
+    /// completes (quick mode's `--users`): the summary reports the loop, not "completed".
+    pub closed_loop: bool,
 }
 
 /// How a persona's users behave when things go wrong. See DOMAIN.md §7.3–7.5.

@@ -87,7 +87,7 @@ pub fn persona(src: &Source, name: &str, raw: &RawPersona, duration: Duration, s
         Some(windows) => behaviour::windows(src, &join(&path, "blocked"), windows, duration)?,
         None => Vec::new(),
     };
-    Ok(Persona { name: name.to_string(), population, users, arrival, journey, behaviour, blocked })
+    Ok(Persona { name: name.to_string(), population, users, arrival, journey, behaviour, blocked, closed_loop: false })
 }
 
 /// End of the login sub-journey: just after the request marked `login: true`, else the first

@@ -48,6 +48,38 @@ fn closed_loop_request_count_equals_the_targets() {
     assert_eq!(received_health(&target), summary.requests.sent);
     let users = &summary.personas[0];
     assert_eq!((users.completed, users.cut_off), (5, 0), "{users:?}");
+    let held = users.closed_loop.as_ref().expect("a closed loop reports the loop");
+    assert_eq!((held.users, held.stopped_by_error), (5, 0), "{held:?}");
+    assert_eq!(held.requests_per_user, 3.0, "{held:?}");
+}
+
+#[test]
+fn a_closed_loop_shows_the_concurrency_it_held_and_the_users_an_error_stopped() {
+    let target = EmbeddedTarget::start(&EmbeddedConfig::default()).expect("target");
+    // Two seconds, so that the end of the first second is read while all 4 users loop.
+    let load = Load::Closed { users: 4, think: Some(Duration::from_millis(200)), ramp_up: Some(Duration::ZERO) };
+    let mut options = Options::new(&format!("{}health", target.base_url()), load);
+    options.duration = Duration::from_secs(2);
+    let summary = run(&temp_dir("quick-closed-held"), &options);
+    let held = summary.personas[0].closed_loop.clone().expect("closed loop figures");
+    assert_eq!((held.users, held.concurrency_min, held.stopped_by_error), (4, Some(4), 0), "{held:?}");
+    assert!(held.requests_per_user >= 5.0, "about 10 requests each in 2 s: {held:?}");
+    let mut text = Vec::new();
+    schoolday::report::terminal::render(&summary, &Style::plain(), &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("Closed loop — the concurrency held"), "{text}");
+    assert!(!text.contains("did they get what they came for"), "no completed/goal table for a loop: {text}");
+
+    // A URL the target does not serve: every user stops at its first answer, a 404.
+    let mut options = Options::new(&format!("{}no-such-page", target.base_url()), load);
+    options.duration = Duration::from_secs(1);
+    let summary = run(&temp_dir("quick-closed-404"), &options);
+    let held = summary.personas[0].closed_loop.clone().expect("closed loop figures");
+    assert_eq!((held.users, held.stopped_by_error, held.requests_per_user), (4, 4, 1.0), "{held:?}");
+    assert_eq!(summary.personas[0].failed, 4);
+    assert!(quick::scenario(&Options::new("http://127.0.0.1:9/", Load::Open { rate: 1.0 })).unwrap().personas[0]
+        .closed_loop
+        .eq(&false));
 }
 
 fn schoolday(args: &[&str]) -> std::process::Output {
