@@ -56,7 +56,7 @@ pub struct CapacityArgs {
     /// Warm-up of each step, excluded from the verdict.
     #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
     pub warmup: std::time::Duration,
-    /// Steady window judged in each step (DOMAIN.md: at least 10 minutes; short for CI).
+    /// Steady window judged in each step (docs/background.md#capacity-verdict: at least 10 minutes; short for CI).
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub step_duration: std::time::Duration,
     /// Independent runs with seeds seed, seed+1, …; the verdict holds only if all agree.

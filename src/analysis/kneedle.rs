@@ -1,4 +1,4 @@
-//! Kneedle (Satopää et al., ICDCS Workshops 2011; DOMAIN.md §4): where a curve stops
+//! Kneedle (Satopää et al., ICDCS Workshops 2011; docs/background.md#kneedle): where a curve stops
 //! following its early trend. Throughput against offered load is concave (it bends flat when
 //! the target saturates); latency against load is convex (it bends up). Both are found the
 //! same way: normalise to the unit square, measure the distance from the diagonal, and declare
@@ -31,7 +31,7 @@ pub const SENSITIVITY: f64 = 1.0;
 /// saturated does not get a knee "found" in its jitter.
 pub const MIN_PROMINENCE: f64 = 0.1;
 
-/// Fewer distinct points than this cannot show a knee reliably (DOMAIN.md §4: about 8).
+/// Fewer distinct points than this cannot show a knee reliably (docs/background.md#kneedle: about 8).
 pub const MIN_POINTS: usize = 8;
 
 /// Find the knee of `points` (any order; sorted by x here). `None` when there are too few

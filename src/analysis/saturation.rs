@@ -1,5 +1,5 @@
 //! Where the target saturated, and what it cost: the saturation point by the four criteria of
-//! DOMAIN.md §4 (latency objective broken, goodput below 95% of offered, more than 1% errors,
+//! docs/background.md#saturation-criteria (latency objective broken, goodput below 95% of offered, more than 1% errors,
 //! in-flight requests piling up), the first step to break, the knee of throughput and latency
 //! against load (Kneedle), a Little's-law sanity check and a Universal Scalability Law fit.
 //!
@@ -20,7 +20,7 @@ use super::windows::{window_length, windows, Window};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Options {
     /// The latency objective for p95 (from intended start). Without one from the scenario, 2 s:
-    /// the tolerance for information retrieval (DOMAIN.md §1.5).
+    /// the tolerance for information retrieval (docs/background.md#patience).
     pub slo_p95: Duration,
 }
 
@@ -30,7 +30,7 @@ impl Default for Options {
     }
 }
 
-/// Criteria thresholds (DOMAIN.md §4; estimates, not measurements).
+/// Criteria thresholds (docs/background.md#saturation-criteria; estimates, not measurements).
 const GOODPUT_SHARE: f64 = 0.95;
 const ERROR_RATE: f64 = 0.01;
 /// A window judged on fewer finished requests than this is noise.

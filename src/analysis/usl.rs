@@ -1,4 +1,4 @@
-//! The Universal Scalability Law (Gunther; DOMAIN.md §4) fitted to measured concurrency and
+//! The Universal Scalability Law (Gunther; docs/background.md#usl) fitted to measured concurrency and
 //! throughput: `X(N) = γN / (1 + α(N−1) + βN(N−1))`. α is contention (queueing on a shared
 //! resource), β coherency (work that grows with every pair of participants); past
 //! `N* = √((1−α)/β)` throughput falls as load grows.
@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Fewer points than this make the fit meaningless (DOMAIN.md §4: at least 6).
+/// Fewer points than this make the fit meaningless (docs/background.md#usl: at least 6).
 pub const MIN_POINTS: usize = 6;
 /// Below this R² the curve does not describe the data.
 pub const MIN_R_SQUARED: f64 = 0.8;

@@ -1,4 +1,4 @@
-//! Capacity verdicts: does the target hold the load a vendor claims (DOMAIN.md §7.8)?
+//! Capacity verdicts: does the target hold the load a vendor claims (docs/background.md#capacity-verdict)?
 //!
 //! `schoolday capacity SCENARIO --claim "exam 8000 concurrent, p95 < 1s, errors < 0.1%"`:
 //!
@@ -60,7 +60,7 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// DOMAIN.md §7.8: five steps, 10-minute windows, three seeds.
+    /// docs/background.md#capacity-verdict: five steps, 10-minute windows, three seeds.
     fn default() -> Self {
         Options {
             fractions: vec![0.5, 0.75, 1.0, 1.1, 1.25],
@@ -201,7 +201,7 @@ pub fn search(
     let mut notes = Vec::new();
     if options.window < Duration::from_secs(300) {
         notes.push(format!(
-            "Short steady windows ({} s, DOMAIN.md asks for at least 10 minutes): an indicative result, not one to attach to a procurement file.",
+            "Short steady windows ({} s, where the method asks for at least 10 minutes): an indicative result, not one to attach to a procurement file.",
             options.window.as_secs()
         ));
     }
@@ -260,7 +260,7 @@ pub fn search(
     Ok(report)
 }
 
-/// The USL cross-check in one sentence (DOMAIN.md §7.8): what the fit says about the peak,
+/// The USL cross-check in one sentence (docs/background.md#capacity-verdict): what the fit says about the peak,
 /// how far to trust it, and that it never raises the measured capacity.
 fn usl_cross_check(fit: Option<&crate::analysis::usl::UslFit>, largest_pass: Option<&Load>) -> String {
     let Some(fit) = fit else {

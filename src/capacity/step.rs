@@ -1,7 +1,7 @@
 //! One load step of a capacity search: the scenario it runs, and its verdict.
 //!
 //! A step runs only the claimed persona, at a constant arrival rate, for warm-up + window.
-//! Its verdict (DOMAIN.md §7.8) uses only the window's seconds of the timeline:
+//! Its verdict (docs/background.md#capacity-verdict) uses only the window's seconds of the timeline:
 //!
 //! - **latency**: k latencies above the target out of n, Clopper–Pearson 95%. PASS needs
 //!   `pU < 1−q`, FAIL is `pL > 1−q`. The timeline keeps, per step and second, p50/p95/p99/max

@@ -4,7 +4,7 @@
 //! gives its place back and an in-service one frees its worker. Real application servers
 //! mostly do not notice: a PHP worker or a servlet thread finishes the page and writes it into
 //! a closed socket, and the request that timed out in the client is still in the accept
-//! queue. That is what makes a retry storm self-sustaining (DOMAIN.md §2, metastable
+//! queue. That is what makes a retry storm self-sustaining (docs/background.md#metastability, metastable
 //! failures): clients time out and retry, each retry adds work, and the server spends its
 //! capacity on answers nobody reads, long after the spike that started it.
 //!

@@ -1,7 +1,7 @@
 //! The waiting room in front of `POST /login` (`Overload::WaitingRoom`).
 //!
 //! Modelled on what Île-de-France switched on in April 2021 and on Cloudflare's and
-//! Queue-it's rooms (DOMAIN.md §5): new sessions are admitted at a fixed rate, first come
+//! Queue-it's rooms (docs/background.md#waiting-rooms): new sessions are admitted at a fixed rate, first come
 //! first served, and everyone else is told to come back, with a ticket that keeps their place.
 //!
 //! - Admissions come from a token bucket filled at `admit_per_second` that holds one second's

@@ -95,7 +95,7 @@ mod tests {
 
     #[test]
     fn population_normalises_the_shape() {
-        // 20,000 pupils, σ = 10 min: peak ≈ 0.399·N/σ = 13.3 logins/s (DOMAIN §7.2).
+        // 20,000 pupils, σ = 10 min: peak ≈ 0.399·N/σ = 13.3 logins/s (docs/background.md#arrival-curves).
         let shape = Shape::Peak { at: secs(3600.0), spread: secs(600.0), from: secs(0.0), to: secs(7200.0) };
         let curve = RateCurve::new(&shape, Some(20_000), secs(7200.0));
         let (rate, at) = curve.peak();

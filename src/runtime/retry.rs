@@ -1,5 +1,5 @@
 //! Client retry behaviour: which failures are retried, how long to wait (backoff with jitter,
-//! `Retry-After`), and the per-user budget that caps retries. Formulas from DOMAIN.md §2.2–2.3
+//! `Retry-After`), and the per-user budget that caps retries. Formulas from docs/background.md#backoff and #retry-budgets
 //! (Brooker; the SRE book; the AWS SDKs).
 
 use std::time::{Duration, SystemTime};

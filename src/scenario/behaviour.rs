@@ -1,6 +1,6 @@
 //! Client behaviour and events: retry policies and budgets, patience, re-login, the
 //! waiting-room client, persona windows, staggered starts, and storms. The numbers behind the
-//! defaults are in DOMAIN.md §2 and §7.3–7.5.
+//! defaults are in docs/background.md#retries and #retry-model.
 
 use std::time::Duration;
 

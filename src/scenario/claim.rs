@@ -5,11 +5,11 @@
 //! the load, the others the service levels.
 //!
 //! - Load: `<persona> <N> concurrent` (users in session at once, converted to an arrival rate
-//!   by the capacity search, DOMAIN.md §7.8) or `<persona> <rate>` with a unit (`200/s`,
+//!   by the capacity search, docs/background.md#capacity-verdict) or `<persona> <rate>` with a unit (`200/s`,
 //!   `1200/min`: sessions starting per second, no conversion).
 //! - `p<q> < <duration>`: the latency target (required).
-//! - `errors < <pct>`: the error rate (default `0.1%`, DOMAIN.md §7.8).
-//! - `goal >= <pct>`: share of users reaching their goal (default `99%`, DOMAIN.md §7.8).
+//! - `errors < <pct>`: the error rate (default `0.1%`, docs/background.md#capacity-verdict).
+//! - `goal >= <pct>`: share of users reaching their goal (default `99%`, docs/background.md#capacity-verdict).
 
 use std::time::Duration;
 

@@ -109,7 +109,7 @@ pub struct Persona {
     pub closed_loop: bool,
 }
 
-/// How a persona's users behave when things go wrong. See DOMAIN.md §7.3–7.5.
+/// How a persona's users behave when things go wrong. See docs/background.md#retry-model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Behaviour {
     /// Retries of a failed request by the application (a step may override it).

@@ -83,7 +83,7 @@ pub enum Metric {
     TimeToGoal(Stat),
     /// Actual minus intended start of arrivals and of requests after think time.
     GeneratorLag(Stat),
-    /// Attempts per successful goal (DOMAIN.md §2.5). Not measured yet.
+    /// Attempts per successful goal (docs/background.md#amplification). Not measured yet.
     Amplification,
 }
 
