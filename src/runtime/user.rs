@@ -16,13 +16,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::cookies::CookieJar;
-use super::retry::{backoff_delay, retry_after, with_retry_after, BudgetState, Failure};
+use super::decide::{decide, Counts, End, Happened, Next, Rules};
+use super::retry::{retry_after, BudgetState, Failure};
 use super::RunContext;
 use crate::http::{exchange, Received};
 use crate::load::ScheduledArrival;
 use crate::metrics::{Cause, ErrorKind, Outcome};
 use crate::rng::Rng;
-use crate::scenario::{Behaviour, Body, Event, Op, Persona, Think, WaitingRoomClient};
+use crate::scenario::{Behaviour, Body, Event, Op, Persona, RequestSpec, Think, WaitingRoomClient};
 
 /// Stream id for users' random choices (think times, weighted choices, jitter, patience).
 const USER_STREAM: u64 = 2;
@@ -40,17 +41,6 @@ pub async fn run_user(ctx: Arc<RunContext>, arrival: ScheduledArrival, intended:
     ctx.recorder.arrival(persona, Instant::now().saturating_duration_since(intended));
     let outcome = User::new(&ctx, arrival, intended).live().await;
     ctx.recorder.user_ended(persona, outcome);
-}
-
-/// Why a walk through the journey stopped early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum End {
-    /// A step failed for good.
-    Failed,
-    /// The run ended.
-    CutOff,
-    /// Goal patience ran out.
-    GaveUp,
 }
 
 /// Something that interrupts whatever the user is waiting for.
@@ -344,192 +334,207 @@ impl<'a> User<'a> {
     }
 
     /// Run one request step to its end: attempts, retries, reloads, re-logins and waiting
-    /// room polls included. Returns when the step ended successfully.
+    /// room polls included. Returns when the step ended successfully. Each turn of the loop
+    /// sends one attempt, records what happened, and carries out what `decide` says.
     async fn step(&mut self, r: usize, first_cause: Cause, intended: Instant) -> Result<Instant, End> {
         let spec = &self.persona.journey.requests[r];
-        let step = self.ctx.layout_step(self.persona_index, r);
         let policy = spec.retry.as_ref().unwrap_or(&self.behaviour.retry);
-        let timeout = policy.attempt_timeout.or(spec.timeout).unwrap_or(self.ctx.scenario.http.timeout);
-        let events = &self.ctx.scenario.events;
-        let recorder = &self.ctx.recorder;
-        let mut cause = first_cause;
-        let (mut attempts, mut retries, mut reloads, mut relogins) = (0u32, 0u32, 0u32, 0u32);
-        let mut previous_delay = Duration::ZERO;
-        let max_reloads = if self.signals.give_up_at.is_some() { u32::MAX } else { MAX_RELOADS };
-        let mut queued_since: Option<Instant> = None;
-        let persona_index = self.persona_index;
-        let fail = |end: End, queued_since: Option<Instant>| {
-            if let Some(since) = queued_since {
-                recorder.left_queue(persona_index, Instant::now() - since, end == End::GaveUp);
-            }
-            if end != End::CutOff {
-                recorder.step_finished(step, Instant::now().saturating_duration_since(intended), false);
-            }
-            Err(end)
+        let rules = Rules {
+            policy,
+            page_patience: self.behaviour.page_patience,
+            max_reloads: if self.signals.give_up_at.is_some() { u32::MAX } else { MAX_RELOADS },
+            max_relogins: MAX_RELOGINS,
+            may_relogin: self.behaviour.relogin && !self.in_relogin && self.behaviour.login_end > 0,
         };
+        let timeout = policy.attempt_timeout.or(spec.timeout).unwrap_or(self.ctx.scenario.http.timeout);
         // A person reloading the answer to a login form does not resubmit it: they start the
         // login over from its first page.
         let restarts_login = !self.in_relogin
             && matches!(spec.body, Body::Form(_) | Body::Json(_))
             && self.persona.journey.ops[..self.behaviour.login_end].contains(&Op::Request(r));
+        let step = self.ctx.layout_step(self.persona_index, r);
+        let mut run = StepRun { step, intended, cause: first_cause, counts: Counts::default(), queued_since: None };
         loop {
-            if cause == Cause::Reload && restarts_login {
-                if let Err(end) = Box::pin(self.replay_login_before(r)).await {
-                    return fail(end, queued_since);
-                }
+            if let Err(end) = self.prepare(&mut run, r, restarts_login).await {
+                return self.finish(&run, Err(end));
             }
-            if self.signals.storm_hit && !self.in_relogin {
-                if let Err(end) = Box::pin(self.relogin()).await {
-                    return fail(end, queued_since);
+            run.counts.start(run.cause, &mut self.budget);
+            let attempt = self.attempt(&run, r, spec, timeout).await;
+            self.record(&mut run, &attempt);
+            let since_arrival = attempt.ended.saturating_duration_since(self.arrived);
+            let next =
+                decide(&attempt.happened, &rules, &mut run.counts, &mut self.budget, since_arrival, &mut self.rng);
+            let cause = match next {
+                Next::Done => return self.finish(&run, Ok(attempt.ended)),
+                Next::Fail(end) => Err(end),
+                Next::Retry { after } => self.pause(after, Cause::AppRetry, Cause::Relogin).await,
+                Next::Reload { after: Some(after) } => self.pause(after, Cause::Reload, Cause::Relogin).await,
+                Next::Reload { after: None } => Ok(Cause::Reload),
+                Next::Poll { after } => self.pause(after, Cause::Poll, Cause::Poll).await,
+                Next::Relogin => {
+                    self.cookies.clear();
+                    Box::pin(self.relogin()).await.map(|()| Cause::Relogin)
                 }
-                cause = Cause::Relogin;
-            }
-            // The application's attempt limit counts its own sends only: a person's reloads and
-            // waiting-room polls do not use up its retries.
-            if !matches!(cause, Cause::Reload | Cause::Poll) {
-                attempts += 1;
-            }
-            if cause == Cause::First {
-                self.budget.first_attempt();
-            }
-            let request = match self.build(r, spec, timeout) {
-                Ok(request) => request,
-                Err(kind) => {
-                    // Nothing was sent; the step still failed where the user could see it.
-                    recorder.attempt_started(step, cause);
-                    recorder.attempt_finished(step, Duration::ZERO, Err(kind));
-                    return fail(End::Failed, queued_since);
-                }
-            };
-            let keep =
-                spec.needs_body() || self.behaviour.waiting_room.as_ref().is_some_and(|w| w.json_field.is_some());
-            let mut body = keep.then(Vec::new);
-            recorder.attempt_started(step, cause);
-            let sent = Instant::now();
-            let page_patience = self.behaviour.page_patience;
-            let exchanged = self
-                .signals
-                .wait(
-                    with_patience(page_patience, exchange(&self.client, request, body.as_mut())),
-                    events,
-                    &mut self.rng,
-                )
-                .await;
-            let ended = Instant::now();
-            let service = ended - sent;
-            let result = match exchanged {
-                Ok(Some(result)) => result,
-                Ok(None) => {
-                    // Page patience ran out: the person reloads the page at once.
-                    recorder.attempt_finished(step, service, Err(ErrorKind::Abandoned));
-                    reloads += 1;
-                    if reloads > max_reloads {
-                        return fail(End::Failed, queued_since);
-                    }
-                    cause = Cause::Reload;
-                    continue;
-                }
-                Err(Interrupt::Storm) => {
-                    // The connection under this request is gone.
-                    recorder.attempt_finished(step, service, Err(ErrorKind::Reset));
+                Next::Reconnect => {
                     self.drop_session();
-                    cause = Cause::Relogin;
-                    continue;
-                }
-                Err(Interrupt::GaveUp) => {
-                    recorder.attempt_finished(step, service, Err(ErrorKind::Abandoned));
-                    return fail(End::GaveUp, queued_since);
-                }
-                // Left in flight: counted as cut off (sent, never finished).
-                Err(Interrupt::CutOff) => return fail(End::CutOff, queued_since),
-            };
-            let mut server_asked = None;
-            let failure = match result {
-                Err(kind) => {
-                    recorder.attempt_finished(step, service, Err(kind));
-                    Failure::Transport(kind)
-                }
-                Ok(received) => {
-                    self.store_cookies(&received);
-                    if let Some(room) = &self.behaviour.waiting_room {
-                        if is_queued(room, &received, body.as_deref()) {
-                            // The server answered as designed: the user is in the queue.
-                            recorder.attempt_finished(step, service, Ok(received.bytes));
-                            queued_since.get_or_insert(sent);
-                            let poll = poll_interval(room, &received, body.as_deref());
-                            match self.signals.wait(tokio::time::sleep(poll), events, &mut self.rng).await {
-                                Ok(()) => {}
-                                Err(Interrupt::Storm) => self.drop_session(),
-                                Err(other) => return fail(other.into(), queued_since),
-                            }
-                            cause = Cause::Poll;
-                            continue;
-                        }
-                    }
-                    if let Some(since) = queued_since.take() {
-                        recorder.left_queue(self.persona_index, ended - since, false);
-                    }
-                    match self.accept(spec, &received, body.as_deref()) {
-                        Ok(()) => {
-                            recorder.attempt_finished(step, service, Ok(received.bytes));
-                            self.budget.success(policy.budget.as_ref());
-                            recorder.step_finished(step, ended.saturating_duration_since(intended), true);
-                            return Ok(ended);
-                        }
-                        Err(kind) => {
-                            recorder.attempt_finished(step, service, Err(kind));
-                            let session_lost = received.status == 401
-                                && self.behaviour.relogin
-                                && !self.in_relogin
-                                && self.behaviour.login_end > 0;
-                            if session_lost && relogins < MAX_RELOGINS {
-                                relogins += 1;
-                                self.cookies.clear();
-                                if let Err(end) = Box::pin(self.relogin()).await {
-                                    return fail(end, queued_since);
-                                }
-                                cause = Cause::Relogin;
-                                continue;
-                            }
-                            server_asked = retry_after(&received.headers);
-                            match kind {
-                                ErrorKind::Status4xx | ErrorKind::Status5xx => Failure::Status(received.status),
-                                other => Failure::Content(other),
-                            }
-                        }
-                    }
+                    Ok(Cause::Relogin)
                 }
             };
-            // The application may retry; a person in front of an error page may reload.
-            let since_arrival = ended.saturating_duration_since(self.arrived);
-            let after_timeout = failure == Failure::Transport(ErrorKind::Timeout);
-            let delay = if attempts < policy.max_attempts
-                && policy.retries(failure)
-                && self.budget.allow(policy.budget.as_ref(), after_timeout, since_arrival)
-            {
-                let backoff = backoff_delay(&policy.backoff, retries, previous_delay, &mut self.rng);
-                retries += 1;
-                cause = Cause::AppRetry;
-                with_retry_after(policy.retry_after, backoff, server_asked)
-            } else if page_patience.is_some() && reloads < max_reloads && is_error_page(failure) {
-                // A person: reload the error page after a moment (not subject to budgets).
-                reloads += 1;
-                cause = Cause::Reload;
-                self.rng.duration_between(Duration::from_secs(1), Duration::from_secs(5))
-            } else {
-                return fail(End::Failed, queued_since);
-            };
-            previous_delay = delay;
-            match self.signals.wait(tokio::time::sleep(delay), events, &mut self.rng).await {
-                Ok(()) => {}
-                Err(Interrupt::Storm) => {
-                    self.drop_session();
-                    cause = Cause::Relogin;
-                }
-                Err(other) => return fail(other.into(), queued_since),
+            match cause {
+                Ok(cause) => run.cause = cause,
+                Err(end) => return self.finish(&run, Err(end)),
             }
         }
     }
+
+    /// Before an attempt: a reloaded login form starts the login over, and a user whose
+    /// session a storm dropped logs in again first.
+    async fn prepare(&mut self, run: &mut StepRun, r: usize, restarts_login: bool) -> Result<(), End> {
+        if run.cause == Cause::Reload && restarts_login {
+            Box::pin(self.replay_login_before(r)).await?;
+        }
+        if self.signals.storm_hit && !self.in_relogin {
+            Box::pin(self.relogin()).await?;
+            run.cause = Cause::Relogin;
+        }
+        Ok(())
+    }
+
+    /// Send one attempt (the step's only call to `exchange`) and classify what happened.
+    async fn attempt(&mut self, run: &StepRun, r: usize, spec: &RequestSpec, timeout: Duration) -> Attempt {
+        let request = self.build(r, spec, timeout);
+        self.ctx.recorder.attempt_started(run.step, run.cause);
+        let sent = Instant::now();
+        let request = match request {
+            Ok(request) => request,
+            // Nothing was sent; the step still failed where the user could see it.
+            Err(kind) => return Attempt { happened: Happened::Unbuildable(kind), sent, ended: sent },
+        };
+        let keep = spec.needs_body() || self.behaviour.waiting_room.as_ref().is_some_and(|w| w.json_field.is_some());
+        let mut body = keep.then(Vec::new);
+        let events = &self.ctx.scenario.events;
+        let exchanged = self
+            .signals
+            .wait(
+                with_patience(self.behaviour.page_patience, exchange(&self.client, request, body.as_mut())),
+                events,
+                &mut self.rng,
+            )
+            .await;
+        let ended = Instant::now();
+        let happened = match exchanged {
+            Ok(Some(Ok(received))) => self.classify(spec, &received, body.as_deref()),
+            Ok(Some(Err(kind))) => {
+                Happened::Failed { kind, failure: Failure::Transport(kind), status: None, server_asked: None }
+            }
+            Ok(None) => Happened::PageTimedOut,
+            Err(Interrupt::Storm) => Happened::Storm,
+            Err(Interrupt::GaveUp) => Happened::GaveUp,
+            Err(Interrupt::CutOff) => Happened::CutOff,
+        };
+        Attempt { happened, sent, ended }
+    }
+
+    /// An answer: keep its cookies, then queued, accepted, or failed and why.
+    fn classify(&mut self, spec: &RequestSpec, received: &Received, body: Option<&[u8]>) -> Happened {
+        self.store_cookies(received);
+        if let Some(room) = &self.behaviour.waiting_room {
+            if is_queued(room, received, body) {
+                return Happened::Queued { poll: poll_interval(room, received, body), bytes: received.bytes };
+            }
+        }
+        match self.accept(spec, received, body) {
+            Ok(()) => Happened::Accepted { bytes: received.bytes },
+            Err(kind) => Happened::Failed {
+                kind,
+                failure: match kind {
+                    ErrorKind::Status4xx | ErrorKind::Status5xx => Failure::Status(received.status),
+                    other => Failure::Content(other),
+                },
+                status: Some(received.status),
+                server_asked: retry_after(&received.headers),
+            },
+        }
+    }
+
+    /// Record how an attempt ended, and the waiting room it entered or left: every attempt's
+    /// recording is here.
+    fn record(&self, run: &mut StepRun, attempt: &Attempt) {
+        let recorder = &self.ctx.recorder;
+        let service = attempt.ended - attempt.sent;
+        let result = match attempt.happened {
+            // Left in flight: counted as cut off (sent, never finished).
+            Happened::CutOff => return,
+            Happened::Unbuildable(kind) => Err(kind),
+            Happened::PageTimedOut | Happened::GaveUp => Err(ErrorKind::Abandoned),
+            // The connection under this request is gone.
+            Happened::Storm => Err(ErrorKind::Reset),
+            Happened::Queued { bytes, .. } => {
+                // The server answered as designed: the user is in the queue.
+                run.queued_since.get_or_insert(attempt.sent);
+                Ok(bytes)
+            }
+            Happened::Accepted { bytes } => Ok(bytes),
+            Happened::Failed { kind, .. } => Err(kind),
+        };
+        recorder.attempt_finished(run.step, service, result);
+        let answered = matches!(attempt.happened, Happened::Accepted { .. } | Happened::Failed { status: Some(_), .. });
+        if let Some(since) = run.queued_since.filter(|_| answered) {
+            run.queued_since = None;
+            recorder.left_queue(self.persona_index, attempt.ended - since, false);
+        }
+    }
+
+    /// Record how the step ended (a cut-off step is not a finished one), and pass it on.
+    fn finish(&self, run: &StepRun, result: Result<Instant, End>) -> Result<Instant, End> {
+        let recorder = &self.ctx.recorder;
+        match result {
+            Ok(ended) => recorder.step_finished(run.step, ended.saturating_duration_since(run.intended), true),
+            Err(end) => {
+                if let Some(since) = run.queued_since {
+                    recorder.left_queue(self.persona_index, Instant::now() - since, end == End::GaveUp);
+                }
+                if end != End::CutOff {
+                    recorder.step_finished(run.step, Instant::now().saturating_duration_since(run.intended), false);
+                }
+            }
+        }
+        result
+    }
+
+    /// Wait `delay` before the next attempt, whose cause is `then`, or `after_storm` when a
+    /// storm drops the session meanwhile (the next attempt logs in again first).
+    async fn pause(&mut self, delay: Duration, then: Cause, after_storm: Cause) -> Result<Cause, End> {
+        let events = &self.ctx.scenario.events;
+        match self.signals.wait(tokio::time::sleep(delay), events, &mut self.rng).await {
+            Ok(()) => Ok(then),
+            Err(Interrupt::Storm) => {
+                self.drop_session();
+                Ok(after_storm)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+/// One request step under way, between attempts.
+struct StepRun {
+    /// Global step id (for the recorder).
+    step: usize,
+    /// When the step was due: its latency counts from here.
+    intended: Instant,
+    /// The cause of the next attempt.
+    cause: Cause,
+    counts: Counts,
+    /// When the user entered the waiting room, while it is in it.
+    queued_since: Option<Instant>,
+}
+
+/// One attempt: what happened, when it was sent and when it ended.
+struct Attempt {
+    happened: Happened,
+    sent: Instant,
+    ended: Instant,
 }
 
 /// Wait for `fut`, or `None` when a person's page patience runs out first.
@@ -537,16 +542,6 @@ async fn with_patience<F: Future>(patience: Option<Duration>, fut: F) -> Option<
     match patience {
         None => Some(fut.await),
         Some(limit) => tokio::time::timeout(limit, fut).await.ok(),
-    }
-}
-
-/// An answer a person would see as an error page (worth a reload), as opposed to a page
-/// that loaded but was wrong.
-fn is_error_page(failure: Failure) -> bool {
-    match failure {
-        Failure::Transport(kind) => kind != ErrorKind::Other,
-        Failure::Status(status) => status >= 500 || status == 429,
-        Failure::Content(_) => false,
     }
 }
 
