@@ -48,76 +48,89 @@ pub fn empty() -> Summary {
 }
 
 fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
-    let mut hist: Vec<Histogram<u64>> = STEPS.iter().map(|_| new_histogram()).collect();
-    let mut service: Vec<Histogram<u64>> = STEPS.iter().map(|_| new_histogram()).collect();
-    let mut step_ok = [0u64; 5];
-    let mut step_err = [0u64; 5];
-    let mut step_sent = [0u64; 5];
-    let mut to_goal = [new_histogram(), new_histogram()];
-    let mut arrived = [0u64; 2];
-    let mut goals = [0u64; 2];
-    let mut lag = new_histogram();
-    let mut totals_err = [0u64; ErrorKind::COUNT];
-    let (mut queue, mut active) = (0.0f64, 0.0f64);
-    let arrivals_end = seconds.saturating_sub(30) as f64;
-    let mut timeline = Vec::new();
-    for t in 1..=seconds {
+    let mut morning = Morning::new(peak, capacity, seconds);
+    let timeline = (1..=seconds).map(|t| morning.second(t)).collect();
+    morning.summary(timeline)
+}
+
+/// The synthetic morning as it unfolds: the model's state (queue, active users) and the
+/// accumulated measurements.
+struct Morning {
+    peak: f64,
+    capacity: f64,
+    seconds: u32,
+    arrivals_end: f64,
+    queue: f64,
+    active: f64,
+    hist: Vec<Histogram<u64>>,
+    service: Vec<Histogram<u64>>,
+    step_ok: [u64; 5],
+    step_err: [u64; 5],
+    step_sent: [u64; 5],
+    to_goal: [Histogram<u64>; 2],
+    arrived: [u64; 2],
+    goals: [u64; 2],
+    lag: Histogram<u64>,
+    totals_err: [u64; ErrorKind::COUNT],
+}
+
+impl Morning {
+    fn new(peak: f64, capacity: f64, seconds: u32) -> Self {
+        Morning {
+            peak,
+            capacity,
+            seconds,
+            arrivals_end: seconds.saturating_sub(30) as f64,
+            queue: 0.0,
+            active: 0.0,
+            hist: STEPS.iter().map(|_| new_histogram()).collect(),
+            service: STEPS.iter().map(|_| new_histogram()).collect(),
+            step_ok: [0; 5],
+            step_err: [0; 5],
+            step_sent: [0; 5],
+            to_goal: [new_histogram(), new_histogram()],
+            arrived: [0; 2],
+            goals: [0; 2],
+            lag: new_histogram(),
+            totals_err: [0; ErrorKind::COUNT],
+        }
+    }
+
+    /// Second `t`: arrivals on the two peaks, a queue in front of `capacity`, shedding above
+    /// 1,500 waiting, timeouts once the wait passes 4 s.
+    fn second(&mut self, t: u32) -> Second {
+        let (peak, capacity) = (self.peak, self.capacity);
         let x = t as f64;
-        let on = if x <= arrivals_end { 1.0 } else { 0.0 };
+        let on = if x <= self.arrivals_end { 1.0 } else { 0.0 };
         let pupils = on * (1.0 + peak * (-((x - 120.0) / 30.0).powi(2)).exp());
         let parents = on * (1.0 + peak / 4.0 * (-((x - 100.0) / 40.0).powi(2)).exp());
-        let offered = 3.2 * (pupils + parents) + active * 0.02;
-        queue += offered;
-        let served = queue.min(capacity);
-        queue -= served;
-        let shed = (queue - 1500.0).max(0.0);
-        queue -= shed;
-        let wait_s = 0.04 + queue / capacity;
+        let offered = 3.2 * (pupils + parents) + self.active * 0.02;
+        self.queue += offered;
+        let served = self.queue.min(capacity);
+        self.queue -= served;
+        let shed = (self.queue - 1500.0).max(0.0);
+        self.queue -= shed;
+        let wait_s = 0.04 + self.queue / capacity;
         let timeouts = if wait_s > 4.0 { (served * 0.02).round() } else { 0.0 };
         let ok = (served - timeouts).round().max(0.0) as u64;
         let mut errors = [0u64; ErrorKind::COUNT];
         errors[ErrorKind::Status5xx.index()] = shed.round() as u64;
         errors[ErrorKind::Timeout.index()] = timeouts as u64;
-        let ended = (ok as f64 / 3.2).min(active + pupils + parents);
+        let ended = (ok as f64 / 3.2).min(self.active + pupils + parents);
         // Little for users: a visit lasts three requests and two think times of 3 s.
-        active = 0.8 * active + 0.2 * (pupils + parents) * (6.0 + 3.0 * (0.04 + queue / capacity));
+        self.active = 0.8 * self.active + 0.2 * (pupils + parents) * (6.0 + 3.0 * (0.04 + self.queue / capacity));
         let goal_count = (ended * 0.9).round() as u64;
         let wait_us = (wait_s * 1e6) as u64;
-
-        let mut steps = Vec::new();
-        for (i, (_, _, share, factor, _)) in STEPS.iter().enumerate() {
-            let n_ok = (ok as f64 * share).round() as u64;
-            let n_err = ((errors.iter().sum::<u64>()) as f64 * share).round() as u64;
-            let p50 = (wait_us as f64 * factor * 0.8) as u64 + 1;
-            let q = Quantiles { count: n_ok + n_err, p50_us: p50, p95_us: p50 * 2, p99_us: p50 * 3, max_us: p50 * 4 };
-            record_spread(&mut hist[i], &q, n_ok + n_err);
-            record_spread(&mut service[i], &Quantiles { p50_us: p50 * 9 / 10, ..q }, n_ok + n_err);
-            step_ok[i] += n_ok;
-            step_err[i] += n_err;
-            step_sent[i] += (offered * share).round() as u64;
-            steps.push(StepSecond {
-                ok: n_ok,
-                errors: n_err,
-                latency: if n_ok + n_err > 0 { q } else { Quantiles::default() },
-            });
-        }
+        let steps = self.step_seconds(ok, errors.iter().sum(), offered, wait_us);
         let arrivals = [pupils.round() as u64, parents.round() as u64];
-        for p in 0..2 {
-            arrived[p] += arrivals[p];
-            let g = if p == 0 { goal_count * 3 / 4 } else { goal_count - goal_count * 3 / 4 };
-            let g = g.min(arrived[p] - goals[p]);
-            goals[p] += g;
-            if g > 0 {
-                to_goal[p].record_n(3 * wait_us + 2_000_000, g).unwrap();
-            }
-        }
-        lag.record_n(120, 20).unwrap();
-        lag.record_n(900, 1).unwrap();
-        for (a, e) in totals_err.iter_mut().zip(errors) {
+        self.users_arrive(arrivals, goal_count, wait_us);
+        self.lag.record_n(120, 20).unwrap();
+        self.lag.record_n(900, 1).unwrap();
+        for (a, e) in self.totals_err.iter_mut().zip(errors) {
             *a += e;
         }
         let p50 = (wait_us as f64 * 0.9) as u64 + 1;
-        timeline.push(Second {
+        Second {
             t,
             arrivals: arrivals.iter().sum(),
             started: offered.round() as u64,
@@ -125,110 +138,148 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
             ok,
             errors,
             goals: goal_count,
-            active_users: active.round() as u64,
+            active_users: self.active.round() as u64,
             // Little for requests: finished/s × mean service time (≈ 1.5 × the queue wait, from
             // the step mix and the spread `record_spread` gives each second).
             in_flight: (served * wait_s * 1.52).round() as u64,
             latency: Quantiles { count: ok, p50_us: p50, p95_us: p50 * 2, p99_us: p50 * 3, max_us: p50 * 4 },
             lag: Quantiles { count: 21, p50_us: 120, p95_us: 130, p99_us: 900, max_us: 900 },
             steps,
-        });
+        }
     }
-    let steps = STEPS
-        .iter()
-        .enumerate()
-        .map(|(i, (persona, name, _, _, goal))| StepSummary {
-            persona: persona.to_string(),
-            name: name.to_string(),
-            method: if name.ends_with("login") { "POST" } else { "GET" }.into(),
-            path: format!("/{name}"),
-            goal: *goal,
-            sent: step_sent[i].max(step_ok[i] + step_err[i]),
-            ok: step_ok[i],
-            errors: if step_err[i] > 0 {
-                BTreeMap::from([("http_5xx".to_string(), step_err[i])])
-            } else {
-                BTreeMap::new()
+
+    /// The second's requests shared among the steps, recorded into their histograms.
+    fn step_seconds(&mut self, ok: u64, errors: u64, offered: f64, wait_us: u64) -> Vec<StepSecond> {
+        let mut steps = Vec::new();
+        for (i, (_, _, share, factor, _)) in STEPS.iter().enumerate() {
+            let n_ok = (ok as f64 * share).round() as u64;
+            let n_err = (errors as f64 * share).round() as u64;
+            let p50 = (wait_us as f64 * factor * 0.8) as u64 + 1;
+            let q = Quantiles { count: n_ok + n_err, p50_us: p50, p95_us: p50 * 2, p99_us: p50 * 3, max_us: p50 * 4 };
+            record_spread(&mut self.hist[i], &q, n_ok + n_err);
+            record_spread(&mut self.service[i], &Quantiles { p50_us: p50 * 9 / 10, ..q }, n_ok + n_err);
+            self.step_ok[i] += n_ok;
+            self.step_err[i] += n_err;
+            self.step_sent[i] += (offered * share).round() as u64;
+            steps.push(StepSecond {
+                ok: n_ok,
+                errors: n_err,
+                latency: if n_ok + n_err > 0 { q } else { Quantiles::default() },
+            });
+        }
+        steps
+    }
+
+    /// Pupils and parents arrive; three quarters of the second's goals are pupils'.
+    fn users_arrive(&mut self, arrivals: [u64; 2], goal_count: u64, wait_us: u64) {
+        for p in 0..2 {
+            self.arrived[p] += arrivals[p];
+            let g = if p == 0 { goal_count * 3 / 4 } else { goal_count - goal_count * 3 / 4 };
+            let g = g.min(self.arrived[p] - self.goals[p]);
+            self.goals[p] += g;
+            if g > 0 {
+                self.to_goal[p].record_n(3 * wait_us + 2_000_000, g).unwrap();
+            }
+        }
+    }
+
+    fn step_summaries(&self) -> Vec<StepSummary> {
+        STEPS
+            .iter()
+            .enumerate()
+            .map(|(i, (persona, name, _, _, goal))| {
+                let sent = self.step_sent[i].max(self.step_ok[i] + self.step_err[i]);
+                StepSummary {
+                    persona: persona.to_string(),
+                    name: name.to_string(),
+                    method: if name.ends_with("login") { "POST" } else { "GET" }.into(),
+                    path: format!("/{name}"),
+                    goal: *goal,
+                    sent,
+                    ok: self.step_ok[i],
+                    errors: if self.step_err[i] > 0 {
+                        BTreeMap::from([("http_5xx".to_string(), self.step_err[i])])
+                    } else {
+                        BTreeMap::new()
+                    },
+                    bytes: self.step_ok[i] * 2048,
+                    latency: Latency::of(&self.hist[i]),
+                    service: Latency::of(&self.service[i]),
+                    attempts: BTreeMap::from([("first".to_string(), sent)]),
+                    steps_ok: self.step_ok[i],
+                    steps_failed: self.step_err[i],
+                }
+            })
+            .collect()
+    }
+
+    fn persona_summaries(&self) -> Vec<PersonaSummary> {
+        let (arrived, goals) = (self.arrived, self.goals);
+        ["pupil", "parent"]
+            .iter()
+            .enumerate()
+            .map(|(p, name)| PersonaSummary {
+                name: name.to_string(),
+                scheduled: arrived[p],
+                arrived: arrived[p],
+                completed: goals[p],
+                failed: arrived[p] - goals[p],
+                accounting_closes: true,
+                time_to_goal: Latency::of(&self.to_goal[p]),
+                goal_within: super::summary::goal_within(&self.to_goal[p], arrived[p]),
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    fn summary(&self, timeline: Vec<Second>) -> Summary {
+        let sent: u64 = timeline.iter().map(|s| s.started).sum();
+        let ok: u64 = timeline.iter().map(|s| s.ok).sum();
+        let totals_err = self.totals_err;
+        let error_map = ErrorKind::ALL
+            .iter()
+            .filter(|k| totals_err[k.index()] > 0)
+            .map(|k| (k.name().to_string(), totals_err[k.index()]))
+            .collect();
+        let lag = Latency::of(&self.lag);
+        Summary {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool { name: "schoolday".into(), version: "test".into() },
+            scenario: ScenarioInfo {
+                name: "Synthetic Monday 8:00".into(),
+                description: Some("A fabricated morning that saturates a 300 req/s target".into()),
+                file: "synthetic.yaml".into(),
+                seed: 7,
+                scale: 1.0,
+                duration_s: self.arrivals_end,
+                grace_s: 30.0,
             },
-            bytes: step_ok[i] * 2048,
-            latency: Latency::of(&hist[i]),
-            service: Latency::of(&service[i]),
-            attempts: BTreeMap::from([("first".to_string(), step_sent[i].max(step_ok[i] + step_err[i]))]),
-            steps_ok: step_ok[i],
-            steps_failed: step_err[i],
-        })
-        .collect();
-    let personas = ["pupil", "parent"]
-        .iter()
-        .enumerate()
-        .map(|(p, name)| PersonaSummary {
-            name: name.to_string(),
-            scheduled: arrived[p],
-            arrived: arrived[p],
-            completed: goals[p],
-            failed: arrived[p] - goals[p],
-            abandoned: 0,
-            cut_off: 0,
-            not_started: 0,
-            accounting_closes: true,
-            blocked: 0,
-            attempts: BTreeMap::new(),
-            amplification: None,
-            relogins: 0,
-            returns: 0,
-            queued: 0,
-            time_in_queue: None,
-            abandoned_in_queue: 0,
-            time_to_goal: Latency::of(&to_goal[p]),
-            goal_within: super::summary::goal_within(&to_goal[p], arrived[p]),
-            closed_loop: None,
-        })
-        .collect();
-    let sent: u64 = timeline.iter().map(|s| s.started).sum();
-    let ok: u64 = timeline.iter().map(|s| s.ok).sum();
-    let error_map = ErrorKind::ALL
-        .iter()
-        .filter(|k| totals_err[k.index()] > 0)
-        .map(|k| (k.name().to_string(), totals_err[k.index()]))
-        .collect();
-    let lag = Latency::of(&lag);
-    Summary {
-        schema_version: SCHEMA_VERSION,
-        tool: Tool { name: "schoolday".into(), version: "test".into() },
-        scenario: ScenarioInfo {
-            name: "Synthetic Monday 8:00".into(),
-            description: Some("A fabricated morning that saturates a 300 req/s target".into()),
-            file: "synthetic.yaml".into(),
-            seed: 7,
-            scale: 1.0,
-            duration_s: arrivals_end,
-            grace_s: 30.0,
-        },
-        target: TargetInfo {
-            kind: "embedded".into(),
-            url: "http://127.0.0.1:1".into(),
-            connections: ConnectionMode::PerUser,
-        },
-        run: RunInfo {
-            started_at: "2026-04-06T06:00:00Z".into(),
-            elapsed_s: seconds as f64,
-            interrupted: false,
-            aborted: None,
-        },
-        generator: GeneratorHealth { healthy: lag.p99_us <= 5_000, lag, lag_p99_limit_us: 5_000 },
-        requests: RequestTotals {
-            sent,
-            ok,
-            errors: error_map,
-            cut_off: sent.saturating_sub(ok + totals_err.iter().sum::<u64>()),
-        },
-        steps,
-        personas,
-        target_counts: None,
-        timeline,
-        saturation: None,
-        recovery: Vec::new(),
-        thresholds: Vec::new(),
+            target: TargetInfo {
+                kind: "embedded".into(),
+                url: "http://127.0.0.1:1".into(),
+                connections: ConnectionMode::PerUser,
+            },
+            run: RunInfo {
+                started_at: "2026-04-06T06:00:00Z".into(),
+                elapsed_s: self.seconds as f64,
+                interrupted: false,
+                aborted: None,
+            },
+            generator: GeneratorHealth { healthy: lag.p99_us <= 5_000, lag, lag_p99_limit_us: 5_000 },
+            requests: RequestTotals {
+                sent,
+                ok,
+                errors: error_map,
+                cut_off: sent.saturating_sub(ok + totals_err.iter().sum::<u64>()),
+            },
+            steps: self.step_summaries(),
+            personas: self.persona_summaries(),
+            target_counts: None,
+            timeline,
+            saturation: None,
+            recovery: Vec::new(),
+            thresholds: Vec::new(),
+        }
     }
 }
 

@@ -63,6 +63,36 @@ pub struct Hooks {
 }
 
 impl RunContext {
+    fn new(scenario: Arc<Scenario>, base_url: &str, clients: Clients, recorder: Arc<Recorder>) -> Self {
+        RunContext {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            clients,
+            recorder,
+            cut_off: CancellationToken::new(),
+            storms: (0..scenario.personas.len())
+                .map(|p| {
+                    let targeted = scenario.events.iter().any(|Event::Storm { personas, .. }| personas.contains(&p));
+                    targeted.then(|| watch::channel(0).0)
+                })
+                .collect(),
+            literal_urls: scenario
+                .personas
+                .iter()
+                .map(|p| {
+                    p.journey
+                        .requests
+                        .iter()
+                        .map(|r| {
+                            let path = r.path.as_literal().filter(|_| r.query.is_empty())?;
+                            reqwest::Url::parse(&format!("{}{path}", base_url.trim_end_matches('/'))).ok()
+                        })
+                        .collect()
+                })
+                .collect(),
+            scenario,
+        }
+    }
+
     fn layout_step(&self, persona: usize, request: usize) -> usize {
         self.recorder.layout().step_id(persona, request)
     }
@@ -136,33 +166,7 @@ pub async fn run(
     for arrival in &plan.arrivals {
         scheduled[arrival.persona as usize] += 1;
     }
-    let ctx = Arc::new(RunContext {
-        scenario: scenario.clone(),
-        base_url: base_url.trim_end_matches('/').to_string(),
-        clients,
-        recorder: recorder.clone(),
-        cut_off: CancellationToken::new(),
-        storms: (0..scenario.personas.len())
-            .map(|p| {
-                let targeted = scenario.events.iter().any(|Event::Storm { personas, .. }| personas.contains(&p));
-                targeted.then(|| watch::channel(0).0)
-            })
-            .collect(),
-        literal_urls: scenario
-            .personas
-            .iter()
-            .map(|p| {
-                p.journey
-                    .requests
-                    .iter()
-                    .map(|r| {
-                        let path = r.path.as_literal().filter(|_| r.query.is_empty())?;
-                        reqwest::Url::parse(&format!("{}{path}", base_url.trim_end_matches('/'))).ok()
-                    })
-                    .collect()
-            })
-            .collect(),
-    });
+    let ctx = Arc::new(RunContext::new(scenario.clone(), base_url, clients, recorder.clone()));
 
     let started_at = SystemTime::now();
     let start = Instant::now() + START_LEAD;
@@ -178,37 +182,7 @@ pub async fn run(
 
     let storms = tokio::spawn(strike(ctx.clone(), start, hooks.on_storm));
     let users = TaskTracker::new();
-    let mut interrupted = false;
-    for arrival in &plan.arrivals {
-        let intended = start + arrival.offset();
-        if Instant::now() < intended {
-            // tokio's timer fires on millisecond ticks, rounding deadlines up: sleep to just
-            // before the appointment, then finish the wait by yielding this (pacing) thread,
-            // so that arrivals are not up to a millisecond late by construction.
-            let coarse = intended - PRECISE_WAIT;
-            if Instant::now() < coarse {
-                tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => { interrupted = true; break; }
-                    _ = tokio::time::sleep_until(coarse) => {}
-                }
-            }
-            // This loop runs on `block_on`'s own thread (not a worker), so it may block: sleep
-            // with the OS's fine-grained timer to just short of the instant, then yield the
-            // last stretch. (Spinning the whole way burnt a core at any rate.)
-            let left = intended.saturating_duration_since(Instant::now());
-            if left > OS_SLEEP_SLACK {
-                std::thread::sleep(left - OS_SLEEP_SLACK);
-            }
-            while Instant::now() < intended {
-                std::thread::yield_now();
-            }
-        } else if stop.is_cancelled() {
-            interrupted = true;
-            break;
-        }
-        users.spawn(user::run_user(ctx.clone(), *arrival, intended));
-    }
+    let mut interrupted = !pace(&ctx, plan, start, &stop, &users).await;
 
     // Arrivals are over. Users still on their way get until the end of the run plus the grace
     // period, unless the caller stops the run first.
@@ -237,6 +211,47 @@ pub async fn run(
     }
     let metrics = collector.into_metrics();
     RunOutput { metrics, started_at, elapsed, interrupted, scheduled }
+}
+
+/// Keep every arrival's appointment: spawn each user on `users` at its intended instant.
+/// Returns false when `stop` ended the arrivals early.
+async fn pace(
+    ctx: &Arc<RunContext>,
+    plan: &Plan,
+    start: Instant,
+    stop: &CancellationToken,
+    users: &TaskTracker,
+) -> bool {
+    for arrival in &plan.arrivals {
+        let intended = start + arrival.offset();
+        if Instant::now() < intended {
+            // tokio's timer fires on millisecond ticks, rounding deadlines up: sleep to just
+            // before the appointment, then finish the wait by yielding this (pacing) thread,
+            // so that arrivals are not up to a millisecond late by construction.
+            let coarse = intended - PRECISE_WAIT;
+            if Instant::now() < coarse {
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => { return false; }
+                    _ = tokio::time::sleep_until(coarse) => {}
+                }
+            }
+            // This loop runs on `block_on`'s own thread (not a worker), so it may block: sleep
+            // with the OS's fine-grained timer to just short of the instant, then yield the
+            // last stretch. (Spinning the whole way burnt a core at any rate.)
+            let left = intended.saturating_duration_since(Instant::now());
+            if left > OS_SLEEP_SLACK {
+                std::thread::sleep(left - OS_SLEEP_SLACK);
+            }
+            while Instant::now() < intended {
+                std::thread::yield_now();
+            }
+        } else if stop.is_cancelled() {
+            return false;
+        }
+        users.spawn(user::run_user(ctx.clone(), *arrival, intended));
+    }
+    true
 }
 
 /// Close one timeline second per second of the run, publishing progress after each.
