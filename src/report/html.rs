@@ -290,66 +290,32 @@ fn capacity(out: &mut String, s: &Summary) {
 }
 
 fn steps_table(out: &mut String, s: &Summary) {
-    let slo = s.saturation.as_ref().map(|x| x.slo_p95_us).unwrap_or(u64::MAX);
-    out.push_str(
-        "<table><tr><th class=\"l\">persona</th><th class=\"l\">step</th><th>sent</th><th>ok</th><th>p50</th><th>p95</th>\
-         <th>p99</th><th>p99.9</th><th>max</th><th class=\"l\">errors</th></tr>",
-    );
-    for st in &s.steps {
-        let finished = st.ok + st.errors.values().sum::<u64>();
-        let errors = st.errors.iter().map(|(k, n)| format!("{k} {}", count(*n))).collect::<Vec<_>>().join(", ");
-        let bad = |us: u64| if us > slo { " class=\"bad\"" } else { "" };
-        let _ = write!(
-            out,
-            "<tr><td class=\"l\">{}</td><td class=\"l\">{}{}</td><td>{}</td><td>{}</td><td>{}</td><td{}>{}</td><td{}>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-            esc(&st.persona),
-            esc(&st.name),
-            if st.goal { " (goal)" } else { "" },
-            count(st.sent),
-            share(st.ok, finished),
-            micros(st.latency.p50_us),
-            bad(st.latency.p95_us),
-            micros(st.latency.p95_us),
-            bad(st.latency.p99_us),
-            micros(st.latency.p99_us),
-            micros(st.latency.p999_us),
-            micros(st.latency.max_us),
-            if errors.is_empty() { "-".into() } else { esc(&errors) }
-        );
-    }
-    out.push_str("</table><p class=\"note\">Latency counts from each request's intended start: time a user spent waiting for the generator counts too, so nothing is hidden (no coordinated omission).</p>");
+    grid(out, &super::tables::steps(s));
+    out.push_str("<p class=\"note\">Latency counts from each request's intended start: time a user spent waiting for the generator counts too, so nothing is hidden (no coordinated omission).</p>");
 }
 
 fn users_table(out: &mut String, s: &Summary) {
-    out.push_str(
-        "<table><tr><th class=\"l\">persona</th><th>scheduled</th><th>arrived</th><th>reached goal</th><th>failed</th><th>abandoned</th>\
-         <th>cut off</th><th>not started</th><th>goal ≤ 1 min</th><th>≤ 5 min</th><th>≤ 15 min</th><th>p50 to goal</th><th>p95 to goal</th></tr>",
-    );
-    for p in &s.personas {
-        let within = |k: &str| {
-            p.goal_within
-                .get(k)
-                .map(|f| format!("<td{}>{}</td>", if *f < 0.95 { " class=\"bad\"" } else { "" }, percent(*f)))
-                .unwrap_or_else(|| "<td>n/a</td>".into())
-        };
-        let ttg = |us: u64| if p.time_to_goal.count > 0 { micros(us) } else { "-".into() };
-        let _ = write!(
-            out,
-            "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}{}{}<td>{}</td><td>{}</td></tr>",
-            esc(&p.name),
-            count(p.scheduled),
-            count(p.arrived),
-            count(p.completed),
-            count(p.failed),
-            count(p.abandoned),
-            count(p.cut_off),
-            count(p.not_started),
-            within("1m"),
-            within("5m"),
-            within("15m"),
-            ttg(p.time_to_goal.p50_us),
-            ttg(p.time_to_goal.p95_us)
-        );
+    grid(out, &super::tables::users(s));
+}
+
+/// A table shared with the terminal summary: text columns left-aligned, misses marked.
+fn grid(out: &mut String, grid: &super::tables::Grid) {
+    let class = |text: bool, bad: bool| match (text, bad) {
+        (true, _) => " class=\"l\"",
+        (false, true) => " class=\"bad\"",
+        (false, false) => "",
+    };
+    out.push_str("<table><tr>");
+    for (h, text) in grid.header.iter().zip(grid.text) {
+        let _ = write!(out, "<th{}>{}</th>", class(*text, false), esc(h));
+    }
+    out.push_str("</tr>");
+    for row in &grid.rows {
+        out.push_str("<tr>");
+        for (cell, text) in row.iter().zip(grid.text) {
+            let _ = write!(out, "<td{}>{}</td>", class(*text, cell.bad), esc(&cell.text));
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</table>");
 }

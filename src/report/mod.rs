@@ -12,6 +12,7 @@ pub mod plan;
 pub mod progress;
 pub mod rundir;
 pub mod style;
+pub mod tables;
 pub mod terminal;
 pub mod thresholds;
 pub mod verdict;

@@ -4,8 +4,9 @@
 use std::io::{self, Write};
 
 use super::style::Style;
+use super::tables;
 use crate::analysis::Summary;
-use crate::format::{clock, count, micros, percent, share};
+use crate::format::{clock, count, micros};
 
 pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     let s = summary;
@@ -42,24 +43,7 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
 
     writeln!(out)?;
     writeln!(out, "{}", style.bold("Requests — latency from intended start (what users waited)"))?;
-    let mut table = Table::new(&["persona", "step", "sent", "ok", "p50", "p90", "p99", "p99.9", "max", "errors"]);
-    for step in &s.steps {
-        let errors = step.errors.iter().map(|(k, n)| format!("{k} {}", count(*n))).collect::<Vec<_>>().join(", ");
-        let finished = step.ok + step.errors.values().sum::<u64>();
-        table.row(vec![
-            step.persona.clone(),
-            if step.goal { format!("{} (goal)", step.name) } else { step.name.clone() },
-            count(step.sent),
-            share(step.ok, finished),
-            micros(step.latency.p50_us),
-            micros(step.latency.p90_us),
-            micros(step.latency.p99_us),
-            micros(step.latency.p999_us),
-            micros(step.latency.max_us),
-            if errors.is_empty() { "-".into() } else { errors },
-        ]);
-    }
-    table.write(out, style)?;
+    Table::of(&tables::steps(s)).write(out, style)?;
     let r = &s.requests;
     let error_total: u64 = r.errors.values().sum();
     let mut line = format!("{} sent, {} ok, {} errors", count(r.sent), count(r.ok), count(error_total));
@@ -135,12 +119,24 @@ fn secs(s: f64) -> std::time::Duration {
 /// A left-aligned first two columns, right-aligned numbers table.
 struct Table {
     header: Vec<String>,
+    /// Per column: left-aligned text, not a right-aligned number.
+    text: Vec<bool>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
     fn new(header: &[&str]) -> Self {
-        Table { header: header.iter().map(|h| h.to_string()).collect(), rows: Vec::new() }
+        let text = (0..header.len()).map(|i| i == 0).collect();
+        Table { header: header.iter().map(|h| h.to_string()).collect(), text, rows: Vec::new() }
+    }
+
+    /// A table shared with report.html.
+    fn of(grid: &tables::Grid) -> Self {
+        Table {
+            header: grid.header.iter().map(|h| h.to_string()).collect(),
+            text: grid.text.to_vec(),
+            rows: grid.rows.iter().map(|r| r.iter().map(|c| c.text.clone()).collect()).collect(),
+        }
     }
 
     fn row(&mut self, row: Vec<String>) {
@@ -162,7 +158,7 @@ impl Table {
                 .enumerate()
                 .map(|(i, c)| {
                     let pad = widths[i].saturating_sub(c.chars().count());
-                    if i < 2 || i == cells.len() - 1 && self.header[i] == "errors" {
+                    if self.text[i] {
                         format!("{c}{}", " ".repeat(pad))
                     } else {
                         format!("{}{c}", " ".repeat(pad))
@@ -183,41 +179,7 @@ impl Table {
 fn goals(s: &Summary, style: &Style, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out)?;
     writeln!(out, "{}", style.bold("Users — did they get what they came for?"))?;
-    let mut table = Table::new(&[
-        "persona",
-        "scheduled",
-        "completed",
-        "failed",
-        "abandoned",
-        "cut off",
-        "not started",
-        "goal ≤1m",
-        "≤5m",
-        "≤15m",
-        "p50 to goal",
-        "p95 to goal",
-        "requests/goal",
-    ]);
-    for p in s.personas.iter().filter(|p| p.closed_loop.is_none()) {
-        let within = |k: &str| p.goal_within.get(k).map(|f| percent(*f)).unwrap_or_else(|| "n/a".into());
-        table.row(vec![
-            p.name.clone(),
-            count(p.scheduled),
-            count(p.completed),
-            count(p.failed),
-            count(p.abandoned),
-            count(p.cut_off),
-            count(p.not_started),
-            within("1m"),
-            within("5m"),
-            within("15m"),
-            if p.time_to_goal.count > 0 { micros(p.time_to_goal.p50_us) } else { "-".into() },
-            if p.time_to_goal.count > 0 { micros(p.time_to_goal.p95_us) } else { "-".into() },
-            p.amplification.map(|a| format!("{a:.2}")).unwrap_or_else(|| "-".into()),
-        ]);
-    }
-    table.write(out, style)?;
-    Ok(())
+    Table::of(&tables::users(s)).write(out, style)
 }
 
 /// A closed loop's users all "complete" with their first answer; what matters is the

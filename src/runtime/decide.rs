@@ -139,43 +139,31 @@ pub(super) fn decide(
             counts.relogins += 1;
             Next::Relogin
         }
+        // The application retries if its policy, its attempt limit and its budget allow;
+        // otherwise a person in front of an error page may reload it (no budget applies to
+        // people); otherwise the step fails.
         Happened::Failed { failure, server_asked, .. } => {
-            retry_or_reload(failure, server_asked, rules, counts, budget, since_arrival, rng)
+            let policy = rules.policy;
+            let after_timeout = failure == Failure::Transport(ErrorKind::Timeout);
+            let (next, delay) = if counts.attempts < policy.max_attempts
+                && policy.retries(failure)
+                && budget.allow(policy.budget.as_ref(), after_timeout, since_arrival)
+            {
+                let backoff = backoff_delay(&policy.backoff, counts.retries, counts.previous_delay, rng);
+                let after = with_retry_after(policy.retry_after, backoff, server_asked);
+                counts.retries += 1;
+                (Next::Retry { after }, after)
+            } else if rules.page_patience.is_some() && counts.reloads < rules.max_reloads && is_error_page(failure) {
+                let after = rng.duration_between(Duration::from_secs(1), Duration::from_secs(5));
+                counts.reloads += 1;
+                (Next::Reload { after: Some(after) }, after)
+            } else {
+                return Next::Fail(End::Failed);
+            };
+            counts.previous_delay = delay;
+            next
         }
     }
-}
-
-/// After a failed answer: the application retries if its policy, its attempt limit and its
-/// budget allow; otherwise a person in front of an error page may reload it (no budget
-/// applies to people); otherwise the step fails.
-fn retry_or_reload(
-    failure: Failure,
-    server_asked: Option<Duration>,
-    rules: &Rules<'_>,
-    counts: &mut Counts,
-    budget: &mut BudgetState,
-    since_arrival: Duration,
-    rng: &mut Rng,
-) -> Next {
-    let policy = rules.policy;
-    let after_timeout = failure == Failure::Transport(ErrorKind::Timeout);
-    let next = if counts.attempts < policy.max_attempts
-        && policy.retries(failure)
-        && budget.allow(policy.budget.as_ref(), after_timeout, since_arrival)
-    {
-        let backoff = backoff_delay(&policy.backoff, counts.retries, counts.previous_delay, rng);
-        counts.retries += 1;
-        Next::Retry { after: with_retry_after(policy.retry_after, backoff, server_asked) }
-    } else if rules.page_patience.is_some() && counts.reloads < rules.max_reloads && is_error_page(failure) {
-        counts.reloads += 1;
-        Next::Reload { after: Some(rng.duration_between(Duration::from_secs(1), Duration::from_secs(5))) }
-    } else {
-        return Next::Fail(End::Failed);
-    };
-    if let Next::Retry { after } | Next::Reload { after: Some(after) } = next {
-        counts.previous_delay = after;
-    }
-    next
 }
 
 /// An answer a person would see as an error page (worth a reload), as opposed to a page

@@ -16,20 +16,16 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, summary: &Summary
 where
     DB::ErrorType: 'static,
 {
-    let area = frame(root, "Requests by cause, and goals reached, per second")?;
     let tl = &summary.timeline;
-    if tl.is_empty() {
-        return nothing(&area, "the run has no timeline");
-    }
-    let unit = time_unit(tl.last().map(|s| s.t as f64).unwrap_or(0.0));
-    let x = |s: &crate::metrics::Second| s.t as f64 / unit;
-    let end = tl.last().map(x).unwrap_or(0.0).max(1.0 / unit);
-    let top = tl.iter().map(|s| s.attempts.iter().sum::<u64>()).max().unwrap_or(0).max(1) as f64 * 1.1;
-    let goals_top = tl.iter().map(|s| s.goals).max().unwrap_or(0).max(1) as f64 * 1.1;
+    let Some((area, time)) = over_seconds(root, "Requests by cause, and goals reached, per second", tl)? else {
+        return Ok(());
+    };
+    let x = |s: &crate::metrics::Second| time.x(s);
+    let top = headroom(tl.iter().map(|s| s.attempts.iter().sum::<u64>()));
+    let goals_top = headroom(tl.iter().map(|s| s.goals));
     let mut chart = time_counts(
         &area,
-        end,
-        unit,
+        time,
         Axis { max: top, desc: "requests sent / s" },
         Axis { max: goals_top, desc: "goals reached / s" },
         Place::Alone,
@@ -50,7 +46,7 @@ where
         .label("goals reached (right axis)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], LEAF.stroke_width(3)));
     for r in &summary.recovery {
-        vertical_marker(&mut chart, r.at_s / unit, (0.0, top), &r.event, INK)?;
+        vertical_marker(&mut chart, r.at_s / time.unit, (0.0, top), &r.event, INK)?;
     }
     legend(&mut chart, 14)?;
     Ok(())

@@ -2,6 +2,8 @@
 //! the diagonal), and throughput against requests in flight with the fitted Universal
 //! Scalability Law curve. Each point is one analysis window.
 
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -28,17 +30,7 @@ where
         .x_label_area_size(36)
         .y_label_area_size(70)
         .build_cartesian_2d(0f64..max, 0f64..max)?;
-    chart
-        .configure_mesh()
-        .light_line_style(GRID.mix(0.4))
-        .bold_line_style(GRID)
-        .x_desc("offered load (requests sent / s)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .y_desc("served successfully / s")
-        .label_style(font(15))
-        .axis_desc_style(font(16))
-        .draw()?;
+    served_mesh(&mut chart, "offered load (requests sent / s)")?;
     chart
         .draw_series(DashedLineSeries::new(vec![(0.0, 0.0), (max, max)], 6, 5, SLATE.stroke_width(1)))?
         .label("served = offered")
@@ -93,17 +85,7 @@ where
         .x_label_area_size(36)
         .y_label_area_size(70)
         .build_cartesian_2d((0.8f64..n_end * 1.2).log_scale(), 0f64..y_max)?;
-    chart
-        .configure_mesh()
-        .light_line_style(GRID.mix(0.4))
-        .bold_line_style(GRID)
-        .x_desc("requests in flight (measured concurrency N, log scale)")
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.0}"))
-        .y_desc("served successfully / s")
-        .label_style(font(15))
-        .axis_desc_style(font(16))
-        .draw()?;
+    served_mesh(&mut chart, "requests in flight (measured concurrency N, log scale)")?;
     chart
         .draw_series(ws.iter().map(|w| Circle::new((w.in_flight_mean, w.ok_rps), 4, SKY.mix(0.7).filled())))?
         .label("measured")
@@ -130,5 +112,27 @@ where
         }
     }
     legend_at(&mut chart, SeriesLabelPosition::LowerRight, 15)?;
+    Ok(())
+}
+
+/// The grid and labels of both capacity charts: successful requests per second up the side,
+/// `x_desc` along the bottom, whole numbers on both.
+fn served_mesh<'a, DB, X>(chart: &mut ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>, x_desc: &str) -> Drawn
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .light_line_style(GRID.mix(0.4))
+        .bold_line_style(GRID)
+        .x_desc(x_desc)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .y_desc("served successfully / s")
+        .label_style(font(15))
+        .axis_desc_style(font(16))
+        .draw()?;
     Ok(())
 }

@@ -14,23 +14,20 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, summary: &Summary
 where
     DB::ErrorType: 'static,
 {
-    let area = frame(root, "Offered load, served requests and errors per second")?;
     let tl = &summary.timeline;
-    if tl.is_empty() {
-        return nothing(&area, "the run has no timeline");
-    }
-    let unit = time_unit(tl.last().map(|s| s.t as f64).unwrap_or(0.0));
-    let x = |s: &crate::metrics::Second| s.t as f64 / unit;
-    let end = tl.last().map(x).unwrap_or(0.0).max(1.0 / unit);
+    let Some((area, time)) = over_seconds(root, "Offered load, served requests and errors per second", tl)? else {
+        return Ok(());
+    };
+    let x = |s: &crate::metrics::Second| time.x(s);
+    let unit = time.unit;
     let marker = summary.saturation.as_ref().and_then(|s| s.point.as_ref()).map(|p| p.at_s);
     let (upper, lower) = area.split_vertically((area.dim_in_pixel().1 as f64 * 0.62) as u32);
 
-    let rate_max = tl.iter().map(|s| s.started.max(s.finished())).max().unwrap_or(0).max(1) as f64 * 1.1;
-    let arrivals_max = tl.iter().map(|s| s.arrivals).max().unwrap_or(0).max(1) as f64 * 1.1;
+    let rate_max = headroom(tl.iter().map(|s| s.started.max(s.finished())));
+    let arrivals_max = headroom(tl.iter().map(|s| s.arrivals));
     let mut chart = time_counts(
         &upper,
-        end,
-        unit,
+        time,
         Axis { max: rate_max, desc: "requests / s" },
         Axis { max: arrivals_max, desc: "users arriving / s" },
         Place::Upper,
@@ -69,12 +66,11 @@ where
     }
     legend(&mut chart, 14)?;
 
-    let users_max = tl.iter().map(|s| s.active_users).max().unwrap_or(0).max(1) as f64 * 1.1;
-    let flight_max = tl.iter().map(|s| s.in_flight).max().unwrap_or(0).max(1) as f64 * 1.1;
+    let users_max = headroom(tl.iter().map(|s| s.active_users));
+    let flight_max = headroom(tl.iter().map(|s| s.in_flight));
     let mut chart = time_counts(
         &lower,
-        end,
-        unit,
+        time,
         Axis { max: users_max, desc: "users active" },
         Axis { max: flight_max, desc: "requests in flight" },
         Place::Lower,

@@ -54,6 +54,32 @@ pub fn time_unit(end_s: f64) -> f64 {
     }
 }
 
+/// The time axis of a chart over the run's seconds: the unit it is drawn in (see
+/// [`time_unit`]) and where it ends, in that unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeAxis {
+    pub unit: f64,
+    pub end: f64,
+}
+
+impl TimeAxis {
+    pub fn of(timeline: &[crate::metrics::Second]) -> Self {
+        let last = timeline.last().map(|s| s.t as f64).unwrap_or(0.0);
+        let unit = time_unit(last);
+        TimeAxis { unit, end: (last / unit).max(1.0 / unit) }
+    }
+
+    /// Where second `s` sits on the axis.
+    pub fn x(&self, s: &crate::metrics::Second) -> f64 {
+        s.t as f64 / self.unit
+    }
+}
+
+/// The top of a count axis: a tenth above the largest value, and never 0.
+pub fn headroom(values: impl Iterator<Item = u64>) -> f64 {
+    values.max().unwrap_or(0).max(1) as f64 * 1.1
+}
+
 /// An axis count label: whole numbers without decimals, small fractions with one.
 pub fn count_label(v: &f64) -> String {
     if (v - v.round()).abs() < 1e-9 || v.abs() >= 100.0 {
@@ -94,6 +120,24 @@ where
 {
     root.fill(&WHITE)?;
     Ok(root.titled(title, font(22))?)
+}
+
+/// The frame of a chart over the run's seconds and its time axis, or `None` once the frame
+/// says the run has no timeline.
+pub fn over_seconds<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    timeline: &[crate::metrics::Second],
+) -> Result<Option<(DrawingArea<DB, Shift>, TimeAxis)>, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    let area = frame(root, title)?;
+    if timeline.is_empty() {
+        nothing(&area, "the run has no timeline")?;
+        return Ok(None);
+    }
+    Ok(Some((area, TimeAxis::of(timeline))))
 }
 
 /// A message in the middle of an empty chart ("no requests finished").
@@ -177,12 +221,11 @@ pub enum Place {
     Lower,
 }
 
-/// Build a [`TimeCounts`] chart over `0..end` (in `unit`s of seconds) with its grid and both
-/// count axes drawn.
+/// Build a [`TimeCounts`] chart over the run's time axis with its grid and both count axes
+/// drawn.
 pub fn time_counts<'a, DB>(
     area: &'a DrawingArea<DB, Shift>,
-    end: f64,
-    unit: f64,
+    time: TimeAxis,
     left: Axis,
     right: Axis,
     place: Place,
@@ -201,9 +244,10 @@ where
     if place == Place::Lower {
         builder.margin_top(4);
     }
+    let end = time.end;
     let mut chart =
         builder.build_cartesian_2d(0f64..end, 0f64..left.max)?.set_secondary_coord(0f64..end, 0f64..right.max);
-    let time_label = |m: &f64| mmss(*m * unit);
+    let time_label = |m: &f64| mmss(*m * time.unit);
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(GRID.mix(0.4))
         .bold_line_style(GRID)

@@ -27,18 +27,18 @@ where
     DB::ErrorType: 'static,
 {
     let area = frame(root, title)?;
-    let unit = time_unit(summary.timeline.last().map(|s| s.t as f64).unwrap_or(0.0));
+    let time = TimeAxis::of(&summary.timeline);
+    let (unit, end) = (time.unit, time.end);
     let seconds: Vec<(f64, Quantiles)> = summary
         .timeline
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.t as f64 / unit, quantiles(i)))
+        .map(|(i, s)| (time.x(s), quantiles(i)))
         .filter(|(_, q)| q.count > 0)
         .collect();
     if seconds.is_empty() {
         return nothing(&area, "nothing was measured in this run");
     }
-    let end = summary.timeline.last().map(|s| s.t as f64 / unit).unwrap_or(0.0).max(1.0 / unit);
     let range = latency_range(
         seconds.iter().flat_map(|(_, q)| [q.p50_us, q.p99_us]).chain(reference.as_ref().map(|r| r.value_us)),
     );

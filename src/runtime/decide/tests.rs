@@ -155,6 +155,17 @@ fn reloads_and_polls_do_not_use_up_the_applications_attempts() {
     assert_eq!(counts.attempts, 3);
 }
 
+/// A person with 3 reloads and 2 re-logins, with page patience or without.
+fn person(policy: &RetryPolicy, patience: bool, may_relogin: bool) -> Rules<'_> {
+    Rules {
+        policy,
+        page_patience: patience.then_some(Duration::from_secs(20)),
+        max_reloads: 3,
+        max_relogins: 2,
+        may_relogin,
+    }
+}
+
 fn happened() -> impl Strategy<Value = Happened> {
     let kinds = prop::sample::select(ErrorKind::ALL.to_vec());
     prop_oneof![
@@ -238,13 +249,7 @@ proptest! {
         relogins in 0u32..3,
         seed in any::<u64>(),
     ) {
-        let rules = Rules {
-            policy: &policy,
-            page_patience: patience.then_some(Duration::from_secs(20)),
-            max_reloads: 3,
-            max_relogins: 2,
-            may_relogin,
-        };
+        let rules = person(&policy, patience, may_relogin);
         let before = Counts { attempts, reloads, relogins, ..Counts::default() };
         let mut counts = before;
         let mut budget = BudgetState::new(policy.budget.as_ref());
@@ -314,13 +319,7 @@ proptest! {
         patience in any::<bool>(),
         seed in any::<u64>(),
     ) {
-        let rules = Rules {
-            policy: &policy,
-            page_patience: patience.then_some(Duration::from_secs(20)),
-            max_reloads: 3,
-            max_relogins: 2,
-            may_relogin: true,
-        };
+        let rules = person(&policy, patience, true);
         let (mut counts, mut budget, mut rng) = (Counts::default(), BudgetState::new(policy.budget.as_ref()), Rng::new(seed));
         let mut cause = Cause::First;
         let bound = policy.max_attempts + rules.max_reloads + rules.max_relogins + 1;
