@@ -225,14 +225,7 @@ fn to_ns(t: f64, window_ns: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn secs(s: f64) -> Duration {
-        Duration::from_secs_f64(s)
-    }
-
-    fn close(a: f64, b: f64, tol: f64) -> bool {
-        (a - b).abs() <= tol
-    }
+    use crate::load::tests::{close, secs};
 
     #[test]
     fn inversion_is_the_inverse_of_the_cumulative() {

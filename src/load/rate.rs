@@ -75,10 +75,7 @@ pub fn rate_at(shape: &Shape, population: Option<u64>, duration: Duration, t: Du
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn secs(s: f64) -> Duration {
-        Duration::from_secs_f64(s)
-    }
+    use crate::load::tests::secs;
 
     #[test]
     fn rate_curves_keep_their_rates() {

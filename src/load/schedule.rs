@@ -110,11 +110,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::load::tests::secs;
     use crate::scenario::Shape;
-
-    fn secs(s: f64) -> Duration {
-        Duration::from_secs_f64(s)
-    }
 
     fn run(shape: &Shape, population: Option<u64>, spacing: Spacing, seed: u64, duration: f64) -> Vec<u64> {
         let curve = Curve::new(shape, secs(duration));

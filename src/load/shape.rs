@@ -170,14 +170,7 @@ fn push_binned(
 mod tests {
     use super::*;
     use crate::load::curve::Curve;
-
-    fn secs(s: f64) -> Duration {
-        Duration::from_secs_f64(s)
-    }
-
-    fn close(a: f64, b: f64, tol: f64) -> bool {
-        (a - b).abs() <= tol
-    }
+    use crate::load::tests::{close, secs};
 
     #[test]
     fn constant_ramp_and_steps_integrate_exactly() {

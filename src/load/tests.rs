@@ -39,6 +39,16 @@ pub(crate) fn persona(name: &str, population: Option<u64>, shape: Shape, spacing
     }
 }
 
+/// Seconds as a `Duration`, for the shape, curve, rate and schedule tests.
+pub(crate) fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// `a` within `tol` of `b`.
+pub(crate) fn close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol
+}
+
 fn s(x: u64) -> Duration {
     Duration::from_secs(x)
 }

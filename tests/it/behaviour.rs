@@ -79,6 +79,16 @@ fn failing_server(
     (port, seen, server)
 }
 
+/// The journey several tests walk: log in, then fetch the homework (the goal).
+const LOGIN_THEN_HOMEWORK: &str = r#"    journey:
+      - name: login
+        post: /login
+        json: { user: "{{ user.id }}" }
+      - name: homework
+        get: /homework
+        goal: true
+"#;
+
 #[test]
 fn retry_after_is_honoured_and_every_retry_is_counted() {
     let (port, seen, server) = retry_after_server(4);
@@ -181,15 +191,10 @@ personas:
     population: 60
     arrival: { shape: burst, at: 0s }
     waiting_room: { status: [503], json_field: queued, poll: 5s }
-    journey:
-      - name: login
-        post: /login
-        json: { user: "{{ user.id }}" }
-      - name: homework
-        get: /homework
-        goal: true
-"#;
-    let (summary, _) = run(&dir, yaml);
+"#
+    .to_owned()
+        + LOGIN_THEN_HOMEWORK;
+    let (summary, _) = run(&dir, &yaml);
     assert_accounting_closes(&summary);
     let p = &summary.personas[0];
     assert_eq!(p.completed, 60, "everyone is admitted in time: {p:?}");
@@ -219,15 +224,10 @@ personas:
     population: 5
     arrival: { shape: burst, at: 0s }
     patience: { page: 300ms, goal: 2s, goal_sigma: 0 }
-    journey:
-      - name: login
-        post: /login
-        json: { user: "{{ user.id }}" }
-      - name: homework
-        get: /homework
-        goal: true
-"#;
-    let (summary, _) = run(&dir, yaml);
+"#
+    .to_owned()
+        + LOGIN_THEN_HOMEWORK;
+    let (summary, _) = run(&dir, &yaml);
     assert_accounting_closes(&summary);
     let p = &summary.personas[0];
     assert!(p.abandoned >= 3, "one slow worker cannot serve 5 impatient pupils: {p:?}");

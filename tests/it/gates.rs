@@ -12,6 +12,11 @@ fn schoolday(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_schoolday")).args(args).env("NO_COLOR", "1").output().expect("run schoolday")
 }
 
+/// `schoolday run SCENARIO --out REPORTS --junit JUNIT`.
+fn run_with_junit(scenario: &str, reports: &Path, junit: &Path) -> Output {
+    schoolday(&["run", scenario, "--out", reports.to_str().unwrap(), "--junit", junit.to_str().unwrap()])
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -33,14 +38,7 @@ fn ci_smoke_passes_on_a_healthy_target_with_junit() {
     let dir = temp_dir("gates-smoke");
     let reports = dir.join("reports");
     let junit = dir.join("ci/junit.xml");
-    let out = schoolday(&[
-        "run",
-        "scenarios/ci-smoke.yaml",
-        "--out",
-        reports.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-    ]);
+    let out = run_with_junit("scenarios/ci-smoke.yaml", &reports, &junit);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("all 5 thresholds passed"), "{stdout}");
@@ -78,14 +76,7 @@ fn ci_smoke_fails_with_exit_1_and_a_junit_failure_when_the_target_is_slower() {
     std::fs::write(&scenario, slow).unwrap();
     let reports = dir.join("reports");
     let junit = dir.join("junit.xml");
-    let out = schoolday(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--out",
-        reports.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-    ]);
+    let out = run_with_junit(scenario.to_str().unwrap(), &reports, &junit);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("1 of 5 thresholds FAILED"), "{stdout}");
@@ -117,14 +108,7 @@ fn a_junit_path_that_cannot_be_written_fails_before_the_run() {
     std::fs::write(&blocker, "").unwrap();
     let junit = blocker.join("junit.xml");
     let reports = dir.join("reports");
-    let out = schoolday(&[
-        "run",
-        "scenarios/ci-smoke.yaml",
-        "--out",
-        reports.to_str().unwrap(),
-        "--junit",
-        junit.to_str().unwrap(),
-    ]);
+    let out = run_with_junit("scenarios/ci-smoke.yaml", &reports, &junit);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains(junit.to_str().unwrap()), "{}", text(&out.stderr));
     assert!(!reports.exists(), "nothing ran");
