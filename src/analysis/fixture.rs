@@ -172,8 +172,8 @@ impl Morning {
 
     /// Pupils and parents arrive; three quarters of the second's goals are pupils'.
     fn users_arrive(&mut self, arrivals: [u64; 2], goal_count: u64, wait_us: u64) {
-        for p in 0..2 {
-            self.arrived[p] += arrivals[p];
+        for (p, arriving) in arrivals.into_iter().enumerate() {
+            self.arrived[p] += arriving;
             let g = if p == 0 { goal_count * 3 / 4 } else { goal_count - goal_count * 3 / 4 };
             let g = g.min(self.arrived[p] - self.goals[p]);
             self.goals[p] += g;

@@ -122,13 +122,16 @@ where
     Ok(root.titled(title, font(22))?)
 }
 
+/// A chart's frame and its time axis.
+pub type Framed<DB> = (DrawingArea<DB, Shift>, TimeAxis);
+
 /// The frame of a chart over the run's seconds and its time axis, or `None` once the frame
 /// says the run has no timeline.
 pub fn over_seconds<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     timeline: &[crate::metrics::Second],
-) -> Result<Option<(DrawingArea<DB, Shift>, TimeAxis)>, Box<dyn Error>>
+) -> Result<Option<Framed<DB>>, Box<dyn Error>>
 where
     DB::ErrorType: 'static,
 {
