@@ -86,7 +86,11 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     };
     let finished = run_scenario(Arc::new(scenario), &args.out, style)?;
     if let Some((path, mut file)) = junit {
+        // Written under a temporary name, then renamed: a run stopped now leaves the previous
+        // report, never half of one.
+        let tmp = report::rundir::temporary(&path);
         file.write_all(report::junit::render(&finished.summary).as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, &path))
             .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
     }
     report::terminal::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
@@ -310,13 +314,15 @@ pub fn exit_code(summary: &Summary) -> ExitCode {
     }
 }
 
-/// Create (truncate) an export file now, naming it in the error.
+/// Open an export file's temporary name now (so a bad path fails before the run), naming the
+/// file in the error; the run renames it into place once written.
 fn open_export(path: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, std::fs::File)> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create the directory of {}", path.display()))?;
     }
-    let file = std::fs::File::create(path).with_context(|| format!("cannot write to {}", path.display()))?;
+    let tmp = report::rundir::temporary(path);
+    let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write to {}", path.display()))?;
     Ok((path.to_path_buf(), file))
 }
 
@@ -423,10 +429,22 @@ fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn rerender(args: ReportArgs, style: Style) -> anyhow::Result<ExitCode> {
-    let (summary, files) =
-        report::rerender(&args.run).with_context(|| format!("cannot re-render {}", args.run.display()))?;
+    let (saved, files) = match report::rerender(&args.run) {
+        Ok(done) => done,
+        Err(report::Error::Load(report::LoadError::Missing { .. })) if report::recovered::possible(&args.run) => {
+            return recovered(&args.run, &style);
+        }
+        Err(report::Error::Load(e)) => {
+            eprintln!("error: cannot re-render {}: {e}", args.run.display());
+            return Ok(ExitCode::Invalid);
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot re-render {}", args.run.display())),
+    };
+    for warning in &saved.warnings {
+        eprintln!("warning: {warning}");
+    }
     let mut stdout = std::io::stdout().lock();
-    report::verdict::render(&summary, &style, &mut stdout)?;
+    report::verdict::render(&saved.summary, &style, &mut stdout)?;
     writeln!(stdout)?;
     for file in files {
         writeln!(stdout, "  {}", file.display())?;
@@ -434,8 +452,33 @@ fn rerender(args: ReportArgs, style: Style) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
+/// `schoolday report` on a run that never wrote its summary (killed): what its interval logs
+/// still hold, and what is lost.
+fn recovered(dir: &std::path::Path, style: &Style) -> anyhow::Result<ExitCode> {
+    let rebuilt = report::recovered::rebuild(dir)?;
+    eprintln!(
+        "warning: {} has no summary.json (the run was stopped before writing its report); rebuilt what its HDR logs hold",
+        dir.display()
+    );
+    let file = report::RunDir::existing(dir).write("recovered.txt", rebuilt.text(&Style::plain()).as_bytes())?;
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{}", rebuilt.text(style))?;
+    writeln!(stdout, "\n  {}", file.display())?;
+    Ok(ExitCode::Success)
+}
+
 fn compare(args: CompareArgs, style: Style) -> anyhow::Result<ExitCode> {
-    let (comparison, page) = report::compare(&args.runs, &args.out).context("cannot compare the runs")?;
+    let (comparison, page, warnings) = match report::compare(&args.runs, &args.out) {
+        Ok(done) => done,
+        Err(report::Error::Load(e)) => {
+            eprintln!("error: cannot compare the runs: {e}");
+            return Ok(ExitCode::Invalid);
+        }
+        Err(e) => return Err(e).context("cannot compare the runs"),
+    };
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
     let mut stdout = std::io::stdout().lock();
     comparison.terminal(&style, &mut stdout)?;
     writeln!(stdout)?;

@@ -237,6 +237,7 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
         timeline,
         saturation: None,
         recovery: Vec::new(),
+        outages: Vec::new(),
         thresholds: Vec::new(),
     }
 }

@@ -118,29 +118,31 @@ pub struct Comparison {
 /// Compare the saved runs in `dirs` (each a run directory or a `summary.json`); the first is
 /// the baseline. Writes the HTML page to `out` (a file, or `out/compare.html` when `out` is a
 /// directory) and returns the comparison, whose [`Comparison::terminal`] prints the table.
-pub fn compare(dirs: &[PathBuf], out: &Path) -> io::Result<(Comparison, PathBuf)> {
+pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<(Comparison, PathBuf, Vec<String>), super::Error> {
     if dirs.is_empty() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "nothing to compare: give at least one run directory"));
+        let e = io::Error::new(io::ErrorKind::InvalidInput, "nothing to compare: give at least one run directory");
+        return Err(e.into());
     }
     let mut runs = Vec::new();
+    let mut warnings = Vec::new();
     for dir in dirs {
-        let summary = super::load(dir)?;
+        let saved = super::load(dir)?;
+        warnings.extend(saved.warnings.iter().map(|w| format!("{}: {w}", dir.display())));
         let label = dir
             .file_name()
             .filter(|n| *n != "summary.json")
             .or_else(|| dir.parent().and_then(|p| p.file_name()))
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| dir.display().to_string());
-        runs.push((label, summary));
+        runs.push((label, saved.summary));
     }
     let comparison = Comparison::of(runs);
     let path = if out.is_dir() { out.join("compare.html") } else { out.to_path_buf() };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", parent.display())))?;
     }
-    std::fs::write(&path, comparison.html())
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    Ok((comparison, path))
+    super::rundir::write_atomically(&path, comparison.html().as_bytes())?;
+    Ok((comparison, path, warnings))
 }
 
 impl Comparison {
@@ -435,7 +437,7 @@ mod tests {
             std::fs::create_dir_all(dir).unwrap();
             std::fs::write(dir.join("summary.json"), serde_json::to_vec(&s).unwrap()).unwrap();
         }
-        let (c, page) = compare(&[a.clone(), b.join("summary.json")], &root).unwrap();
+        let (c, page, _) = compare(&[a.clone(), b.join("summary.json")], &root).unwrap();
         assert_eq!(page, root.join("compare.html"));
         assert_eq!(c.runs.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert!(std::fs::read_to_string(&page).unwrap().contains("The target held"));
