@@ -283,11 +283,10 @@ fn every_second(
 /// `exit_code.rs` for why): interrupted, target unreachable, generator bottleneck,
 /// thresholds failed, success.
 pub fn exit_code(summary: &Summary) -> ExitCode {
-    let connect_errors = summary.requests.errors.get("connect").copied().unwrap_or(0);
     let failed = summary.thresholds.iter().filter(|t| !t.pass).count();
     if summary.run.interrupted {
         ExitCode::Interrupted
-    } else if summary.requests.sent > 0 && connect_errors == summary.requests.sent {
+    } else if analysis::verdict::unreachable(summary) {
         eprintln!("error: the target is unreachable: every request failed to connect ({})", summary.target.url);
         ExitCode::TargetUnreachable
     } else if !summary.generator.healthy {

@@ -347,6 +347,8 @@ impl Comparison {
                         Status::Saturated => "saturated",
                         Status::Held => "held",
                         Status::NoData => "no_data",
+                        Status::Unreachable => "unreachable",
+                        Status::Outage => "outage",
                     },
                     x.verdict.headline.clone(),
                     x.verdict.details.clone(),
