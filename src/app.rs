@@ -152,6 +152,16 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     // Created before any load is sent, so a bad output path fails first.
     let dir = RunDir::create(out, &scenario.name, SystemTime::now())
         .with_context(|| format!("cannot create the run directory under {}", out.display()))?;
+    let generator = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("schoolday-user")
+        .build()
+        .context("cannot start the generator runtime")?;
+    // Listening before anything else is set up: a Ctrl-C from now on ends in a partial report.
+    let interrupts = {
+        let _entered = generator.enter();
+        runtime::interrupt::Interrupts::listen().context("cannot listen for Ctrl-C")?
+    };
 
     let target = match &scenario.target {
         Target::Embedded(config) => {
@@ -175,28 +185,9 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         crate::format::clock(scenario.grace),
         base_url
     );
-    let generator = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("schoolday-user")
-        .build()
-        .context("cannot start the generator runtime")?;
     let output = generator.block_on(async {
         let stop = CancellationToken::new();
-        let on_ctrl_c = stop.clone();
-        // Install the Ctrl-C handler now (polling the future once does it), not whenever the
-        // task first runs, so that an early Ctrl-C still ends in a partial report.
-        let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
-        let early = tokio::select! {
-            biased;
-            result = &mut ctrl_c => result.is_ok(),
-            _ = std::future::ready(()) => false,
-        };
-        tokio::spawn(async move {
-            if early || ctrl_c.await.is_ok() {
-                eprintln!("\ninterrupted: stopping arrivals, cutting off active users, writing the partial report…");
-                on_ctrl_c.cancel();
-            }
-        });
+        tokio::spawn(on_interrupts(interrupts, stop.clone()));
         let (progress_tx, progress_rx) = watch::channel(Progress::default());
         let display = tokio::spawn(report::progress::show(progress_rx, scenario.duration + scenario.grace, style));
         let on_storm: Option<runtime::StormHook> = target.clone().map(|t| {
@@ -217,11 +208,10 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         (output, aborted)
     });
     let (output, aborted) = output;
-    generator.shutdown_timeout(Duration::from_secs(2));
 
     let target_counts = target.map(|t| {
         let counts = serde_json::to_value(t.counts()).unwrap_or_default();
-        // The storm hook held the other reference; it is gone with the runtime.
+        // The storm hook held the other reference; it is gone with the run.
         if let Ok(t) = Arc::try_unwrap(t) {
             t.shutdown();
         }
@@ -231,7 +221,24 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     summary.thresholds = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
     summary.run.aborted = aborted;
     let files = report::write_files(&summary, &dir)?;
+    // Only now: while the report is written, a second Ctrl-C still exits at once.
+    generator.shutdown_timeout(Duration::from_secs(2));
     Ok(Finished { summary, dir, files })
+}
+
+/// The first Ctrl-C stops the run (the partial report is written); a second exits at once.
+async fn on_interrupts(mut interrupts: runtime::interrupt::Interrupts, stop: CancellationToken) {
+    interrupts.next().await;
+    eprintln!(
+        "\ninterrupted: stopping arrivals, cutting off active users, writing the partial report… (Ctrl-C again to exit now)"
+    );
+    stop.cancel();
+    interrupts.next().await;
+    eprintln!(
+        "interrupted again: exiting now; every file written so far is whole, and `schoolday report` on the \
+         run directory writes the rest (or rebuilds what the HDR logs hold)"
+    );
+    std::process::exit(ExitCode::Interrupted.code());
 }
 
 /// What runs after each second of a run: the per-second HDR interval logs, and the

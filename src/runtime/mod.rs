@@ -7,6 +7,7 @@
 //! each second of the timeline and publishes progress. The runtime never formats output.
 
 mod cookies;
+pub mod interrupt;
 mod request;
 pub mod retry;
 mod user;

@@ -7,6 +7,7 @@ mod bench;
 mod cli;
 mod failures;
 mod gates;
+mod interrupts;
 mod quick;
 mod run;
 
