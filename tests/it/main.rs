@@ -7,7 +7,9 @@ mod bench;
 mod cli;
 mod failures;
 mod gates;
+mod faults;
 mod interrupts;
+mod misbehaving;
 mod quick;
 mod run;
 
