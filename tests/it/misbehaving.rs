@@ -121,7 +121,6 @@ impl Conn {
         }
         true
     }
-
 }
 
 pub type Behaviour = Arc<dyn Fn(&mut Conn) + Send + Sync>;
