@@ -12,6 +12,7 @@ mod interrupts;
 mod misbehaving;
 mod quick;
 mod run;
+mod saved;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
