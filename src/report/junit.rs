@@ -77,3 +77,4 @@ fn case(xml: &mut String, class: &str, name: &str, failure: Option<&str>) {
         }
     }
 }
+
