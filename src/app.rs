@@ -86,7 +86,11 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     };
     let finished = run_scenario(Arc::new(scenario), &args.out, style)?;
     if let Some((path, mut file)) = junit {
+        // Written under a temporary name, then renamed: a run stopped now leaves the previous
+        // report, never half of one.
+        let tmp = report::rundir::temporary(&path);
         file.write_all(report::junit::render(&finished.summary).as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, &path))
             .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
     }
     report::terminal::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
@@ -148,6 +152,16 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     // Created before any load is sent, so a bad output path fails first.
     let dir = RunDir::create(out, &scenario.name, SystemTime::now())
         .with_context(|| format!("cannot create the run directory under {}", out.display()))?;
+    let generator = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("schoolday-user")
+        .build()
+        .context("cannot start the generator runtime")?;
+    // Listening before anything else is set up: a Ctrl-C from now on ends in a partial report.
+    let interrupts = {
+        let _entered = generator.enter();
+        runtime::interrupt::Interrupts::listen().context("cannot listen for Ctrl-C")?
+    };
 
     let target = match &scenario.target {
         Target::Embedded(config) => {
@@ -171,28 +185,9 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         crate::format::clock(scenario.grace),
         base_url
     );
-    let generator = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("schoolday-user")
-        .build()
-        .context("cannot start the generator runtime")?;
     let output = generator.block_on(async {
         let stop = CancellationToken::new();
-        let on_ctrl_c = stop.clone();
-        // Install the Ctrl-C handler now (polling the future once does it), not whenever the
-        // task first runs, so that an early Ctrl-C still ends in a partial report.
-        let mut ctrl_c = Box::pin(tokio::signal::ctrl_c());
-        let early = tokio::select! {
-            biased;
-            result = &mut ctrl_c => result.is_ok(),
-            _ = std::future::ready(()) => false,
-        };
-        tokio::spawn(async move {
-            if early || ctrl_c.await.is_ok() {
-                eprintln!("\ninterrupted: stopping arrivals, cutting off active users, writing the partial report…");
-                on_ctrl_c.cancel();
-            }
-        });
+        tokio::spawn(on_interrupts(interrupts, stop.clone()));
         let (progress_tx, progress_rx) = watch::channel(Progress::default());
         let display = tokio::spawn(report::progress::show(progress_rx, scenario.duration + scenario.grace, style));
         let on_storm: Option<runtime::StormHook> = target.clone().map(|t| {
@@ -213,11 +208,10 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         (output, aborted)
     });
     let (output, aborted) = output;
-    generator.shutdown_timeout(Duration::from_secs(2));
 
     let target_counts = target.map(|t| {
         let counts = serde_json::to_value(t.counts()).unwrap_or_default();
-        // The storm hook held the other reference; it is gone with the runtime.
+        // The storm hook held the other reference; it is gone with the run.
         if let Ok(t) = Arc::try_unwrap(t) {
             t.shutdown();
         }
@@ -233,7 +227,24 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     summary.thresholds = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
     summary.run.aborted = aborted;
     let files = report::write_files(&summary, &dir)?;
+    // Only now: while the report is written, a second Ctrl-C still exits at once.
+    generator.shutdown_timeout(Duration::from_secs(2));
     Ok(Finished { summary, dir, files })
+}
+
+/// The first Ctrl-C stops the run (the partial report is written); a second exits at once.
+async fn on_interrupts(mut interrupts: runtime::interrupt::Interrupts, stop: CancellationToken) {
+    interrupts.next().await;
+    eprintln!(
+        "\ninterrupted: stopping arrivals, cutting off active users, writing the partial report… (Ctrl-C again to exit now)"
+    );
+    stop.cancel();
+    interrupts.next().await;
+    eprintln!(
+        "interrupted again: exiting now; every file written so far is whole, and `schoolday report` on the \
+         run directory writes the rest (or rebuilds what the HDR logs hold)"
+    );
+    std::process::exit(ExitCode::Interrupted.code());
 }
 
 /// What runs after each second of a run: the per-second HDR interval logs, and the
@@ -274,9 +285,8 @@ fn every_second(
             logs.append(collector.last_second(), t);
         }
         if last {
-            if let Some(logs) = logs.take() {
-                logs.finish();
-            }
+            // Every line is already on disk; dropping the logs closes the files.
+            logs = None;
         }
     });
     (hook, reason)
@@ -286,11 +296,10 @@ fn every_second(
 /// `exit_code.rs` for why): interrupted, target unreachable, generator bottleneck,
 /// thresholds failed, success.
 pub fn exit_code(summary: &Summary) -> ExitCode {
-    let connect_errors = summary.requests.errors.get("connect").copied().unwrap_or(0);
     let failed = summary.thresholds.iter().filter(|t| !t.pass).count();
     if summary.run.interrupted {
         ExitCode::Interrupted
-    } else if summary.requests.sent > 0 && connect_errors == summary.requests.sent {
+    } else if analysis::verdict::unreachable(summary) {
         eprintln!("error: the target is unreachable: every request failed to connect ({})", summary.target.url);
         ExitCode::TargetUnreachable
     } else if !summary.generator.healthy {
@@ -317,13 +326,15 @@ pub fn exit_code(summary: &Summary) -> ExitCode {
     }
 }
 
-/// Create (truncate) an export file now, naming it in the error.
+/// Open an export file's temporary name now (so a bad path fails before the run), naming the
+/// file in the error; the run renames it into place once written.
 fn open_export(path: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, std::fs::File)> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create the directory of {}", path.display()))?;
     }
-    let file = std::fs::File::create(path).with_context(|| format!("cannot write to {}", path.display()))?;
+    let tmp = report::rundir::temporary(path);
+    let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write to {}", path.display()))?;
     Ok((path.to_path_buf(), file))
 }
 
@@ -430,10 +441,22 @@ fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn rerender(args: ReportArgs, style: Style) -> anyhow::Result<ExitCode> {
-    let (summary, files) =
-        report::rerender(&args.run).with_context(|| format!("cannot re-render {}", args.run.display()))?;
+    let (saved, files) = match report::rerender(&args.run) {
+        Ok(done) => done,
+        Err(report::Error::Load(report::LoadError::Missing { .. })) if report::recovered::possible(&args.run) => {
+            return recovered(&args.run, &style);
+        }
+        Err(report::Error::Load(e)) => {
+            eprintln!("error: cannot re-render {}: {e}", args.run.display());
+            return Ok(ExitCode::Invalid);
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot re-render {}", args.run.display())),
+    };
+    for warning in &saved.warnings {
+        eprintln!("warning: {warning}");
+    }
     let mut stdout = std::io::stdout().lock();
-    report::verdict::render(&summary, &style, &mut stdout)?;
+    report::verdict::render(&saved.summary, &style, &mut stdout)?;
     writeln!(stdout)?;
     for file in files {
         writeln!(stdout, "  {}", file.display())?;
@@ -441,8 +464,33 @@ fn rerender(args: ReportArgs, style: Style) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
+/// `schoolday report` on a run that never wrote its summary (killed): what its interval logs
+/// still hold, and what is lost.
+fn recovered(dir: &std::path::Path, style: &Style) -> anyhow::Result<ExitCode> {
+    let rebuilt = report::recovered::rebuild(dir)?;
+    eprintln!(
+        "warning: {} has no summary.json (the run was stopped before writing its report); rebuilt what its HDR logs hold",
+        dir.display()
+    );
+    let file = report::RunDir::existing(dir).write("recovered.txt", rebuilt.text(&Style::plain()).as_bytes())?;
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{}", rebuilt.text(style))?;
+    writeln!(stdout, "\n  {}", file.display())?;
+    Ok(ExitCode::Success)
+}
+
 fn compare(args: CompareArgs, style: Style) -> anyhow::Result<ExitCode> {
-    let (comparison, page) = report::compare(&args.runs, &args.out).context("cannot compare the runs")?;
+    let (comparison, page, warnings) = match report::compare(&args.runs, &args.out) {
+        Ok(done) => done,
+        Err(report::Error::Load(e)) => {
+            eprintln!("error: cannot compare the runs: {e}");
+            return Ok(ExitCode::Invalid);
+        }
+        Err(e) => return Err(e).context("cannot compare the runs"),
+    };
+    for warning in &warnings {
+        eprintln!("warning: {warning}");
+    }
     let mut stdout = std::io::stdout().lock();
     comparison.terminal(&style, &mut stdout)?;
     writeln!(stdout)?;

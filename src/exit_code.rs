@@ -5,7 +5,7 @@
 //! |------|---------|
 //! | 0    | the run completed, the generator kept up, and every threshold passed |
 //! | 1    | thresholds failed |
-//! | 2    | invalid scenario or command line |
+//! | 2    | invalid scenario, command line or saved run (`report`, `compare`) |
 //! | 3    | run invalid: the generator could not keep to its schedule |
 //! | 4    | target unreachable: no request could connect |
 //! | 5    | other error (I/O, the embedded target could not start, …) |

@@ -278,6 +278,7 @@ impl Morning {
             timeline,
             saturation: None,
             recovery: Vec::new(),
+            outages: Vec::new(),
             thresholds: Vec::new(),
         }
     }

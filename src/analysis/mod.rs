@@ -15,6 +15,6 @@ pub mod usl;
 pub mod verdict;
 pub mod windows;
 
-pub use recovery::{recoveries, Recovery};
+pub use recovery::{outages, recoveries, Outage, Recovery};
 pub use saturation::{analyze, Saturation};
 pub use summary::*;

@@ -48,6 +48,10 @@ pub struct Summary {
     /// Recovery after each storm: time back to the pre-storm goodput, or a metastable flag.
     #[serde(default)]
     pub recovery: Vec<super::Recovery>,
+    /// Stretches in which the target was gone (nothing succeeded, connections refused or
+    /// reset), and how soon it served as before once back.
+    #[serde(default)]
+    pub outages: Vec<super::Outage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -328,6 +332,7 @@ pub fn summarize(
         timeline: measured.timeline.to_vec(),
         saturation: None,
         recovery: super::recoveries(scenario, measured.timeline),
+        outages: super::outages(measured.timeline),
     };
     summary.saturation = Some(super::saturation::analyze(&summary, &Default::default()));
     summary

@@ -1,6 +1,7 @@
 //! The verdict in plain language: the sentences at the top of the report that a platform lead
 //! reads to their director. When did the target break, what broke first, how many users did
-//! it cost, and can the numbers be trusted.
+//! it cost, and can the numbers be trusted. A target that could not be reached, or that went
+//! away for a while, is said to be so: its errors are not a sign of saturation.
 
 use std::time::Duration;
 
@@ -20,6 +21,11 @@ pub enum Status {
     /// Nothing (or too little) was sent to judge.
     #[default]
     NoData,
+    /// No request could connect: refused, or a name that does not resolve.
+    Unreachable,
+    /// The target went away for a while (see `Summary::outages`), and that is what the
+    /// run's errors say.
+    Outage,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -67,6 +73,13 @@ const CRITERIA: [(&str, &str); 4] = [
     ("in_flight_growing", "requests piling up in flight"),
 ];
 
+/// Every request sent failed to connect: the run says nothing about the target's capacity.
+/// (The same test decides exit code 4.)
+pub fn unreachable(summary: &Summary) -> bool {
+    let connect = summary.requests.errors.get("connect").copied().unwrap_or(0);
+    summary.requests.sent > 0 && connect == summary.requests.sent
+}
+
 pub fn judge(summary: &Summary, s: &Saturation) -> Verdict {
     let sent = summary.requests.sent;
     if sent == 0 || summary.timeline.is_empty() {
@@ -76,8 +89,28 @@ pub fn judge(summary: &Summary, s: &Saturation) -> Verdict {
             details: caveats(summary),
         };
     }
-    let mut details = Vec::new();
+    if unreachable(summary) {
+        return Verdict {
+            status: Status::Unreachable,
+            headline: format!(
+                "The target was unreachable: all {} requests failed to connect (refused, or the name did not resolve), so nothing can be said about its capacity.",
+                count(sent)
+            ),
+            details: caveats(summary),
+        };
+    }
+    // Seconds in which the target was gone: its errors there are the outage, not saturation.
+    let in_outage = |at_s: f64| summary.outages.iter().any(|o| at_s + s.window_s as f64 > o.from_s && at_s <= o.to_s);
+    let mut details: Vec<String> = summary.outages.iter().map(outage_sentence).collect();
     let (status, headline) = match &s.point {
+        _ if !summary.outages.is_empty() && s.point.as_ref().is_none_or(|p| in_outage(p.at_s)) => {
+            let o = &summary.outages[0];
+            let more = match summary.outages.len() {
+                1 => String::new(),
+                n => format!(" ({} outages in all)", n),
+            };
+            (Status::Outage, format!("The target went down: {}{more}.", o.text()))
+        }
         Some(p) => {
             let why: Vec<&str> =
                 CRITERIA.iter().filter(|(k, _)| p.criteria.iter().any(|c| c == k)).map(|(_, text)| *text).collect();
@@ -104,7 +137,7 @@ pub fn judge(summary: &Summary, s: &Saturation) -> Verdict {
             ),
         ),
     };
-    if let Some(b) = &s.first_to_break {
+    if let Some(b) = s.first_to_break.as_ref().filter(|b| !in_outage(b.at_s)) {
         let what = if b.reason == "slo" {
             format!("p95 {} over the run", micros(b.p95_us))
         } else {
@@ -122,6 +155,18 @@ pub fn judge(summary: &Summary, s: &Saturation) -> Verdict {
     }
     details.extend(caveats(summary));
     Verdict { status, headline, details }
+}
+
+/// "Outage from 4s to 7s, recovered in 1s: nothing succeeded; 40 connections refused, 3 reset."
+fn outage_sentence(o: &super::Outage) -> String {
+    let text = o.text();
+    let mut c = text.chars();
+    let text: String = c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default();
+    format!(
+        "{text}: nothing succeeded; {} connections refused or not established, {} reset.",
+        count(o.connect_errors),
+        count(o.resets)
+    )
 }
 
 /// "38% of pupils and 12% of parents did not reach their goal within 5 minutes." Uses the
@@ -204,6 +249,44 @@ mod tests {
         let s = saturation::analyze(&fixture::empty(), &saturation::Options::default());
         assert_eq!(s.verdict.status, Status::NoData);
         assert!(s.verdict.details.iter().any(|d| d.contains("interrupted")));
+    }
+
+    #[test]
+    fn an_unreachable_target_is_unreachable_not_saturated() {
+        let mut summary = fixture::calm();
+        let sent = summary.requests.sent;
+        summary.requests.ok = 0;
+        summary.requests.errors = [("connect".to_string(), sent)].into();
+        for second in &mut summary.timeline {
+            second.errors[crate::metrics::ErrorKind::Connect.index()] = second.finished();
+            second.ok = 0;
+        }
+        summary.outages = crate::analysis::outages(&summary.timeline);
+        let s = saturation::analyze(&summary, &saturation::Options::default());
+        assert_eq!(s.verdict.status, Status::Unreachable);
+        assert!(s.verdict.headline.starts_with("The target was unreachable: all "), "{}", s.verdict.headline);
+        assert!(!s.verdict.text().contains("saturated"), "{}", s.verdict.text());
+    }
+
+    #[test]
+    fn a_target_that_went_away_for_a_while_is_an_outage_not_saturation() {
+        let mut summary = fixture::calm();
+        let connect = crate::metrics::ErrorKind::Connect.index();
+        for second in summary.timeline.iter_mut().filter(|s| (41..=43).contains(&s.t)) {
+            second.errors[connect] = second.finished().max(30);
+            summary.requests.ok -= second.ok;
+            second.ok = 0;
+        }
+        let refused: u64 = summary.timeline.iter().map(|s| s.errors[connect]).sum();
+        summary.requests.errors.insert("connect".into(), refused);
+        summary.outages = crate::analysis::outages(&summary.timeline);
+        assert_eq!(summary.outages.len(), 1, "{:?}", summary.outages);
+        let s = saturation::analyze(&summary, &saturation::Options::default());
+        assert_eq!(s.verdict.status, Status::Outage, "{:?}", s.verdict);
+        assert_eq!(s.verdict.headline, "The target went down: outage from 40s to 43s, recovered in 1s.");
+        let text = s.verdict.text();
+        assert!(text.contains(&format!("{refused} connections refused")), "{text}");
+        assert!(!text.contains("broke first"), "the outage's errors are not a step breaking: {text}");
     }
 
     #[test]

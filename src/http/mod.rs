@@ -67,7 +67,26 @@ impl Clients {
             .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .tls_backend_preconfigured(rustls::ClientConfig::clone(&self.tls))
+            .dns_resolver(Arc::new(Resolver))
             .build()
+    }
+}
+
+/// Names resolved by the system (getaddrinfo, as reqwest's default resolver does), except the
+/// names RFC 6761 §6.4 reserves never to resolve (`.invalid`): those fail at once, as a
+/// connect error, without asking any resolver, so nothing leaves the machine for them.
+struct Resolver;
+
+impl reqwest::dns::Resolve for Resolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        Box::pin(async move {
+            if host == "invalid" || host.ends_with(".invalid") {
+                return Err(format!("{host}: names under .invalid never resolve (RFC 6761)").into());
+            }
+            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
     }
 }
 

@@ -10,7 +10,8 @@ pub enum ErrorKind {
     Connect,
     /// No complete response within the request timeout.
     Timeout,
-    /// The connection was reset or closed in the middle of the exchange.
+    /// The connection was reset or closed in the middle of the exchange (a body shorter than
+    /// its `Content-Length` included).
     Reset,
     /// A 4xx status the step did not accept.
     Status4xx,
@@ -21,7 +22,8 @@ pub enum ErrorKind {
     Check,
     /// A capture found nothing to capture (e.g. no `token` in the JSON body).
     Capture,
-    /// The response could not be read as HTTP or its body was malformed or truncated.
+    /// The response could not be read as HTTP, or its framing was malformed (e.g. a bad chunk
+    /// size).
     Protocol,
     /// Anything else reported by the HTTP client (e.g. a URL the template rendered badly).
     Other,

@@ -119,29 +119,31 @@ pub struct Comparison {
 /// the baseline. Writes the HTML page to `out` when it names an `.html` file, else to
 /// `out/compare.html` (creating the directory), and returns the comparison, whose
 /// [`Comparison::terminal`] prints the table.
-pub fn compare(dirs: &[PathBuf], out: &Path) -> io::Result<(Comparison, PathBuf)> {
+pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<(Comparison, PathBuf, Vec<String>), super::Error> {
     if dirs.is_empty() {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "nothing to compare: give at least one run directory"));
+        let e = io::Error::new(io::ErrorKind::InvalidInput, "nothing to compare: give at least one run directory");
+        return Err(e.into());
     }
     let mut runs = Vec::new();
+    let mut warnings = Vec::new();
     for dir in dirs {
-        let summary = super::load(dir)?;
+        let saved = super::load(dir)?;
+        warnings.extend(saved.warnings.iter().map(|w| format!("{}: {w}", dir.display())));
         let label = dir
             .file_name()
             .filter(|n| *n != "summary.json")
             .or_else(|| dir.parent().and_then(|p| p.file_name()))
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| dir.display().to_string());
-        runs.push((label, summary));
+        runs.push((label, saved.summary));
     }
     let comparison = Comparison::of(runs);
     let path = page_path(out);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", parent.display())))?;
     }
-    std::fs::write(&path, comparison.html())
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-    Ok((comparison, path))
+    super::rundir::write_atomically(&path, comparison.html().as_bytes())?;
+    Ok((comparison, path, warnings))
 }
 
 /// Where the page goes: `out` itself when it names an HTML file, else `compare.html` in the
@@ -357,6 +359,8 @@ impl Comparison {
                         Status::Saturated => "saturated",
                         Status::Held => "held",
                         Status::NoData => "no_data",
+                        Status::Unreachable => "unreachable",
+                        Status::Outage => "outage",
                     },
                     x.verdict.headline.clone(),
                     x.verdict.details.clone(),
@@ -447,11 +451,11 @@ mod tests {
             std::fs::create_dir_all(dir).unwrap();
             std::fs::write(dir.join("summary.json"), serde_json::to_vec(&s).unwrap()).unwrap();
         }
-        let (c, page) = compare(&[a.clone(), b.join("summary.json")], &root).unwrap();
+        let (c, page, _) = compare(&[a.clone(), b.join("summary.json")], &root).unwrap();
         assert_eq!(page, root.join("compare.html"));
-        let (_, page) = compare(&[a.clone(), b.clone()], &root.join("new/dir")).unwrap();
+        let (_, page, _) = compare(&[a.clone(), b.clone()], &root.join("new/dir")).unwrap();
         assert_eq!(page, root.join("new/dir/compare.html"), "a directory that does not exist yet");
-        let (_, page) = compare(&[a.clone(), b.clone()], &root.join("pages/ab.html")).unwrap();
+        let (_, page, _) = compare(&[a.clone(), b.clone()], &root.join("pages/ab.html")).unwrap();
         assert_eq!(page, root.join("pages/ab.html"), "a file named .html is the page itself");
         assert!(page.is_file());
         assert_eq!(c.runs.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["a", "b"]);

@@ -154,6 +154,8 @@ fn verdict(out: &mut String, s: &Summary) {
                 Status::Saturated => ("saturated", "Saturated"),
                 Status::Held => ("held", "Held"),
                 Status::NoData => ("no_data", "No data"),
+                Status::Unreachable => ("unreachable", "Unreachable"),
+                Status::Outage => ("outage", "Outage"),
             };
             let _ = write!(
                 out,

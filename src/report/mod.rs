@@ -10,6 +10,7 @@ pub mod html;
 pub mod junit;
 pub mod plan;
 pub mod progress;
+pub mod recovered;
 pub mod rundir;
 pub mod style;
 pub mod tables;
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::Summary;
 pub use compare::{compare, Comparison};
-pub use rundir::RunDir;
+pub use rundir::{load_summary, LoadError, RunDir, Saved};
 pub use style::{ColorChoice, Style};
 
 /// Write every output of a run into its directory: `summary.json`, `report.html`,
@@ -50,21 +51,31 @@ pub fn write_files(summary: &Summary, dir: &RunDir) -> io::Result<Vec<PathBuf>> 
 /// Re-render every output of a saved run from its `summary.json` (no re-run): reads it, runs
 /// the saturation analysis again (so runs saved before it existed, or before it improved,
 /// get the current verdict), rewrites `summary.json` with it and writes every other file.
-/// Returns the summary and the files written, like [`write_files`].
-pub fn rerender(dir: &Path) -> io::Result<(Summary, Vec<PathBuf>)> {
-    let summary = load(dir)?;
+/// Returns the saved run (with any warnings about it) and the files written, like
+/// [`write_files`].
+pub fn rerender(dir: &Path) -> Result<(Saved, Vec<PathBuf>), Error> {
+    let saved = load(dir)?;
     let run = RunDir::existing(dir);
-    let files = write_files(&summary, &run)?;
-    Ok((summary, files))
+    let files = write_files(&saved.summary, &run)?;
+    Ok((saved, files))
 }
 
-/// Read a run directory's `summary.json` (or a path to the file itself), filling in the
-/// saturation analysis if it is missing.
-pub fn load(path: &Path) -> io::Result<Summary> {
-    let file = if path.is_dir() { path.join("summary.json") } else { path.to_path_buf() };
-    let bytes = std::fs::read(&file).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", file.display())))?;
-    let mut summary: Summary = serde_json::from_slice(&bytes)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", file.display())))?;
-    summary.saturation = Some(crate::analysis::analyze(&summary, &Default::default()));
-    Ok(summary)
+/// Why a saved run could not be re-rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Write(#[from] io::Error),
+}
+
+/// Read a saved run ([`rundir::load_summary`]: a run directory or a `summary.json`) and run
+/// the analysis again on it, so runs saved before the analysis existed, or improved, get the
+/// current one.
+pub fn load(path: &Path) -> Result<Saved, LoadError> {
+    let mut saved = load_summary(path)?;
+    let summary = &mut saved.summary;
+    summary.outages = crate::analysis::outages(&summary.timeline);
+    summary.saturation = Some(crate::analysis::analyze(summary, &Default::default()));
+    Ok(saved)
 }

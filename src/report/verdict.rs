@@ -18,6 +18,8 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
         Status::Saturated => style.red("SATURATED"),
         Status::Held => style.green("HELD"),
         Status::NoData => style.yellow("NO DATA"),
+        Status::Unreachable => style.red("UNREACHABLE"),
+        Status::Outage => style.red("OUTAGE"),
     };
     writeln!(out)?;
     writeln!(out, "{} {}", style.bold("Verdict ·"), label)?;

@@ -83,8 +83,8 @@ fn rerender_rebuilds_everything_from_summary_json() {
     std::fs::write(root.join("summary.json"), serde_json::to_vec(&old).unwrap()).unwrap();
     let (back, files) = rerender(&root).unwrap();
     // Floats may differ in the last bit through JSON; what the reader sees must not.
-    assert_eq!(back.timeline, summary.timeline);
-    assert_eq!(back.saturation.as_ref().map(|s| &s.verdict), summary.saturation.as_ref().map(|s| &s.verdict));
+    assert_eq!(back.summary.timeline, summary.timeline);
+    assert_eq!(back.summary.saturation.as_ref().map(|s| &s.verdict), summary.saturation.as_ref().map(|s| &s.verdict));
     assert!(files.iter().any(|f| f.ends_with("report.html")));
     assert!(root.join("charts/load.png").exists());
     assert!(rerender(&root.join("nope")).unwrap_err().to_string().contains("nope"));

@@ -8,6 +8,7 @@
 
 mod cookies;
 mod decide;
+pub mod interrupt;
 mod request;
 pub mod retry;
 mod user;

@@ -6,9 +6,13 @@ mod behaviour;
 mod bench;
 mod cli;
 mod failures;
+mod faults;
 mod gates;
+mod interrupts;
+mod misbehaving;
 mod quick;
 mod run;
+mod saved;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
