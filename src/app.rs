@@ -289,10 +289,8 @@ pub fn exit_code(summary: &Summary) -> ExitCode {
         ExitCode::TargetUnreachable
     } else if !summary.generator.healthy {
         eprintln!(
-            "error: run invalid: the generator fell behind its schedule (lag p99 {} > {}), so the target \
-             received less load than planned{}",
-            crate::format::micros(summary.generator.lag.p99_us),
-            crate::format::micros(summary.generator.lag_p99_limit_us),
+            "error: run invalid: the generator fell behind its schedule: {}{}",
+            summary.generator.why_invalid(),
             if summary.thresholds.is_empty() {
                 String::new()
             } else {

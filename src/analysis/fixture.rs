@@ -224,7 +224,14 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
             interrupted: false,
             aborted: None,
         },
-        generator: GeneratorHealth { healthy: lag.p99_us <= 5_000, lag, lag_p99_limit_us: 5_000 },
+        generator: GeneratorHealth {
+            healthy: lag.p99_us <= 5_000,
+            lag,
+            lag_p99_limit_us: 5_000,
+            basis: String::new(),
+            arrivals_behind: 0,
+            invalid: None,
+        },
         requests: RequestTotals {
             sent,
             ok,

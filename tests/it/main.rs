@@ -6,9 +6,12 @@ mod behaviour;
 mod bench;
 mod cli;
 mod failures;
+mod fuzz;
 mod gates;
 mod quick;
 mod run;
+mod secrets;
+mod validity;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
