@@ -45,12 +45,21 @@ fn second_document(source: &Source) -> Option<ScenarioError> {
     let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
     let first_indent = indent(first);
     for (n, line) in lines {
-        if line.trim_end() == "---" || line.starts_with("--- ") {
-            let message = format!("a second YAML document starts with `---` on line {}", n + 1);
+        let marker = ["---", "..."].into_iter().find(|m| line.trim_end() == *m || line.starts_with(&format!("{m} ")));
+        if let Some(marker) = marker {
+            let message = format!("a second YAML document starts after `{marker}` on line {}", n + 1);
             return Some(
                 source
                     .error_at_pos("", Some(Pos { line: n + 1, column: 1 }), message)
                     .with_hint("a scenario is one document: remove the `---` line, or split the file in two"),
+            );
+        }
+        if line.starts_with('%') {
+            let message = format!("the directive `{}` on line {} starts a second YAML document", line.trim(), n + 1);
+            return Some(
+                source
+                    .error_at_pos("", Some(Pos { line: n + 1, column: 1 }), message)
+                    .with_hint("directives such as `%YAML` only belong at the very top of a file; remove it"),
             );
         }
         if first_indent > 0 && indent(line) < first_indent {
@@ -67,7 +76,22 @@ fn second_document(source: &Source) -> Option<ScenarioError> {
             );
         }
     }
-    None
+    // Where the parser itself sees the second document start; else the top of the file.
+    let second = saphyr_parser::Parser::new_from_str(source.text)
+        .map_while(Result::ok)
+        .filter(|(event, _)| matches!(event, saphyr_parser::Event::DocumentStart(_)))
+        .nth(1);
+    let (pos, message) = match second {
+        Some((_, span)) => {
+            (Pos { line: span.start.line(), column: span.start.col() + 1 }, "a second YAML document starts here")
+        }
+        None => (Pos { line: first_at + 1, column: 1 }, "the file holds more than one YAML document"),
+    };
+    Some(
+        source
+            .error_at_pos("", Some(pos), message)
+            .with_hint("a scenario is one document: check the indentation of this line and the ones around it"),
+    )
 }
 
 /// Syntax errors come from the YAML parser itself and carry no path.
@@ -211,9 +235,12 @@ mod tests {
             "{error}"
         );
         assert!(error.contains("hint: remove the spaces before `name: x`"), "{error}");
+        let end = "name: x\n...\ntarget: embedded\n";
+        let error = crate::scenario::load_str(end, std::path::Path::new("x.yaml")).unwrap_err().to_string();
+        assert!(error.starts_with("x.yaml:2:1: a second YAML document starts after `...` on line 2"), "{error}");
         let two = "name: x\ntarget: embedded\n---\nduration: 1m\n";
         let error = crate::scenario::load_str(two, std::path::Path::new("x.yaml")).unwrap_err().to_string();
-        assert!(error.starts_with("x.yaml:3:1: a second YAML document starts with `---` on line 3"), "{error}");
+        assert!(error.starts_with("x.yaml:3:1: a second YAML document starts after `---` on line 3"), "{error}");
     }
 
     #[test]
