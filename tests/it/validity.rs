@@ -13,14 +13,15 @@ name: saturated generator
 target: embedded
 embedded: { workers: 16, queue: 200000, service_time: { default: 0s }, login_cpu: 0s }
 duration: 500ms
-grace: 20s
-http: { connections: shared, timeout: 20s }
+grace: 5s
+http: { connections: shared, timeout: 4s }
 personas:
   pupil:
     arrival: { shape: constant, rate: 100000/s, spacing: even }
     journey:
       - name: agenda
         get: /agenda
+        # Whatever the target answers (or a refused connection): the generator is on trial.
         check: { status: [200, 401, 503] }
         goal: true
 thresholds:
@@ -62,7 +63,7 @@ generator: { lag_p99_limit: 1us }
 personas:
   pupil:
     population: 20
-    arrival: { shape: constant, spacing: even }
+    arrival: { shape: constant, rate: 10/s, spacing: even }
     think: 50ms
     journey:
       - { name: agenda, get: /agenda, check: { status: [200, 401] } }
