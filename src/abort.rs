@@ -35,6 +35,7 @@ pub fn hook(
     let reason: Reason = Arc::default();
     let written = reason.clone();
     let due = Due::per_persona(plan);
+    let arrivals_due = analysis::validity::due_by_second(plan);
     let started_at = SystemTime::now();
     let hook: SecondHook = Box::new(move |collector, t, last| {
         // The end of the run is judged by the run itself, not as an early stop.
@@ -50,7 +51,7 @@ pub fn hook(
             elapsed: Duration::from_secs(t as u64),
             interrupted: false,
         };
-        let summary = analysis::summarize(&scenario, measured, &due, &base_url, None);
+        let summary = analysis::summarize(&scenario, measured, &due, &arrivals_due, &base_url, None);
         let results = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
         if let Some(failed) = results.iter().find(|r| !r.pass) {
             let why = format!(

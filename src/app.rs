@@ -221,6 +221,7 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         &scenario,
         analysis::Measured::of(&output),
         &analysis::Due::per_persona(&plan),
+        &analysis::validity::due_by_second(&plan),
         &base_url,
         target_counts,
     );
@@ -304,10 +305,8 @@ pub fn exit_code(summary: &Summary) -> ExitCode {
         ExitCode::TargetUnreachable
     } else if !summary.generator.healthy {
         eprintln!(
-            "error: run invalid: the generator fell behind its schedule (lag p99 {} > {}), so the target \
-             received less load than planned{}",
-            crate::format::micros(summary.generator.lag.p99_us),
-            crate::format::micros(summary.generator.lag_p99_limit_us),
+            "error: run invalid: the generator fell behind its schedule: {}{}",
+            summary.generator.why_invalid(),
             if summary.thresholds.is_empty() {
                 String::new()
             } else {

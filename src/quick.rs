@@ -98,6 +98,8 @@ pub enum QuickError {
     NoDuration,
     #[error("--timeout must be more than 0s")]
     NoTimeout,
+    #[error("{0} arrivals is more than one run can schedule (at most {limit}): lower --users or --rate, or shorten --duration", limit = crate::scenario::limits::MAX_ARRIVALS)]
+    TooMany(u64),
 }
 
 /// Build the scenario of a quick run.
@@ -128,6 +130,13 @@ pub fn scenario(options: &Options) -> Result<Scenario, QuickError> {
     base.set_query(None);
     base.set_fragment(None);
 
+    let asked = match options.load {
+        Load::Closed { users, .. } => users as f64,
+        Load::Open { rate } => rate * options.duration.as_secs_f64(),
+    };
+    if asked > crate::scenario::limits::MAX_ARRIVALS as f64 {
+        return Err(QuickError::TooMany(asked.min(u64::MAX as f64) as u64));
+    }
     let (population, arrival, journey, grace, description) = match options.load {
         Load::Closed { users, think, ramp_up } => {
             if users == 0 {
@@ -293,6 +302,7 @@ mod tests {
         assert_eq!(err(Options::new("ftp://x/", closed(1))), QuickError::Scheme("ftp://x/".into()));
         assert_eq!(err(Options::new("http://x/", closed(0))), QuickError::NoUsers);
         assert_eq!(err(Options::new("http://x/", Load::Open { rate: 0.0 })), QuickError::NoRate);
+        assert_eq!(err(Options::new("http://x/", closed(4_294_967_296))), QuickError::TooMany(4_294_967_296));
         let mut o = Options::new("http://x/", closed(1));
         o.headers = vec!["no colon".into()];
         assert_eq!(err(o), QuickError::Header("no colon".into()));

@@ -265,7 +265,14 @@ impl Morning {
                 interrupted: false,
                 aborted: None,
             },
-            generator: GeneratorHealth { healthy: lag.p99_us <= 5_000, lag, lag_p99_limit_us: 5_000 },
+            generator: GeneratorHealth {
+                healthy: lag.p99_us <= 5_000,
+                lag,
+                lag_p99_limit_us: 5_000,
+                basis: String::new(),
+                arrivals_behind: 0,
+                invalid: None,
+            },
             requests: RequestTotals {
                 sent,
                 ok,

@@ -12,6 +12,7 @@ mod schema_check;
 mod summary;
 pub mod thresholds;
 pub mod usl;
+pub mod validity;
 pub mod verdict;
 pub mod windows;
 

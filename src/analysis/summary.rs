@@ -19,8 +19,8 @@ use crate::scenario::{ConnectionMode, Scenario, Target};
 /// Bumped whenever a field changes meaning or disappears (additions keep the version).
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Generator lag p99 above this makes the run's measurements suspect: the generator, not the
-/// target, may have been the bottleneck.
+/// The least lag p99 a run is allowed without an explicit limit: scheduling noise that any
+/// machine may have (`validity.rs` raises it where the run's latencies are longer).
 pub const LAG_P99_LIMIT: Duration = Duration::from_millis(5);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,9 +97,19 @@ pub struct GeneratorHealth {
     /// Actual minus intended start of arrivals and of requests after think time.
     pub lag: Latency,
     pub lag_p99_limit_us: u64,
-    /// False when lag p99 exceeded the limit: latencies still count from intended starts, but
-    /// the load actually offered was lower than planned.
+    /// False when the generator's lateness changed what the run measures (`validity.rs`):
+    /// latencies still count from intended starts, but do not describe the target.
     pub healthy: bool,
+    /// How `lag_p99_limit_us` was chosen (a threshold, the measured latency, the floor, or
+    /// an explicit hard limit).
+    #[serde(default)]
+    pub basis: String,
+    /// The most users that were due but had not arrived yet, at the end of any second.
+    #[serde(default)]
+    pub arrivals_behind: u64,
+    /// Why the run is invalid, in a sentence; absent when it is valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -291,18 +301,17 @@ impl Due {
     }
 }
 
-/// Build the summary of a run from what it measured and who was due (`due[p]` for persona `p`).
+/// Build the summary of a run from what it measured and who was due (`due[p]` for persona `p`;
+/// `arrivals_due`, from [`super::validity::due_by_second`], for the generator's health).
 pub fn summarize(
     scenario: &Scenario,
     measured: Measured<'_>,
     due: &[Due],
+    arrivals_due: &[u64],
     base_url: &str,
     target_counts: Option<serde_json::Value>,
 ) -> Summary {
     let totals = measured.totals;
-    let lag = Latency::of(&totals.lag);
-    let lag_limit = scenario.gates.lag_limit.unwrap_or(LAG_P99_LIMIT);
-    let healthy = (lag.p99_us as u128) <= lag_limit.as_micros();
     let mut summary = Summary {
         schema_version: SCHEMA_VERSION,
         tool: Tool { name: "schoolday".into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -321,7 +330,7 @@ pub fn summarize(
             interrupted: measured.interrupted,
             aborted: None,
         },
-        generator: GeneratorHealth { lag, lag_p99_limit_us: lag_limit.as_micros() as u64, healthy },
+        generator: super::validity::judge(scenario, totals, measured.timeline, arrivals_due),
         requests: RequestTotals::of(totals),
         steps: step_summaries(scenario, measured),
         personas: (0..scenario.personas.len())

@@ -391,10 +391,9 @@ fn generator(out: &mut String, s: &Summary) {
     } else {
         let _ = write!(
             out,
-            "<p class=\"warn\"><strong>The generator fell behind:</strong> lag p99 {} exceeds {}. The target received less load than planned; \
-             latencies still count from intended starts, but do not read this run as the target's capacity.</p>",
-            micros(lag.p99_us),
-            micros(s.generator.lag_p99_limit_us)
+            "<p class=\"warn\"><strong>The generator fell behind:</strong> {}. \
+             Latencies still count from intended starts, but do not read this run as the target's capacity.</p>",
+            esc(&s.generator.why_invalid())
         );
     }
     let closes = s.personas.iter().all(|p| p.accounting_closes);

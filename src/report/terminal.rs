@@ -85,11 +85,10 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
             out,
             "{}",
             style.red(&format!(
-                "WARNING: generator lag p99 {} exceeds {}: the load generator fell behind its schedule, so the target \
-                 received less load than planned. Latencies still count from intended starts, but do not read this run \
-                 as the target's capacity. Use a bigger machine, fewer users per process (--shard), or a smaller scale.",
-                micros(lag.p99_us),
-                micros(s.generator.lag_p99_limit_us)
+                "WARNING: run invalid: {}. Latencies still count from intended starts, but do not read this run \
+                 as the target's capacity. Give the generator a machine (or cores) of its own, split the run into \
+                 several runs with part of the population each, or lower `scale`.",
+                s.generator.why_invalid()
             ))
         )?;
     }

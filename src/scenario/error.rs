@@ -77,24 +77,62 @@ impl fmt::Display for ScenarioError {
         if let Some(path) = self.yaml_path.as_deref().filter(|p| !p.is_empty()) {
             write!(f, "{path}: ")?;
         }
-        write!(f, "{}", self.message)?;
+        write!(f, "{}", shorten(&self.message))?;
         if let (Some(line), Some(text)) = (self.line, &self.source_line) {
             // Tabs are shown as one space so that the caret stays under the right character.
             let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let (shown, caret) = excerpt(shown.trim_end(), self.column.unwrap_or(1));
             let width = line.to_string().len().max(4);
-            write!(f, "\n{line:>width$} | {}", shown.trim_end())?;
-            if let Some(column) = self.column {
-                write!(f, "\n{:width$} | {:pad$}^", "", "", pad = column.saturating_sub(1))?;
+            write!(f, "\n{line:>width$} | {shown}")?;
+            if self.column.is_some() {
+                write!(f, "\n{:width$} | {:pad$}^", "", "", pad = caret.saturating_sub(1))?;
             }
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", shorten(hint))?;
         }
         Ok(())
     }
 }
 
 impl std::error::Error for ScenarioError {}
+
+/// How much of a source line an error shows: a 200 KB line (a runaway `[[[…`) is shown as
+/// the stretch around the column, not printed whole.
+const EXCERPT_CHARS: usize = 100;
+
+/// The part of `line` shown under the message, and the caret's column within it: the whole
+/// line when short, else [`EXCERPT_CHARS`] around `column` with `…` where it was cut.
+fn excerpt(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= EXCERPT_CHARS {
+        return (line.to_string(), column);
+    }
+    let at = column.saturating_sub(1).min(chars.len());
+    let from = at.saturating_sub(EXCERPT_CHARS / 2);
+    let to = (from + EXCERPT_CHARS).min(chars.len());
+    let mut shown = String::new();
+    if from > 0 {
+        shown.push('…');
+    }
+    shown.extend(&chars[from..to]);
+    if to < chars.len() {
+        shown.push('…');
+    }
+    (shown, at - from + 1 + usize::from(from > 0))
+}
+
+/// Messages quote what was written (`` `5x` is not a duration ``); a quote of a huge value is
+/// cut in the middle so that the message stays readable.
+fn shorten(text: &str) -> std::borrow::Cow<'_, str> {
+    const MAX: usize = 400;
+    if text.chars().count() <= MAX {
+        return text.into();
+    }
+    let head: String = text.chars().take(MAX - 100).collect();
+    let tail: String = text.chars().rev().take(80).collect::<Vec<_>>().into_iter().rev().collect();
+    format!("{head} … {tail}").into()
+}
 
 /// Whether an error should point at a mapping entry's key or at its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +204,21 @@ mod tests {
             err.to_string(),
             "bad.yaml:4:5: personas.pupil: unknown field `populaton`\n   4 |     populaton: 20000\n     |     ^\n  hint: did you mean `population`?"
         );
+    }
+
+    #[test]
+    fn long_lines_are_shown_as_an_excerpt_around_the_column() {
+        let text = format!("name: {}x{}\n", "[".repeat(5_000), "]".repeat(5_000));
+        let source = Source::new(Path::new("deep.yaml"), &text);
+        let mut err = source.error_at_pos("name", Some(Pos { line: 1, column: 5_007 }), "the x is wrong");
+        err.hint = Some("y".repeat(10_000));
+        let shown = err.to_string();
+        assert!(shown.len() < 1_000, "{} bytes shown", shown.len());
+        let lines: Vec<&str> = shown.lines().collect();
+        let caret = lines[2].find('^').unwrap();
+        assert_eq!(lines[1].chars().nth(caret), Some('x'), "the caret is under the x: {shown}");
+        assert!(lines[1].contains('…'));
+        assert!(lines[3].contains(" … "), "the hint is cut too");
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! `raw.rs` (serde structs) → `validate.rs` (top level, target, http) → `persona.rs`
 //! (`users.rs`, `arrival.rs`) → `compile.rs` (journey flattening, `request.rs`, `names.rs`).
 //! `locate.rs` maps YAML paths back to line:column, `yaml_error.rs` rewrites serde's errors,
-//! `suggest.rs` finds "did you mean", `units.rs` parses durations, rates and sizes.
+//! `suggest.rs` finds "did you mean", `units.rs` parses durations, rates and sizes. `limits.rs` bounds what a file may ask (its size,
+//! depth, values and arrivals) before the work those cost.
 
 // Errors are built once, on the cold path, and carry what the user needs to read (the source
 // line, the path, the hint); boxing them would only add noise to every signature.
@@ -22,6 +23,7 @@ pub mod claim;
 mod compile;
 pub mod embedded;
 mod error;
+pub mod limits;
 mod locate;
 pub mod model;
 mod names;
@@ -49,6 +51,9 @@ use error::Source;
 
 /// Load and validate a scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
+    // The size first: a 100 MB file is refused without being read.
+    let bytes = std::fs::metadata(path).map_err(|e| ScenarioError::io(path, e))?.len();
+    limits::check_file_size(path, bytes)?;
     let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::io(path, e))?;
     load_str(&text, path)
 }
@@ -56,6 +61,8 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
 /// Load and validate scenario text; `path` is used in messages and to resolve relative files
 /// (such as a credentials CSV).
 pub fn load_str(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+    limits::check_file_size(path, text.len() as u64)?;
+    limits::check_shape(path, text)?;
     let src = Source::new(path, text);
     let blank = text.lines().map(str::trim).all(|l| l.is_empty() || l.starts_with('#') || l == "---");
     if blank {

@@ -261,7 +261,7 @@ pub(crate) fn split_comparison(text: &str) -> Result<(&str, Op, usize)> {
             .hint(format!("end it with `<`, `<=`, `>`, `>=` or `==` and a limit, {EXAMPLE}")));
     };
     let rest = &text[at..];
-    let table: [(&str, Option<Op>, &str); 11] = [
+    let table: [(&str, Option<Op>, &str); 12] = [
         ("<=", Some(Op::Le), ""),
         (">=", Some(Op::Ge), ""),
         ("==", Some(Op::Eq), ""),
@@ -273,6 +273,7 @@ pub(crate) fn split_comparison(text: &str) -> Result<(&str, Op, usize)> {
         ("<", Some(Op::Lt), ""),
         (">", Some(Op::Gt), ""),
         ("=", None, "write `==` to compare for equality (`=` alone is ambiguous)"),
+        ("!", None, "compare with `<`, `<=`, `>`, `>=` or `==`"),
     ];
     for (symbol, op, fix) in table {
         if rest.starts_with(symbol) {

@@ -58,10 +58,18 @@ pub fn scenario(src: &Source, raw: RawScenario) -> Result<Scenario> {
         Some(_) => return Err(src.error("personas", At::Key, "there are no personas").with_hint(PERSONA_EXAMPLE)),
         None => return Err(missing(src, "personas", PERSONA_EXAMPLE)),
     };
+    if personas_raw.len() > super::limits::MAX_PERSONAS {
+        return Err(src.error(
+            "personas",
+            At::Key,
+            format!("{} personas is more than {}", personas_raw.len(), super::limits::MAX_PERSONAS),
+        ));
+    }
     let mut personas = Vec::with_capacity(personas_raw.len());
     for (persona_name, raw_persona) in &personas_raw {
         personas.push(persona(src, persona_name, raw_persona, duration, scale)?);
     }
+    super::limits::check_arrivals(src, &personas, duration, scale)?;
     let names: Vec<&str> = personas.iter().map(|p| p.name.as_str()).collect();
     let events = match &raw.events {
         Some(events) => crate::scenario::behaviour::events(src, events, &names, duration)?,

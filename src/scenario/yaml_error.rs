@@ -11,6 +11,11 @@ use crate::scenario::suggest;
 
 /// Convert a deserialisation error.
 pub fn convert(source: &Source, err: &serde_yaml::Error) -> ScenarioError {
+    if err.to_string().contains("more than one document") {
+        if let Some(error) = second_document(source) {
+            return error;
+        }
+    }
     let pos = err.location().map(|l| Pos { line: l.line(), column: l.column() });
     let full = strip_positions(&err.to_string());
     let (path, message) = split_path(&full);
@@ -25,6 +30,68 @@ pub fn convert(source: &Source, err: &serde_yaml::Error) -> ScenarioError {
         });
     }
     error
+}
+
+/// "More than one document" is what the YAML parser makes of a first line indented further
+/// than the next ones (the mapping ends, and what follows is a new document): say which lines
+/// disagree. A real second document (`---` after content) is named as such.
+fn second_document(source: &Source) -> Option<ScenarioError> {
+    let content = |l: &&str| {
+        let t = l.trim();
+        !t.is_empty() && !t.starts_with('#')
+    };
+    let mut lines = source.text.lines().enumerate().filter(|(_, l)| content(l));
+    let (first_at, first) = lines.next()?;
+    let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let first_indent = indent(first);
+    for (n, line) in lines {
+        let marker = ["---", "..."].into_iter().find(|m| line.trim_end() == *m || line.starts_with(&format!("{m} ")));
+        if let Some(marker) = marker {
+            let message = format!("a second YAML document starts after `{marker}` on line {}", n + 1);
+            return Some(
+                source
+                    .error_at_pos("", Some(Pos { line: n + 1, column: 1 }), message)
+                    .with_hint("a scenario is one document: remove the `---` line, or split the file in two"),
+            );
+        }
+        if line.starts_with('%') {
+            let message = format!("the directive `{}` on line {} starts a second YAML document", line.trim(), n + 1);
+            return Some(
+                source
+                    .error_at_pos("", Some(Pos { line: n + 1, column: 1 }), message)
+                    .with_hint("directives such as `%YAML` only belong at the very top of a file; remove it"),
+            );
+        }
+        if first_indent > 0 && indent(line) < first_indent {
+            let message = format!(
+                "line {} is indented by {first_indent} spaces but line {} by {}: the top-level keys must start in the same column",
+                first_at + 1,
+                n + 1,
+                indent(line)
+            );
+            return Some(
+                source
+                    .error_at_pos("", Some(Pos { line: first_at + 1, column: 1 }), message)
+                    .with_hint(format!("remove the spaces before `{}`", first.trim())),
+            );
+        }
+    }
+    // Where the parser itself sees the second document start; else the top of the file.
+    let second = saphyr_parser::Parser::new_from_str(source.text)
+        .map_while(Result::ok)
+        .filter(|(event, _)| matches!(event, saphyr_parser::Event::DocumentStart(_)))
+        .nth(1);
+    let (pos, message) = match second {
+        Some((_, span)) => {
+            (Pos { line: span.start.line(), column: span.start.col() + 1 }, "a second YAML document starts here")
+        }
+        None => (Pos { line: first_at + 1, column: 1 }, "the file holds more than one YAML document"),
+    };
+    Some(
+        source
+            .error_at_pos("", Some(pos), message)
+            .with_hint("a scenario is one document: check the indentation of this line and the ones around it"),
+    )
 }
 
 /// Syntax errors come from the YAML parser itself and carry no path.
@@ -155,6 +222,25 @@ mod tests {
         assert_eq!(h.as_deref(), Some("expected `per-user` or `shared`"));
         let (_, h) = explain("unknown field `x`, there are no fields");
         assert_eq!(h, None);
+    }
+
+    #[test]
+    fn an_indented_first_line_is_not_called_a_second_document() {
+        let text = "  name: x\ntarget: embedded\nduration: 1m\n";
+        let error = crate::scenario::load_str(text, std::path::Path::new("x.yaml")).unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "x.yaml:1:1: line 1 is indented by 2 spaces but line 2 by 0: the top-level keys must start in the same column"
+            ),
+            "{error}"
+        );
+        assert!(error.contains("hint: remove the spaces before `name: x`"), "{error}");
+        let end = "name: x\n...\ntarget: embedded\n";
+        let error = crate::scenario::load_str(end, std::path::Path::new("x.yaml")).unwrap_err().to_string();
+        assert!(error.starts_with("x.yaml:2:1: a second YAML document starts after `...` on line 2"), "{error}");
+        let two = "name: x\ntarget: embedded\n---\nduration: 1m\n";
+        let error = crate::scenario::load_str(two, std::path::Path::new("x.yaml")).unwrap_err().to_string();
+        assert!(error.starts_with("x.yaml:3:1: a second YAML document starts after `---` on line 3"), "{error}");
     }
 
     #[test]

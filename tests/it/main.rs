@@ -7,12 +7,15 @@ mod bench;
 mod cli;
 mod failures;
 mod faults;
+mod fuzz;
 mod gates;
 mod interrupts;
 mod misbehaving;
 mod quick;
 mod run;
 mod saved;
+mod secrets;
+mod validity;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -147,6 +147,9 @@ fn malformed_comparisons() {
     assert!(err("p95 = 2s").hint.unwrap().contains("`==`"));
     assert!(err("p95 =< 2s").hint.unwrap().contains("`<=`"));
     assert!(err("p95 != 2s").message.contains("not a comparison"));
+    // Found by tests/it/fuzz.rs: a lone `!` used to reach an `unreachable!`.
+    assert!(err("p95 ! 2s").message.contains("`!` is not a comparison"));
+    assert_eq!(err("!ⴭ").offset, 0);
     assert!(err("p95 <").message.contains("limit is missing"));
     assert!(err("< 2s").message.contains("metric is missing"));
     assert!(err("1s < p95 < 2s").message.contains("one comparison"));
