@@ -76,6 +76,13 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     if let Some(limit) = args.lag_limit {
         scenario.gates.lag_limit = Some(limit);
     }
+    let launch = match launch(&args, &mut scenario) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
     // Opened before the run, so that a bad path fails before any load is sent.
     let junit = match args.junit.as_deref().map(open_export).transpose() {
         Ok(file) => file,
@@ -84,7 +91,13 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::Invalid);
         }
     };
-    let finished = run_scenario(Arc::new(scenario), &args.out, style)?;
+    let finished = match run_scenario_as(Arc::new(scenario), &args.out, style, &launch) {
+        Err(e) if e.downcast_ref::<crate::start::Late>().is_some() => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::LateStart);
+        }
+        other => other?,
+    };
     if let Some((path, mut file)) = junit {
         file.write_all(report::junit::render(&finished.summary).as_bytes())
             .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
@@ -99,6 +112,26 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
         writeln!(stdout, "  {}", file.display())?;
     }
     Ok(exit_code(&finished.summary))
+}
+
+/// `--target`, `--shard`, `--shards`, `--start-at`: how this process takes part in the run.
+fn launch(args: &RunArgs, scenario: &mut Scenario) -> Result<crate::launch::Launch, String> {
+    if let Some(url) = &args.target {
+        scenario.target = crate::launch::target_override(url)?;
+    }
+    let bytes = match &args.scenario {
+        Some(path) => std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        None => Vec::new(),
+    };
+    let index_env = std::env::var(crate::load::INDEX_ENV).ok();
+    let request = crate::launch::Request {
+        shard: args.sharding.shard.as_deref(),
+        shards: args.sharding.shards,
+        start_at: args.sharding.start_at.as_deref(),
+        tolerance: args.sharding.start_tolerance,
+        index_env: index_env.as_deref(),
+    };
+    crate::launch::Launch::resolve(&request, scenario, bytes)
 }
 
 /// Build a quick-mode scenario from `--url` and its flags, or print why not.
@@ -144,10 +177,32 @@ pub struct Finished {
 /// Plan, run and report one scenario: the whole pipeline without the command line. Progress
 /// goes to stderr; the summary is returned and written under `out`.
 pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style) -> anyhow::Result<Finished> {
-    let plan = load::plan(&scenario);
+    run_scenario_as(scenario, out, style, &crate::launch::Launch::default())
+}
+
+/// [`run_scenario`] as one shard of a run, or after a start barrier: `launch` says which part
+/// of the plan to play and when to start. A shard too late for its barrier returns a
+/// [`crate::start::Late`] error, leaving no run directory behind.
+pub fn run_scenario_as(
+    scenario: Arc<Scenario>,
+    out: &std::path::Path,
+    style: Style,
+    launch: &crate::launch::Launch,
+) -> anyhow::Result<Finished> {
+    if let Some(at) = launch.start_at {
+        crate::start::check_not_late(at, launch.tolerance)?;
+    }
+    let whole = load::plan(&scenario);
+    let plan = match launch.shard {
+        Some(s) => whole.shard(s.index, s.count),
+        None => whole,
+    };
     // Created before any load is sent, so a bad output path fails first.
-    let dir = RunDir::create(out, &scenario.name, SystemTime::now())
+    let dir = RunDir::create(out, &launch.dir_name(&scenario), SystemTime::now())
         .with_context(|| format!("cannot create the run directory under {}", out.display()))?;
+    if launch.shard.is_some() {
+        dir.write(crate::launch::SCENARIO_COPY, &launch.scenario_bytes)?;
+    }
 
     let target = match &scenario.target {
         Target::Embedded(config) => {
@@ -176,6 +231,13 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         .thread_name("schoolday-user")
         .build()
         .context("cannot start the generator runtime")?;
+    if let Some(at) = launch.start_at {
+        eprintln!("waiting for the start barrier at {}", humantime::format_rfc3339_millis(at));
+        if let Err(late) = crate::start::wait_until(at, launch.tolerance) {
+            let _ = std::fs::remove_dir_all(dir.path());
+            return Err(late.into());
+        }
+    }
     let output = generator.block_on(async {
         let stop = CancellationToken::new();
         let on_ctrl_c = stop.clone();
@@ -226,6 +288,7 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     let mut summary = analysis::summarize(&scenario, &plan, &output, &base_url, target_counts);
     summary.thresholds = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
     summary.run.aborted = aborted;
+    crate::launch::record(&mut summary, launch, &scenario, &output);
     let files = report::write_files(&summary, &dir)?;
     Ok(Finished { summary, dir, files })
 }

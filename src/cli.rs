@@ -14,7 +14,7 @@ use crate::report::ColorChoice;
     about = "Rehearse the school day before it happens: a load-testing harness for school platforms",
     long_about = None,
     after_help = "Exit codes: 0 ok · 1 thresholds failed (capacity: claim fails) · 2 invalid scenario or usage · \
-                  3 generator bottleneck · 4 target unreachable · 5 other error · 6 capacity verdict inconclusive · \
+                  3 generator bottleneck · 4 target unreachable · 5 other error · 6 capacity verdict inconclusive · 7 shard too late for --start-at · \
                   130 interrupted"
 )]
 pub struct Cli {
@@ -110,6 +110,31 @@ pub struct RunArgs {
     /// scenario's `generator.lag_p99_limit`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub lag_limit: Option<std::time::Duration>,
+    /// Send the load to this base URL instead of the scenario's target.
+    #[arg(long, value_name = "URL", conflicts_with = "url")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub sharding: ShardArgs,
+}
+
+/// Distributed runs: this process plays one shard of the plan, started at a shared instant.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Sharded runs (one shard of a run on several machines)")]
+pub struct ShardArgs {
+    /// Play shard I of N (I from 0), or `auto`: the index from JOB_COMPLETION_INDEX (a
+    /// Kubernetes Indexed Job) and the count from --shards. Needs a URL target.
+    #[arg(long, value_name = "I/N|auto", conflicts_with = "url")]
+    pub shard: Option<String>,
+    /// The number of shards, for `--shard auto`.
+    #[arg(long, value_name = "N", env = "SCHOOLDAY_SHARDS")]
+    pub shards: Option<u32>,
+    /// Wait for this instant before starting (RFC 3339, e.g. 2026-12-02T09:00:00Z, or epoch
+    /// seconds); give every shard the same one.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+    /// How late a shard may reach --start-at and still run (later: exit code 7).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub start_tolerance: Option<std::time::Duration>,
 }
 
 /// Quick mode: one URL under a closed loop (`--users`) or an open loop (`--rate`), no YAML.

@@ -238,6 +238,7 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
         saturation: None,
         recovery: Vec::new(),
         thresholds: Vec::new(),
+        shards: Vec::new(),
     }
 }
 

@@ -48,6 +48,9 @@ pub struct Summary {
     /// Recovery after each storm: time back to the pre-storm goodput, or a metastable flag.
     #[serde(default)]
     pub recovery: Vec<super::Recovery>,
+    /// A distributed run: this shard (one entry) or, merged, every shard in index order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<super::shards::ShardRun>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -356,6 +359,7 @@ pub fn summarize(
         timeline: timeline.clone(),
         saturation: None,
         recovery: super::recoveries(scenario, timeline),
+        shards: Vec::new(),
     };
     summary.saturation = Some(super::saturation::analyze(&summary, &Default::default()));
     summary

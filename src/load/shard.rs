@@ -11,6 +11,68 @@ use std::time::Duration;
 
 use crate::load::Plan;
 
+/// Which part of the run this process plays: shard `index` (0-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// The environment variable a Kubernetes Indexed Job sets to the pod's index.
+pub const INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
+
+/// The most shards a run may be split into: far more than any cluster runs generators, and
+/// few enough that every shard still gets users of a realistic plan.
+pub const MAX_SHARDS: u32 = 10_000;
+
+impl Shard {
+    /// `--shard I/N` (I counted from 0, as Kubernetes does), or `--shard auto` with the index
+    /// from `JOB_COMPLETION_INDEX` (passed in as `index_env`) and the count from `shards`
+    /// (`--shards` / `SCHOOLDAY_SHARDS`). The error says what to write instead.
+    pub fn parse(text: &str, shards: Option<u32>, index_env: Option<&str>) -> Result<Shard, String> {
+        let (index, count) = if text.trim() == "auto" {
+            let index = index_env.ok_or_else(|| {
+                format!("--shard auto reads the shard index from {INDEX_ENV} (set by a Kubernetes Indexed Job), which is not set; pass --shard I/N instead")
+            })?;
+            let index = index
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{INDEX_ENV}={index:?} is not a shard index (0, 1, 2, …)"))?;
+            let count =
+                shards.ok_or("--shard auto needs the number of shards: pass --shards N or set SCHOOLDAY_SHARDS")?;
+            (index, count)
+        } else {
+            let (i, n) = text
+                .split_once('/')
+                .ok_or_else(|| format!("--shard {text:?}: expected I/N, e.g. 0/3 (the first of three), or auto"))?;
+            let parse = |v: &str, what: &str| {
+                v.trim().parse::<u32>().map_err(|_| format!("--shard {text:?}: {what} {v:?} is not a whole number"))
+            };
+            let (index, count) = (parse(i, "the index")?, parse(n, "the shard count")?);
+            if shards.is_some_and(|s| s != count) {
+                return Err(format!("--shard {text} says {count} shards but --shards says {}", shards.unwrap_or(0)));
+            }
+            (index, count)
+        };
+        if count == 0 || count > MAX_SHARDS {
+            return Err(format!("the shard count must be between 1 and {MAX_SHARDS}, not {count}"));
+        }
+        if index >= count {
+            return Err(format!(
+                "shard index {index} is out of range for {count} shards: indices run from 0 to {}",
+                count - 1
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 impl Plan {
     /// Shard `index` of `count`: the arrivals at positions `index`, `index + count`, … of the
     /// sorted schedule. User indices are kept, so a user is the same user on every shard.
@@ -94,6 +156,21 @@ mod tests {
             let users: u64 = shards.iter().flat_map(|s| &s.personas).map(|p| p.users).sum();
             prop_assert_eq!(users, whole.arrivals.len() as u64);
         }
+    }
+
+    #[test]
+    fn shard_specs_parse_or_say_what_to_write() {
+        use super::Shard;
+        assert_eq!(Shard::parse("1/3", None, None), Ok(Shard { index: 1, count: 3 }));
+        assert_eq!(Shard::parse("auto", Some(50), Some("49")), Ok(Shard { index: 49, count: 50 }));
+        assert!(Shard::parse("3/3", None, None).unwrap_err().contains("from 0 to 2"));
+        assert!(Shard::parse("0/0", None, None).unwrap_err().contains("between 1 and"));
+        assert!(Shard::parse("2", None, None).unwrap_err().contains("expected I/N"));
+        assert!(Shard::parse("a/3", None, None).unwrap_err().contains("not a whole number"));
+        assert!(Shard::parse("auto", Some(3), None).unwrap_err().contains("JOB_COMPLETION_INDEX"));
+        assert!(Shard::parse("auto", None, Some("0")).unwrap_err().contains("--shards N"));
+        assert!(Shard::parse("auto", Some(3), Some("x")).unwrap_err().contains("not a shard index"));
+        assert!(Shard::parse("0/3", Some(4), None).unwrap_err().contains("--shards says 4"));
     }
 
     #[test]
