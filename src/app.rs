@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Summary};
 use crate::cli::{
-    CapacityArgs, Cli, Command, CompareArgs, Connections, QuickArgs, ReportArgs, RunArgs, TargetArgs, ValidateArgs,
+    CapacityArgs, Cli, Command, CompareArgs, Connections, KubeArgs, MergeArgs, QuickArgs, ReportArgs, RunArgs,
+    TargetArgs, ValidateArgs,
 };
 use crate::demo::{EmbeddedConfig, EmbeddedTarget};
 use crate::exit_code::ExitCode;
@@ -30,6 +31,8 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => rerender(args, style),
         Command::Compare(args) => compare(args, style),
         Command::Capacity(args) => capacity(args, style),
+        Command::Merge(args) => merge(args, style),
+        Command::Kube(args) => kube(args),
     }
 }
 
@@ -505,4 +508,83 @@ fn compare(args: CompareArgs, style: Style) -> anyhow::Result<ExitCode> {
     writeln!(stdout)?;
     writeln!(stdout, "Comparison page: {}", page.display())?;
     Ok(ExitCode::Success)
+}
+
+/// `schoolday merge`: the shards of a run, merged exactly into one run directory; the exit
+/// code is the one a single process would have given.
+fn merge(args: MergeArgs, style: Style) -> anyhow::Result<ExitCode> {
+    let junit = match args.junit.as_deref().map(open_export).transpose() {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
+    let merged = match crate::merge::merge(&args.shards, &args.out) {
+        Ok(m) => m,
+        Err(e @ crate::merge::MergeError::Write { .. }) => return Err(e.into()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
+    for warning in &merged.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if let Some((path, mut file)) = junit {
+        file.write_all(report::junit::render(&merged.summary).as_bytes())
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    report::terminal::render(&merged.summary, &style, &mut stdout)?;
+    writeln!(stdout)?;
+    report::shards::terminal(&merged.summary, &style, &mut stdout)?;
+    writeln!(stdout)?;
+    report::verdict::render(&merged.summary, &style, &mut stdout)?;
+    writeln!(stdout, "\nMerged run directory: {}", merged.dir.path().display())?;
+    for file in &merged.files {
+        writeln!(stdout, "  {}", file.display())?;
+    }
+    drop(stdout);
+    Ok(exit_code(&merged.summary))
+}
+
+/// `schoolday kube`: print the manifests that run the scenario as N shards and merge them.
+fn kube(args: KubeArgs) -> anyhow::Result<ExitCode> {
+    let scenario = match load_scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let text =
+        std::fs::read_to_string(&args.scenario).with_context(|| format!("cannot read {}", args.scenario.display()))?;
+    let now = SystemTime::now();
+    let start_at = match args.start_at.as_deref().map(crate::start::parse_instant).transpose() {
+        Ok(at) => at.unwrap_or(now + args.start_in),
+        Err(e) => {
+            eprintln!("error: --start-at {e}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
+    let options = crate::kube::Options {
+        shards: args.shards,
+        image: args.image,
+        target: args.target,
+        start_at,
+        name: args.name,
+        namespace: args.namespace,
+        storage_class: args.storage_class,
+        storage: args.storage,
+        cpu: args.cpu,
+        memory: args.memory,
+    };
+    match crate::kube::manifests(&scenario, &text, &options, now) {
+        Ok(yaml) => {
+            std::io::stdout().lock().write_all(yaml.as_bytes())?;
+            Ok(ExitCode::Success)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::Invalid)
+        }
+    }
 }

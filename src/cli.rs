@@ -40,6 +40,63 @@ pub enum Command {
     Compare(CompareArgs),
     /// Test a capacity claim: load steps around it, a verdict, and an evidence pack.
     Capacity(CapacityArgs),
+    /// Merge the run directories of a sharded run (`run --shard`) into one, exactly.
+    Merge(MergeArgs),
+    /// Print Kubernetes manifests that run a scenario as N shards and merge them.
+    Kube(KubeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' run directories, one per shard (any order).
+    #[arg(required = true, num_args = 1..)]
+    pub shards: Vec<PathBuf>,
+    /// The merged run directory to write (created if needed).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write the thresholds, judged on the merged data, as JUnit XML to this file.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeArgs {
+    /// The scenario file (YAML), put in a ConfigMap as it is.
+    pub scenario: PathBuf,
+    /// Number of shards (pods of the Indexed Job).
+    #[arg(long)]
+    pub shards: u32,
+    /// The schoolday image the pods run (built from the repository's Dockerfile).
+    #[arg(long)]
+    pub image: String,
+    /// The target's base URL, in place of the scenario's (required if it says `embedded`).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// The shared start instant (RFC 3339 or epoch seconds). Default: now + --start-in.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+    /// With no --start-at: how long from now the shards start (time to schedule every pod
+    /// and pull the image).
+    #[arg(long, default_value = "3m", value_parser = humantime::parse_duration)]
+    pub start_in: std::time::Duration,
+    /// Name of the Job, the ConfigMap and the volume claim (a DNS label).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Kubernetes namespace of every object.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Storage class of the ReadWriteMany volume claim for the shard directories.
+    #[arg(long)]
+    pub storage_class: Option<String>,
+    /// Size of that claim.
+    #[arg(long, default_value = "1Gi")]
+    pub storage: String,
+    /// CPU requested (and limited) per shard pod, e.g. 2 or 1500m.
+    #[arg(long, default_value = "2")]
+    pub cpu: String,
+    /// Memory requested (and limited) per shard pod.
+    #[arg(long, default_value = "1Gi")]
+    pub memory: String,
 }
 
 #[derive(Debug, Args)]

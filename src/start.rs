@@ -36,7 +36,7 @@ pub struct Late {
 pub fn parse_instant(text: &str) -> Result<SystemTime, String> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 && secs < 1e11 {
+        if (0.0..1e11).contains(&secs) {
             return Ok(UNIX_EPOCH + Duration::from_secs_f64(secs));
         }
         return Err(format!("{text:?} is not a time: epoch seconds must be between 0 and 1e11"));

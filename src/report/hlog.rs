@@ -147,6 +147,12 @@ impl LiveLogs {
 
 /// Every histogram read back from a log (intervals in file order).
 pub fn read(text: &[u8]) -> io::Result<Vec<Histogram<u64>>> {
+    Ok(read_intervals(text)?.into_iter().map(|(_, _, h)| h).collect())
+}
+
+/// Every interval of a log: its start (relative to the log's base time), its length and its
+/// histogram.
+pub fn read_intervals(text: &[u8]) -> io::Result<Vec<(Duration, Duration, Histogram<u64>)>> {
     use base64::Engine as _;
     let mut out = Vec::new();
     for entry in IntervalLogIterator::new(text) {
@@ -158,10 +164,26 @@ pub fn read(text: &[u8]) -> io::Result<Vec<Histogram<u64>>> {
             let histogram = Deserializer::new()
                 .deserialize(&mut bytes.as_slice())
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{e:?}")))?;
-            out.push(histogram);
+            out.push((h.start_timestamp(), h.duration(), histogram));
         }
     }
     Ok(out)
+}
+
+/// A log of one-second intervals, each `(start relative to started_at, histogram)`: what
+/// [`LiveLogs`] writes during a run, built afterwards (e.g. from merged shards). Empty
+/// histograms are skipped, as the Java writer does.
+pub fn log_seconds(
+    what: &str,
+    started_at: SystemTime,
+    intervals: &[(Duration, Histogram<u64>)],
+) -> io::Result<Vec<u8>> {
+    let mut serializer = V2DeflateSerializer::new();
+    let mut buf = header(what, Some(started_at), &mut serializer)?;
+    for (start, histogram) in intervals.iter().filter(|(_, h)| !h.is_empty()) {
+        interval(&mut buf, &mut serializer, histogram, *start, Duration::from_secs(1), what)?;
+    }
+    Ok(buf)
 }
 
 /// File name of a step's log: `pupil-login.hlog`.

@@ -11,6 +11,7 @@ pub mod junit;
 pub mod plan;
 pub mod progress;
 pub mod rundir;
+pub mod shards;
 pub mod style;
 pub mod terminal;
 pub mod thresholds;
