@@ -110,11 +110,13 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     report::verdict::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout)?;
+    report::shards::terminal(&finished.summary, &style, &mut stdout)?;
     writeln!(stdout, "Run directory: {}", finished.dir.path().display())?;
     for file in &finished.files {
         writeln!(stdout, "  {}", file.display())?;
     }
-    Ok(exit_code(&finished.summary))
+    drop(stdout);
+    Ok(crate::launch::exit_code(&launch, exit_code(&finished.summary)))
 }
 
 /// `--target`, `--shard`, `--shards`, `--start-at`: how this process takes part in the run.
