@@ -81,6 +81,9 @@ pub fn manifests(scenario: &Scenario, text: &str, options: &Options, now: System
         { "name": "scenario", "mountPath": SCENARIO_MOUNT, "readOnly": true },
         { "name": "shards", "mountPath": SHARDS_MOUNT }
     ]);
+    // The image runs as uid 10001; the volume's files get its group, so that every pod can
+    // write its shard directory whoever owns the volume's root.
+    let security = json!({ "runAsNonRoot": true, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001 });
     let resources = json!({
         "requests": { "cpu": options.cpu, "memory": options.memory },
         "limits": { "cpu": options.cpu, "memory": options.memory }
@@ -115,6 +118,7 @@ pub fn manifests(scenario: &Scenario, text: &str, options: &Options, now: System
                 "metadata": { "labels": labels },
                 "spec": {
                     "restartPolicy": "Never",
+                    "securityContext": security,
                     "containers": [{
                         "name": "shard",
                         "image": options.image,
@@ -137,6 +141,7 @@ pub fn manifests(scenario: &Scenario, text: &str, options: &Options, now: System
                 "metadata": { "labels": labels },
                 "spec": {
                     "restartPolicy": "Never",
+                    "securityContext": security,
                     "containers": [{
                         "name": "merge",
                         "image": options.image,
@@ -153,6 +158,7 @@ pub fn manifests(scenario: &Scenario, text: &str, options: &Options, now: System
         "apiVersion": "v1", "kind": "Pod", "metadata": meta(&format!("{name}-fetch")),
         "spec": {
             "restartPolicy": "Never",
+            "securityContext": security,
             "activeDeadlineSeconds": deadline(start_in + run_for + MARGIN * 2 + Duration::from_secs(3600)),
             "containers": [{
                 "name": "fetch",
