@@ -158,6 +158,66 @@ mod tests {
         }
     }
 
+    /// A random persona: any shape, with or without a population, either spacing, sometimes
+    /// staggered in waves, sometimes blocked for a window.
+    fn any_persona() -> impl Strategy<Value = crate::scenario::Persona> {
+        let s = |x: u64| std::time::Duration::from_millis(x);
+        let shape = prop_oneof![
+            (1u64..20).prop_map(move |r| Shape::Constant { rate: r as f64, from: s(0), to: s(20_000) }),
+            (0u64..20_000, 100u64..5_000).prop_map(move |(at, spread)| Shape::Peak {
+                at: s(at),
+                spread: s(spread),
+                from: s(0),
+                to: s(20_000)
+            }),
+            (0u64..20_000, 0u64..3_000).prop_map(move |(at, spread)| Shape::Burst {
+                at: s(at),
+                spread: s(spread),
+                decay: None
+            }),
+            (0u64..10, 1u64..30).prop_map(move |(a, b)| Shape::Ramp {
+                from_rate: a as f64,
+                to_rate: b as f64,
+                from: s(0),
+                to: s(20_000)
+            }),
+        ];
+        let spacing = prop_oneof![Just(Spacing::Poisson), Just(Spacing::Even)];
+        let stagger = proptest::option::of((2u32..5, 100u64..2_000));
+        let blocked = proptest::option::of((0u64..15_000, 1u64..5_000));
+        (shape, proptest::option::of(0u64..400), spacing, stagger, blocked).prop_map(
+            move |(shape, population, spacing, stagger, blocked)| {
+                let mut p = persona("p", population.filter(|n| *n > 0), shape, spacing);
+                p.arrival.stagger = stagger.map(|(waves, gap)| crate::scenario::Stagger { waves, gap: s(gap) });
+                p.blocked = blocked.map(|(from, len)| (s(from), s(from + len))).into_iter().collect();
+                p
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// For random scenarios (shapes, populations, stagger, blocked windows) and any N, the
+        /// shards partition the single-process schedule exactly: every arrival — its time, its
+        /// persona, its user index (and so its identity and CSV row) — on exactly one shard.
+        #[test]
+        fn shards_of_random_scenarios_partition_the_whole_schedule(
+            personas in proptest::collection::vec(any_persona(), 1..4),
+            seed in 0u64..10_000,
+            count in 1u32..9,
+        ) {
+            let whole = plan(&scenario(seed, 20, personas));
+            let mut union: Vec<_> = (0..count).flat_map(|i| whole.shard(i, count).arrivals).collect();
+            union.sort_unstable();
+            prop_assert_eq!(&union, &whole.arrivals);
+            let mut users: Vec<(u16, u32)> = union.iter().map(|a| (a.persona, a.user)).collect();
+            users.sort_unstable();
+            users.dedup();
+            prop_assert_eq!(users.len(), whole.arrivals.len(), "no user on two shards");
+        }
+    }
+
     #[test]
     fn shard_specs_parse_or_say_what_to_write() {
         use super::Shard;
