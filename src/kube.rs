@@ -199,6 +199,13 @@ fn check(scenario: &Scenario, options: &Options) -> Result<(), String> {
             p.name
         ));
     }
+    if scenario.gates.abort_on_fail.is_some() {
+        return Err(format!(
+            "{}: `abort_on_fail` would stop one shard on its own share of the data while the others run on; \
+             remove it for a sharded run (the merge judges the thresholds on the whole run)",
+            scenario.source.display()
+        ));
+    }
     if options.image.trim().is_empty() {
         return Err("--image must name the schoolday image (see the Dockerfile)".into());
     }

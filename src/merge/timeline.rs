@@ -89,7 +89,7 @@ pub fn merge(shards: &[ShardDir], origin: SystemTime) -> Merged {
         .unwrap_or(0);
     // Merged per-second histograms: [step…, lag][t].
     let mut hist: Vec<BTreeMap<u32, Histogram<u64>>> = vec![BTreeMap::new(); n_steps + 1];
-    for ((logs, d), _) in logged.iter().zip(&offsets).zip(shards) {
+    for (logs, d) in logged.iter().zip(&offsets) {
         for (k, log) in logs.logs.iter().enumerate() {
             for (t, h) in log.iter().flatten() {
                 let slot = hist[k].entry(t + d).or_insert_with(crate::metrics::new_histogram);
@@ -202,4 +202,61 @@ pub fn write_logs(
         out.write("generator-lag.hlog", &hlog::log_seconds(what, origin, lag)?)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::*;
+    use crate::analysis::shards::ShardRun;
+
+    fn shard(index: u32, started_at: SystemTime) -> ShardDir {
+        let summary = crate::analysis::fixture::saturating();
+        ShardDir {
+            path: std::path::PathBuf::from(format!("/nonexistent/shard-{index}")),
+            shard: ShardRun {
+                index,
+                count: 2,
+                scenario_sha256: String::new(),
+                seed: 1,
+                start_at: None,
+                started_at: humantime::format_rfc3339_micros(started_at).to_string(),
+                skew_us: None,
+                machine: "m".into(),
+                cores: 1,
+                scheduled: 0,
+                sent: 0,
+                lag_p99_us: 0,
+                healthy: true,
+            },
+            summary,
+        }
+    }
+
+    #[test]
+    fn timelines_are_aligned_on_the_wall_clock_and_added() {
+        let origin = UNIX_EPOCH + Duration::from_secs(1_796_202_000);
+        // Shard 1 started 2.2 s after shard 0: its second t is the merged second t + 2.
+        let shards = [shard(0, origin), shard(1, origin + Duration::from_millis(2_200))];
+        let merged = merge(&shards, origin);
+        let rows = &shards[0].summary.timeline;
+        assert_eq!(merged.timeline.len(), rows.len() + 2);
+        for (i, second) in merged.timeline.iter().enumerate() {
+            let t = i as u32 + 1;
+            assert_eq!(second.t, t);
+            let own = |shift: u32| rows.iter().find(|r| r.t + shift == t);
+            let expected = own(0).map_or(0, |r| r.arrivals) + own(2).map_or(0, |r| r.arrivals);
+            assert_eq!(second.arrivals, expected, "second {t}");
+            let ok = own(0).map_or(0, |r| r.ok) + own(2).map_or(0, |r| r.ok);
+            assert_eq!(second.ok, ok, "second {t}");
+            // No interval logs: the quantiles are the larger shard's, an upper bound.
+            let p99 = own(0).map_or(0, |r| r.latency.p99_us).max(own(2).map_or(0, |r| r.latency.p99_us));
+            assert_eq!(second.latency.p99_us, p99, "second {t}");
+        }
+        let total: u64 = merged.timeline.iter().map(|s| s.started).sum();
+        assert_eq!(total, 2 * rows.iter().map(|s| s.started).sum::<u64>());
+        assert_eq!(merged.warnings.len(), 2, "each shard without logs is named: {:?}", merged.warnings);
+        assert_eq!(offsets(&shards, origin), [0, 2]);
+    }
 }
