@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Summary};
 use crate::cli::{
-    CapacityArgs, Cli, Command, CompareArgs, Connections, QuickArgs, ReportArgs, RunArgs, TargetArgs, ValidateArgs,
+    CapacityArgs, Cli, Command, CompareArgs, Connections, KubeArgs, MergeArgs, QuickArgs, ReportArgs, RunArgs,
+    TargetArgs, ValidateArgs,
 };
 use crate::demo::{EmbeddedConfig, EmbeddedTarget};
 use crate::exit_code::ExitCode;
@@ -30,6 +31,8 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => rerender(args, style),
         Command::Compare(args) => compare(args, style),
         Command::Capacity(args) => capacity(args, style),
+        Command::Merge(args) => merge(args, style),
+        Command::Kube(args) => kube(args),
     }
 }
 
@@ -76,6 +79,13 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     if let Some(limit) = args.lag_limit {
         scenario.gates.lag_limit = Some(limit);
     }
+    let launch = match launch(&args, &mut scenario) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
     // Opened before the run, so that a bad path fails before any load is sent.
     let junit = match args.junit.as_deref().map(open_export).transpose() {
         Ok(file) => file,
@@ -84,7 +94,13 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::Invalid);
         }
     };
-    let finished = run_scenario(Arc::new(scenario), &args.out, style)?;
+    let finished = match run_scenario_as(Arc::new(scenario), &args.out, style, &launch) {
+        Err(e) if e.downcast_ref::<crate::start::Late>().is_some() => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::LateStart);
+        }
+        other => other?,
+    };
     if let Some((path, mut file)) = junit {
         // Written under a temporary name, then renamed: a run stopped now leaves the previous
         // report, never half of one.
@@ -98,11 +114,33 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     report::verdict::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout)?;
+    report::shards::terminal(&finished.summary, &style, &mut stdout)?;
     writeln!(stdout, "Run directory: {}", finished.dir.path().display())?;
     for file in &finished.files {
         writeln!(stdout, "  {}", file.display())?;
     }
-    Ok(exit_code(&finished.summary))
+    drop(stdout);
+    Ok(crate::launch::exit_code(&launch, exit_code(&finished.summary)))
+}
+
+/// `--target`, `--shard`, `--shards`, `--start-at`: how this process takes part in the run.
+fn launch(args: &RunArgs, scenario: &mut Scenario) -> Result<crate::launch::Launch, String> {
+    if let Some(url) = &args.target {
+        scenario.target = crate::launch::target_override(url)?;
+    }
+    let bytes = match &args.scenario {
+        Some(path) => std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+        None => Vec::new(),
+    };
+    let index_env = std::env::var(crate::load::INDEX_ENV).ok();
+    let request = crate::launch::Request {
+        shard: args.sharding.shard.as_deref(),
+        shards: args.sharding.shards,
+        start_at: args.sharding.start_at.as_deref(),
+        tolerance: args.sharding.start_tolerance,
+        index_env: index_env.as_deref(),
+    };
+    crate::launch::Launch::resolve(&request, scenario, bytes)
 }
 
 /// Build a quick-mode scenario from `--url` and its flags, or print why not.
@@ -148,9 +186,28 @@ pub struct Finished {
 /// Plan, run and report one scenario: the whole pipeline without the command line. Progress
 /// goes to stderr; the summary is returned and written under `out`.
 pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style) -> anyhow::Result<Finished> {
-    let plan = load::plan(&scenario);
+    run_scenario_as(scenario, out, style, &crate::launch::Launch::default())
+}
+
+/// [`run_scenario`] as one shard of a run, or after a start barrier: `launch` says which part
+/// of the plan to play and when to start. A shard too late for its barrier returns a
+/// [`crate::start::Late`] error, leaving no run directory behind.
+pub fn run_scenario_as(
+    scenario: Arc<Scenario>,
+    out: &std::path::Path,
+    style: Style,
+    launch: &crate::launch::Launch,
+) -> anyhow::Result<Finished> {
+    if let Some(at) = launch.start_at {
+        crate::start::check_not_late(at, launch.tolerance)?;
+    }
+    let whole = load::plan(&scenario);
+    let plan = match launch.shard {
+        Some(s) => whole.shard(s.index, s.count),
+        None => whole,
+    };
     // Created before any load is sent, so a bad output path fails first.
-    let dir = RunDir::create(out, &scenario.name, SystemTime::now())
+    let dir = RunDir::create(out, &launch.dir_name(&scenario), SystemTime::now())
         .with_context(|| format!("cannot create the run directory under {}", out.display()))?;
     let generator = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -162,6 +219,9 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         let _entered = generator.enter();
         runtime::interrupt::Interrupts::listen().context("cannot listen for Ctrl-C")?
     };
+    if launch.shard.is_some() {
+        dir.write(crate::launch::SCENARIO_COPY, &launch.scenario_bytes)?;
+    }
 
     let target = match &scenario.target {
         Target::Embedded(config) => {
@@ -185,6 +245,13 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         crate::format::clock(scenario.grace),
         base_url
     );
+    if let Some(at) = launch.start_at {
+        eprintln!("waiting for the start barrier at {}", humantime::format_rfc3339_millis(at));
+        if let Err(late) = crate::start::wait_until(at, launch.tolerance) {
+            let _ = std::fs::remove_dir_all(dir.path());
+            return Err(late.into());
+        }
+    }
     let output = generator.block_on(async {
         let stop = CancellationToken::new();
         tokio::spawn(on_interrupts(interrupts, stop.clone()));
@@ -227,6 +294,7 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     );
     summary.thresholds = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
     summary.run.aborted = aborted;
+    crate::launch::record(&mut summary, launch, &scenario, &output);
     let files = report::write_files(&summary, &dir)?;
     // Only now: while the report is written, a second Ctrl-C still exits at once.
     generator.shutdown_timeout(Duration::from_secs(2));
@@ -495,4 +563,83 @@ fn compare(args: CompareArgs, style: Style) -> anyhow::Result<ExitCode> {
     writeln!(stdout)?;
     writeln!(stdout, "Comparison page: {}", page.display())?;
     Ok(ExitCode::Success)
+}
+
+/// `schoolday merge`: the shards of a run, merged exactly into one run directory; the exit
+/// code is the one a single process would have given.
+fn merge(args: MergeArgs, style: Style) -> anyhow::Result<ExitCode> {
+    let junit = match args.junit.as_deref().map(open_export).transpose() {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
+    let merged = match crate::merge::merge(&args.shards, &args.out) {
+        Ok(m) => m,
+        Err(e @ crate::merge::MergeError::Write { .. }) => return Err(e.into()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
+    for warning in &merged.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if let Some((path, mut file)) = junit {
+        file.write_all(report::junit::render(&merged.summary).as_bytes())
+            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    report::terminal::render(&merged.summary, &style, &mut stdout)?;
+    writeln!(stdout)?;
+    report::shards::terminal(&merged.summary, &style, &mut stdout)?;
+    writeln!(stdout)?;
+    report::verdict::render(&merged.summary, &style, &mut stdout)?;
+    writeln!(stdout, "\nMerged run directory: {}", merged.dir.path().display())?;
+    for file in &merged.files {
+        writeln!(stdout, "  {}", file.display())?;
+    }
+    drop(stdout);
+    Ok(exit_code(&merged.summary))
+}
+
+/// `schoolday kube`: print the manifests that run the scenario as N shards and merge them.
+fn kube(args: KubeArgs) -> anyhow::Result<ExitCode> {
+    let scenario = match load_scenario(&args.scenario) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let text =
+        std::fs::read_to_string(&args.scenario).with_context(|| format!("cannot read {}", args.scenario.display()))?;
+    let now = SystemTime::now();
+    let start_at = match args.start_at.as_deref().map(crate::start::parse_instant).transpose() {
+        Ok(at) => at.unwrap_or(now + args.start_in),
+        Err(e) => {
+            eprintln!("error: --start-at {e}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
+    let options = crate::kube::Options {
+        shards: args.shards,
+        image: args.image,
+        target: args.target,
+        start_at,
+        name: args.name,
+        namespace: args.namespace,
+        storage_class: args.storage_class,
+        storage: args.storage,
+        cpu: args.cpu,
+        memory: args.memory,
+    };
+    match crate::kube::manifests(&scenario, &text, &options, now) {
+        Ok(yaml) => {
+            std::io::stdout().lock().write_all(yaml.as_bytes())?;
+            Ok(ExitCode::Success)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::Invalid)
+        }
+    }
 }

@@ -14,7 +14,7 @@ use crate::report::ColorChoice;
     about = "Rehearse the school day before it happens: a load-testing harness for school platforms",
     long_about = None,
     after_help = "Exit codes: 0 ok · 1 thresholds failed (capacity: claim fails) · 2 invalid scenario or usage · \
-                  3 generator bottleneck · 4 target unreachable · 5 other error · 6 capacity verdict inconclusive · \
+                  3 generator bottleneck · 4 target unreachable · 5 other error · 6 capacity verdict inconclusive · 7 shard too late for --start-at · \
                   130 interrupted"
 )]
 pub struct Cli {
@@ -40,6 +40,63 @@ pub enum Command {
     Compare(CompareArgs),
     /// Test a capacity claim: load steps around it, a verdict, and an evidence pack.
     Capacity(CapacityArgs),
+    /// Merge the run directories of a sharded run (`run --shard`) into one, exactly.
+    Merge(MergeArgs),
+    /// Print Kubernetes manifests that run a scenario as N shards and merge them.
+    Kube(KubeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' run directories, one per shard (any order).
+    #[arg(required = true, num_args = 1..)]
+    pub shards: Vec<PathBuf>,
+    /// The merged run directory to write (created if needed).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write the thresholds, judged on the merged data, as JUnit XML to this file.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KubeArgs {
+    /// The scenario file (YAML), put in a ConfigMap as it is.
+    pub scenario: PathBuf,
+    /// Number of shards (pods of the Indexed Job).
+    #[arg(long)]
+    pub shards: u32,
+    /// The schoolday image the pods run (built from the repository's Dockerfile).
+    #[arg(long)]
+    pub image: String,
+    /// The target's base URL, in place of the scenario's (required if it says `embedded`).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// The shared start instant (RFC 3339 or epoch seconds). Default: now + --start-in.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+    /// With no --start-at: how long from now the shards start (time to schedule every pod
+    /// and pull the image).
+    #[arg(long, default_value = "3m", value_parser = humantime::parse_duration)]
+    pub start_in: std::time::Duration,
+    /// Name of the Job, the ConfigMap and the volume claim (a DNS label).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Kubernetes namespace of every object.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Storage class of the ReadWriteMany volume claim for the shard directories.
+    #[arg(long)]
+    pub storage_class: Option<String>,
+    /// Size of that claim.
+    #[arg(long, default_value = "1Gi")]
+    pub storage: String,
+    /// CPU requested (and limited) per shard pod, e.g. 2 or 1500m.
+    #[arg(long, default_value = "2")]
+    pub cpu: String,
+    /// Memory requested (and limited) per shard pod.
+    #[arg(long, default_value = "1Gi")]
+    pub memory: String,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +168,31 @@ pub struct RunArgs {
     /// scenario's `generator.lag_p99_limit`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub lag_limit: Option<std::time::Duration>,
+    /// Send the load to this base URL instead of the scenario's target.
+    #[arg(long, value_name = "URL", conflicts_with = "url")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub sharding: ShardArgs,
+}
+
+/// Distributed runs: this process plays one shard of the plan, started at a shared instant.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Sharded runs (one shard of a run on several machines)")]
+pub struct ShardArgs {
+    /// Play shard I of N (I from 0), or `auto`: the index from JOB_COMPLETION_INDEX (a
+    /// Kubernetes Indexed Job) and the count from --shards. Needs a URL target.
+    #[arg(long, value_name = "I/N|auto", conflicts_with = "url")]
+    pub shard: Option<String>,
+    /// The number of shards, for `--shard auto`.
+    #[arg(long, value_name = "N", env = "SCHOOLDAY_SHARDS")]
+    pub shards: Option<u32>,
+    /// Wait for this instant before starting (RFC 3339, e.g. 2026-12-02T09:00:00Z, or epoch
+    /// seconds); give every shard the same one.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<String>,
+    /// How late a shard may reach --start-at and still run (later: exit code 7).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub start_tolerance: Option<std::time::Duration>,
 }
 
 /// Quick mode: one URL under a closed loop (`--users`) or an open loop (`--rate`), no YAML.

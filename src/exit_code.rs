@@ -9,6 +9,7 @@
 //! | 3    | run invalid: the generator could not keep to its schedule |
 //! | 4    | target unreachable: no request could connect |
 //! | 5    | other error (I/O, the embedded target could not start, …) |
+//! | 7    | a shard reached its start barrier (`--start-at`) later than the tolerance, and did not run |
 //! | 130  | interrupted (Ctrl-C); the partial report was still written |
 //!
 //! When several apply, the first in this order wins: 130, 4, 3, 1. A run that was
@@ -20,6 +21,9 @@
 //!
 //! `schoolday capacity` uses 0 (the claim holds), 1 (the claim fails), 6 (inconclusive: the
 //! evidence neither confirms nor refutes it), and 2, 3, 4, 5, 130 as above.
+//!
+//! `schoolday merge` exits as one process would have on the merged data (0, 1, 3, 4, 130),
+//! and 2 when the shard directories are not the shards of one run (or one is missing).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
@@ -31,6 +35,8 @@ pub enum ExitCode {
     Error = 5,
     /// `schoolday capacity`: the verdict on the claim is inconclusive.
     Inconclusive = 6,
+    /// A shard reached its start barrier too late to run in step with the others.
+    LateStart = 7,
     Interrupted = 130,
 }
 

@@ -6,6 +6,10 @@
 //! sits below them all. The [`demo`] module is the embedded demo school workspace that scenarios
 //! can run against out of the box (`target: embedded`, `schoolday target`); it reads its sizing
 //! from [`scenario::embedded`]. The layers and where each concept lives: docs/ARCHITECTURE.md.
+//!
+//! Beyond one machine: [`launch`] and [`start`] make a process one shard of a run (its part of
+//! the plan, a shared start barrier), [`merge`] puts the shards' run directories back together
+//! exactly, and [`kube`] prints the Kubernetes manifests that run the whole flow.
 
 pub mod abort;
 pub mod analysis;
@@ -16,10 +20,14 @@ pub mod demo;
 pub mod exit_code;
 pub mod format;
 pub mod http;
+pub mod kube;
+pub mod launch;
 pub mod load;
+pub mod merge;
 pub mod metrics;
 pub mod quick;
 pub mod report;
 pub mod rng;
 pub mod runtime;
 pub mod scenario;
+pub mod start;

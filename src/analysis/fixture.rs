@@ -286,6 +286,7 @@ impl Morning {
             saturation: None,
             recovery: Vec::new(),
             outages: Vec::new(),
+            shards: Vec::new(),
             thresholds: Vec::new(),
         }
     }

@@ -9,6 +9,7 @@ mod recovery;
 pub mod saturation;
 #[cfg(test)]
 mod schema_check;
+pub mod shards;
 mod summary;
 pub mod thresholds;
 pub mod usl;

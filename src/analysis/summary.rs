@@ -52,6 +52,9 @@ pub struct Summary {
     /// reset), and how soon it served as before once back.
     #[serde(default)]
     pub outages: Vec<super::Outage>,
+    /// A distributed run: this shard (one entry) or, merged, every shard in index order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<super::shards::ShardRun>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -342,6 +345,7 @@ pub fn summarize(
         saturation: None,
         recovery: super::recoveries(scenario, measured.timeline),
         outages: super::outages(measured.timeline),
+        shards: Vec::new(),
     };
     summary.saturation = Some(super::saturation::analyze(&summary, &Default::default()));
     summary

@@ -40,6 +40,7 @@ use crate::rng::Rng;
 use crate::scenario::Scenario;
 
 pub use rate::{rate_at, RateCurve};
+pub use shard::{Shard, INDEX_ENV, MAX_SHARDS};
 
 /// The `stream` of [`Rng::derive`] reserved for arrival schedules ("ARRIVALS" in ASCII), so
 /// that no other use of the scenario seed replays the same draws.

@@ -11,6 +11,68 @@ use std::time::Duration;
 
 use crate::load::Plan;
 
+/// Which part of the run this process plays: shard `index` (0-based) of `count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+/// The environment variable a Kubernetes Indexed Job sets to the pod's index.
+pub const INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
+
+/// The most shards a run may be split into: far more than any cluster runs generators, and
+/// few enough that every shard still gets users of a realistic plan.
+pub const MAX_SHARDS: u32 = 10_000;
+
+impl Shard {
+    /// `--shard I/N` (I counted from 0, as Kubernetes does), or `--shard auto` with the index
+    /// from `JOB_COMPLETION_INDEX` (passed in as `index_env`) and the count from `shards`
+    /// (`--shards` / `SCHOOLDAY_SHARDS`). The error says what to write instead.
+    pub fn parse(text: &str, shards: Option<u32>, index_env: Option<&str>) -> Result<Shard, String> {
+        let (index, count) = if text.trim() == "auto" {
+            let index = index_env.ok_or_else(|| {
+                format!("--shard auto reads the shard index from {INDEX_ENV} (set by a Kubernetes Indexed Job), which is not set; pass --shard I/N instead")
+            })?;
+            let index = index
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("{INDEX_ENV}={index:?} is not a shard index (0, 1, 2, …)"))?;
+            let count =
+                shards.ok_or("--shard auto needs the number of shards: pass --shards N or set SCHOOLDAY_SHARDS")?;
+            (index, count)
+        } else {
+            let (i, n) = text
+                .split_once('/')
+                .ok_or_else(|| format!("--shard {text:?}: expected I/N, e.g. 0/3 (the first of three), or auto"))?;
+            let parse = |v: &str, what: &str| {
+                v.trim().parse::<u32>().map_err(|_| format!("--shard {text:?}: {what} {v:?} is not a whole number"))
+            };
+            let (index, count) = (parse(i, "the index")?, parse(n, "the shard count")?);
+            if shards.is_some_and(|s| s != count) {
+                return Err(format!("--shard {text} says {count} shards but --shards says {}", shards.unwrap_or(0)));
+            }
+            (index, count)
+        };
+        if count == 0 || count > MAX_SHARDS {
+            return Err(format!("the shard count must be between 1 and {MAX_SHARDS}, not {count}"));
+        }
+        if index >= count {
+            return Err(format!(
+                "shard index {index} is out of range for {count} shards: indices run from 0 to {}",
+                count - 1
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
 impl Plan {
     /// Shard `index` of `count`: the arrivals at positions `index`, `index + count`, … of the
     /// sorted schedule. User indices are kept, so a user is the same user on every shard.
@@ -94,6 +156,81 @@ mod tests {
             let users: u64 = shards.iter().flat_map(|s| &s.personas).map(|p| p.users).sum();
             prop_assert_eq!(users, whole.arrivals.len() as u64);
         }
+    }
+
+    /// A random persona: any shape, with or without a population, either spacing, sometimes
+    /// staggered in waves, sometimes blocked for a window.
+    fn any_persona() -> impl Strategy<Value = crate::scenario::Persona> {
+        let s = |x: u64| std::time::Duration::from_millis(x);
+        let shape = prop_oneof![
+            (1u64..20).prop_map(move |r| Shape::Constant { rate: r as f64, from: s(0), to: s(20_000) }),
+            (0u64..20_000, 100u64..5_000).prop_map(move |(at, spread)| Shape::Peak {
+                at: s(at),
+                spread: s(spread),
+                from: s(0),
+                to: s(20_000)
+            }),
+            (0u64..20_000, 0u64..3_000).prop_map(move |(at, spread)| Shape::Burst {
+                at: s(at),
+                spread: s(spread),
+                decay: None
+            }),
+            (0u64..10, 1u64..30).prop_map(move |(a, b)| Shape::Ramp {
+                from_rate: a as f64,
+                to_rate: b as f64,
+                from: s(0),
+                to: s(20_000)
+            }),
+        ];
+        let spacing = prop_oneof![Just(Spacing::Poisson), Just(Spacing::Even)];
+        let stagger = proptest::option::of((2u32..5, 100u64..2_000));
+        let blocked = proptest::option::of((0u64..15_000, 1u64..5_000));
+        (shape, proptest::option::of(0u64..400), spacing, stagger, blocked).prop_map(
+            move |(shape, population, spacing, stagger, blocked)| {
+                let mut p = persona("p", population.filter(|n| *n > 0), shape, spacing);
+                p.arrival.stagger = stagger.map(|(waves, gap)| crate::scenario::Stagger { waves, gap: s(gap) });
+                p.blocked = blocked.map(|(from, len)| (s(from), s(from + len))).into_iter().collect();
+                p
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// For random scenarios (shapes, populations, stagger, blocked windows) and any N, the
+        /// shards partition the single-process schedule exactly: every arrival — its time, its
+        /// persona, its user index (and so its identity and CSV row) — on exactly one shard.
+        #[test]
+        fn shards_of_random_scenarios_partition_the_whole_schedule(
+            personas in proptest::collection::vec(any_persona(), 1..4),
+            seed in 0u64..10_000,
+            count in 1u32..9,
+        ) {
+            let whole = plan(&scenario(seed, 20, personas));
+            let mut union: Vec<_> = (0..count).flat_map(|i| whole.shard(i, count).arrivals).collect();
+            union.sort_unstable();
+            prop_assert_eq!(&union, &whole.arrivals);
+            let mut users: Vec<(u16, u32)> = union.iter().map(|a| (a.persona, a.user)).collect();
+            users.sort_unstable();
+            users.dedup();
+            prop_assert_eq!(users.len(), whole.arrivals.len(), "no user on two shards");
+        }
+    }
+
+    #[test]
+    fn shard_specs_parse_or_say_what_to_write() {
+        use super::Shard;
+        assert_eq!(Shard::parse("1/3", None, None), Ok(Shard { index: 1, count: 3 }));
+        assert_eq!(Shard::parse("auto", Some(50), Some("49")), Ok(Shard { index: 49, count: 50 }));
+        assert!(Shard::parse("3/3", None, None).unwrap_err().contains("from 0 to 2"));
+        assert!(Shard::parse("0/0", None, None).unwrap_err().contains("between 1 and"));
+        assert!(Shard::parse("2", None, None).unwrap_err().contains("expected I/N"));
+        assert!(Shard::parse("a/3", None, None).unwrap_err().contains("not a whole number"));
+        assert!(Shard::parse("auto", Some(3), None).unwrap_err().contains("JOB_COMPLETION_INDEX"));
+        assert!(Shard::parse("auto", None, Some("0")).unwrap_err().contains("--shards N"));
+        assert!(Shard::parse("auto", Some(3), Some("x")).unwrap_err().contains("not a shard index"));
+        assert!(Shard::parse("0/3", Some(4), None).unwrap_err().contains("--shards says 4"));
     }
 
     #[test]

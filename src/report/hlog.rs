@@ -199,12 +199,39 @@ pub fn read_partial(text: &[u8]) -> PartialLog {
     log
 }
 
+/// Every interval of a log as `(start relative to the log's base time, length, histogram)`;
+/// an unreadable entry is an error (merging must not silently drop a shard's second).
+pub fn read_intervals(text: &[u8]) -> io::Result<Vec<(Duration, Duration, Histogram<u64>)>> {
+    let log = read_partial(text);
+    if let Some(problem) = log.damaged {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, problem));
+    }
+    let secs = Duration::from_secs_f64;
+    Ok(log.intervals.into_iter().map(|i| (secs(i.start_s), secs(i.length_s), i.histogram)).collect())
+}
+
 fn decode(entry: &LogEntry) -> Result<Option<Interval>, String> {
     use base64::Engine as _;
     let LogEntry::Interval(h) = entry else { return Ok(None) };
     let bytes = base64::engine::general_purpose::STANDARD.decode(h.encoded_histogram()).map_err(|e| e.to_string())?;
     let histogram = Deserializer::new().deserialize(&mut bytes.as_slice()).map_err(|e| format!("{e:?}"))?;
     Ok(Some(Interval { start_s: h.start_timestamp().as_secs_f64(), length_s: h.duration().as_secs_f64(), histogram }))
+}
+
+/// A log of one-second intervals, each `(start relative to started_at, histogram)`: what
+/// [`LiveLogs`] writes during a run, built afterwards (e.g. from merged shards). Empty
+/// histograms are skipped, as the Java writer does.
+pub fn log_seconds(
+    what: &str,
+    started_at: SystemTime,
+    intervals: &[(Duration, Histogram<u64>)],
+) -> io::Result<Vec<u8>> {
+    let mut serializer = V2DeflateSerializer::new();
+    let mut buf = header(what, Some(started_at), &mut serializer)?;
+    for (start, histogram) in intervals.iter().filter(|(_, h)| !h.is_empty()) {
+        interval(&mut buf, &mut serializer, histogram, *start, Duration::from_secs(1))?;
+    }
+    Ok(buf)
 }
 
 /// File name of a step's log: `pupil-login.hlog`.

@@ -99,7 +99,10 @@ pub fn render(summary: &Summary, charts: &[Rendered]) -> String {
                 users_table(&mut out, s);
                 behaviour(&mut out, s);
             }
-            "generator" => generator(&mut out, s),
+            "generator" => {
+                generator(&mut out, s);
+                out.push_str(&super::shards::html(s));
+            }
             _ => {}
         }
         let mine: Vec<&Rendered> = charts.iter().filter(|r| section_of(r.chart.section) == *id).collect();

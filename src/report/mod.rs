@@ -12,6 +12,7 @@ pub mod plan;
 pub mod progress;
 pub mod recovered;
 pub mod rundir;
+pub mod shards;
 pub mod style;
 pub mod tables;
 pub mod terminal;

@@ -16,6 +16,7 @@ mod run;
 mod saved;
 mod secrets;
 mod validity;
+mod shard;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
