@@ -21,6 +21,7 @@
 
 pub mod convert;
 pub mod evidence;
+pub mod plan;
 pub mod render;
 pub mod search;
 pub mod sha256;
