@@ -176,11 +176,11 @@ pub fn plan(
     }
     for s in steps.iter().filter(|s| s.window_needed_s > window_s + 1e-9) {
         problems.push(format!(
-            "step {:.2}×: a {} window finishes about {:.0} requests at {:.1} requests/s; {} are needed ({} for the \
+            "step {:.2}×: a {} window finishes about {} requests at {:.1} requests/s; {} are needed ({} for the \
              error bound under {}, {} for the latency bound), so {} at least",
             s.fraction,
             show(window_s),
-            s.expected_requests,
+            crate::format::count(s.expected_requests.round() as u64),
             s.requests_per_s,
             crate::format::count(requests_needed),
             crate::format::count(error_requests),

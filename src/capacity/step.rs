@@ -15,6 +15,10 @@
 //!   worst second) meets the target, or the batches' one-sided 95% t bound does.
 //! - **users**: the share who reached their goal must reach the claim's (99% by default).
 //! - **generator**: a step whose generator fell behind is INCONCLUSIVE, whatever it measured.
+//! - **concurrency**: a step is judged only from the first second its users in session
+//!   reached the step's target (within [`tolerance`]); a step that never gets there, or
+//!   whose window averages below it, is NOT TESTED: it says nothing about the claim, except
+//!   that a clear FAIL with fewer users than claimed stays a FAIL.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +29,7 @@ use super::stats::{clopper_pearson, t_upper, Interval};
 use crate::analysis::Summary;
 use crate::metrics::Quantiles;
 use crate::scenario::claim::Claim;
-use crate::scenario::{Arrival, Scenario, Shape, Spacing};
+use crate::scenario::{Arrival, Journey, Op, Scenario, Shape, Spacing};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -33,6 +37,31 @@ pub enum Verdict {
     Pass,
     Fail,
     Inconclusive,
+    /// The claimed concurrency was never reached: the claim was not put to the test.
+    #[serde(rename = "NOT_TESTED")]
+    NotTested,
+}
+
+impl Verdict {
+    /// As printed: `PASS`, `NOT TESTED`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+            Verdict::NotTested => "NOT TESTED",
+        }
+    }
+
+    /// The CSS class of the verdict in capacity.html.
+    pub fn class(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NotTested => "not-tested",
+        }
+    }
 }
 
 /// How long a step lasts.
@@ -69,6 +98,74 @@ pub fn step_scenario(base: &Scenario, persona: &str, rate: f64, seed: u64, timin
     Arc::new(s)
 }
 
+/// The scenario of one held step: `users` users of the claimed persona started evenly over
+/// `ramp`, each staying in session until the window ends (its journey after login repeated,
+/// see [`hold_journey`]), then cut off: a closed loop, as an exam room is.
+pub fn hold_scenario(base: &Scenario, persona: &str, users: u64, seed: u64, ramp: Duration, window: Duration) -> Arc<Scenario> {
+    let mut s = base.clone();
+    s.personas.retain(|p| p.name == persona);
+    for p in &mut s.personas {
+        p.population = Some(users.max(1));
+        p.arrival = Arrival {
+            shape: Shape::Burst { at: Duration::ZERO, spread: ramp, decay: None },
+            spacing: Spacing::Even,
+            stagger: None,
+        };
+        let (journey, login_end) = hold_journey(&p.journey, p.behaviour.login_end);
+        p.journey = journey;
+        p.behaviour.login_end = login_end;
+    }
+    s.duration = ramp + window;
+    // Held users are cut off when the window ends, as a closed loop ends.
+    s.grace = Duration::ZERO;
+    s.seed = seed;
+    s.gates = crate::scenario::Gates { lag_limit: base.gates.lag_limit, ..Default::default() };
+    s.name = format!("{} capacity hold {users} users seed {seed}", base.name);
+    Arc::new(s)
+}
+
+/// The journey of a held user: the login steps once, then the rest repeated (`u32::MAX`
+/// times: longer than any window), so that each user opens one session and keeps it. When the
+/// login cannot be split off cleanly (it sits inside a loop or a choice), the whole journey
+/// is repeated instead, logging in again every round. Returns the journey and its
+/// `login_end`.
+pub fn hold_journey(journey: &Journey, login_end: usize) -> (Journey, usize) {
+    let ops = &journey.ops;
+    let refs = |op: &Op| -> Vec<usize> {
+        match op {
+            Op::LoopStart { end, .. } => vec![*end],
+            Op::LoopEnd { start } => vec![*start],
+            Op::Choose { branches } => branches.iter().map(|(_, b)| *b).collect(),
+            Op::Jump(t) => vec![*t],
+            _ => vec![],
+        }
+    };
+    // The prefix may only point into itself (or at the split), the rest only into itself.
+    let clean = ops[..login_end].iter().all(|op| refs(op).iter().all(|&i| i <= login_end))
+        && ops[login_end..].iter().all(|op| refs(op).iter().all(|&i| i >= login_end));
+    let split = if clean { login_end } else { 0 };
+    let moved = |op: &Op, in_loop: bool| -> Op {
+        // The loop's ops move one place on (the LoopStart sits before them), and so does
+        // every index into them; the login prefix stays where it is. An index at the split
+        // from the prefix now names the LoopStart, which is where it should go.
+        let at = |i: usize| if in_loop { i + 1 } else { i };
+        match op {
+            Op::LoopStart { count, end } => Op::LoopStart { count: *count, end: at(*end) },
+            Op::LoopEnd { start } => Op::LoopEnd { start: at(*start) },
+            Op::Choose { branches } => Op::Choose { branches: branches.iter().map(|(w, b)| (*w, at(*b))).collect() },
+            Op::Jump(t) => Op::Jump(at(*t)),
+            other => other.clone(),
+        }
+    };
+    let mut out: Vec<Op> = ops[..split].iter().map(|op| moved(op, false)).collect();
+    out.push(Op::LoopStart { count: u32::MAX, end: ops.len() + 1 });
+    out.extend(ops[split..].iter().map(|op| moved(op, true)));
+    out.push(Op::LoopEnd { start: split });
+    // Unsplit, the login steps moved one place on too.
+    let login_end = if clean { login_end } else { login_end + usize::from(login_end > 0) };
+    (Journey { ops: out, ..journey.clone() }, login_end)
+}
+
 /// Everything measured and decided about one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
@@ -85,6 +182,15 @@ pub struct StepResult {
     pub offered_rate: f64,
     /// Mean users in session in the window: the concurrency actually reached.
     pub concurrency: f64,
+    /// Users the step had to have in session to be judged.
+    #[serde(default)]
+    pub users_target: f64,
+    /// The most users in session at any second up to the window's end.
+    #[serde(default)]
+    pub users_peak: u64,
+    /// The second the population reached the target (within the tolerance); `None`: never.
+    #[serde(default)]
+    pub reached_at_s: Option<u32>,
     /// Mean requests in flight in the window (N for a USL fit).
     pub in_flight: f64,
     /// Requests finished per second in the window.
@@ -123,11 +229,15 @@ pub fn judge(
     claim: &Claim,
     fraction: f64,
     rate: f64,
+    users: f64,
     timing: Timing,
     run_dir: String,
 ) -> StepResult {
-    let from = timing.warmup.as_secs() as u32;
-    let to = from + timing.window.as_secs().max(1) as u32;
+    let warm = timing.warmup.as_secs() as u32;
+    let to = warm + timing.window.as_secs().max(1) as u32;
+    let reach = Reach::measure(summary, users, to);
+    // Judged from the end of the warm-up, or later if the population took longer to build.
+    let from = reach.at.map_or(warm, |at| warm.max(at.saturating_sub(1)));
     let rows: Vec<_> = summary.timeline.iter().filter(|s| s.t > from && s.t <= to).collect();
     let target_us = claim.latency.as_micros() as u64;
     let (mut k_low, mut k_high, mut n) = (0u64, 0u64, 0u64);
@@ -227,15 +337,28 @@ pub fn judge(
             summary.generator.lag.p99_us
         ));
     }
+    let concurrency = mean(&|r| r.active_users);
+    let reached = reach.at.is_some() && concurrency >= reach.floor;
     let verdict = if !healthy {
         Verdict::Inconclusive
     } else if !fails.is_empty() {
         Verdict::Fail
+    } else if !reached {
+        Verdict::NotTested
     } else if unsure.is_empty() {
         Verdict::Pass
     } else {
         Verdict::Inconclusive
     };
+    if !reached {
+        let line = reach.shortfall(concurrency);
+        match verdict {
+            // A clear failure with fewer users than claimed is still a failure.
+            Verdict::Fail => fails.push(line.replacen("not tested: ", "failed with only ", 1)),
+            // First: it is what the step's verdict means.
+            _ => fails.insert(0, line),
+        }
+    }
     fails.extend(unsure);
     StepResult {
         fraction,
@@ -244,7 +367,10 @@ pub fn judge(
         run_dir,
         window_s: (from, to),
         offered_rate: mean(&|r| r.arrivals),
-        concurrency: mean(&|r| r.active_users),
+        concurrency,
+        users_target: users,
+        users_peak: reach.peak,
+        reached_at_s: reach.at,
         in_flight: mean(&|r| r.in_flight),
         throughput: mean(&|r| r.finished()),
         latency_low,
@@ -258,6 +384,56 @@ pub fn judge(
         reasons: fails,
         worst_step,
     }
+}
+
+/// Whether, and when, a step's population reached its target.
+struct Reach {
+    target: f64,
+    /// The fewest users in session that count as the target reached.
+    floor: f64,
+    at: Option<u32>,
+    peak: u64,
+}
+
+impl Reach {
+    fn measure(summary: &Summary, target: f64, to: u32) -> Reach {
+        let floor = target * (1.0 - tolerance(target));
+        let upto = || summary.timeline.iter().filter(|s| s.t > 0 && s.t <= to);
+        Reach {
+            target,
+            floor,
+            at: upto().find(|s| s.active_users as f64 >= floor).map(|s| s.t),
+            peak: upto().map(|s| s.active_users).max().unwrap_or(0),
+        }
+    }
+
+    /// "not tested: 364 of 2,000 users in session …"
+    fn shortfall(&self, mean: f64) -> String {
+        let target = crate::format::count(self.target.round() as u64);
+        match self.at {
+            None => format!(
+                "not tested: {} of {target} users in session (the most at any second; judging needs {} or more)",
+                crate::format::count(self.peak),
+                crate::format::count(self.floor.ceil() as u64)
+            ),
+            Some(at) => format!(
+                "not tested: {} of {target} users in session on average over the judged seconds (reached {} at {at} s, \
+                 then fell back)",
+                crate::format::count(mean.round() as u64),
+                crate::format::count(self.floor.ceil() as u64)
+            ),
+        }
+    }
+}
+
+/// How far below its target a step's population may be and still count as reached: 5%, or
+/// twice the Poisson noise of a population that size (2/√N) when that is more, so that a
+/// small population is not declared short by chance alone.
+pub fn tolerance(target: f64) -> f64 {
+    if target <= 0.0 {
+        return 1.0;
+    }
+    (2.0 / target.sqrt()).max(0.05).min(1.0)
 }
 
 /// Bounds on how many of a second's `q.count` latencies exceed `target_us`, from its
