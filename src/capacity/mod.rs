@@ -185,20 +185,42 @@ fn refusal(plan: &Plan, needed: &str) -> String {
     text
 }
 
-/// The claimed persona and what one of its sessions costs.
-fn persona_cost(scenario: &Scenario, claim: &Claim) -> anyhow::Result<convert::JourneyCost> {
+/// What one session of the claimed persona costs, and what the part a held user repeats
+/// after logging in costs.
+#[derive(Debug, Clone, Copy)]
+struct Costs {
+    session: convert::JourneyCost,
+    held: convert::JourneyCost,
+}
+
+fn persona_cost(scenario: &Scenario, claim: &Claim) -> anyhow::Result<Costs> {
     let persona = scenario
         .personas
         .iter()
         .find(|p| p.name == claim.persona)
         .ok_or_else(|| anyhow::anyhow!("the scenario has no persona `{}`", claim.persona))?;
-    Ok(journey_cost(&persona.journey))
+    let split = step::hold_split(&persona.journey, persona.behaviour.login_end);
+    Ok(Costs { session: journey_cost(&persona.journey), held: convert::journey_cost_from(&persona.journey, split) })
 }
 
-fn planned(claim: &Claim, cost: convert::JourneyCost, conversion: &Conversion, measured: bool, options: &Options) -> Plan {
+fn planned(claim: &Claim, costs: Costs, conversion: &Conversion, measured: bool, options: &Options) -> Plan {
     let timing = Timing { warmup: options.warmup, window: options.window, grace: options.grace };
     let response = measured.then_some(conversion.response_s);
-    plan::plan(claim, cost, response, conversion.rate, options.method, &options.fractions, timing)
+    match options.method {
+        Method::Rate => {
+            plan::plan(claim, costs.session, response, conversion.rate, options.method, &options.fractions, timing)
+        }
+        Method::Hold { .. } => {
+            // The same N users, cycling through the repeated part: R scales with its requests.
+            let session = costs.session;
+            let held = costs.held;
+            let n = conversion.rate * (session.think_s + conversion.response_s);
+            let r = response.map(|r| r * held.requests / session.requests.max(1.0));
+            let cycle = held.think_s + r.unwrap_or(0.0);
+            let rate = if cycle > 0.0 { n / cycle } else { f64::INFINITY };
+            plan::plan(claim, held, r, rate, options.method, &options.fractions, timing)
+        }
+    }
 }
 
 /// The plan before any load is sent, printed to stderr; a [`Refused`] error if it cannot
@@ -206,15 +228,17 @@ fn planned(claim: &Claim, cost: convert::JourneyCost, conversion: &Conversion, m
 /// then as short and the rate as high as they can be, so a plan refused here would be refused
 /// after calibrating too. `None` when nothing can be said before calibrating (no think time).
 pub fn preflight(scenario: &Scenario, claim: &Claim, options: &Options) -> anyhow::Result<Option<Plan>> {
-    let cost = persona_cost(scenario, claim)?;
+    let costs = persona_cost(scenario, claim)?;
+    let cost = costs.session;
     let (conversion, measured) = match claim.load {
         ClaimLoad::Rate(rate) => (as_rate(rate, cost), true),
         ClaimLoad::Concurrent(n) => (convert(n, cost, 0.0), false),
     };
-    if !conversion.rate.is_finite() {
+    let plan = planned(claim, costs, &conversion, measured, options);
+    if !conversion.rate.is_finite() || plan.steps.iter().any(|s| !s.requests_per_s.is_finite()) {
         return Ok(None);
     }
-    Ok(Some(check(planned(claim, cost, &conversion, measured, options), claim, options)?))
+    Ok(Some(check(plan, claim, options)?))
 }
 
 /// Search the capacity of `scenario`'s claimed persona; writes the evidence pack into `dir`.
@@ -229,7 +253,8 @@ pub fn search(
     dir: &Path,
     run: &mut RunFn,
 ) -> anyhow::Result<CapacityReport> {
-    let cost = persona_cost(scenario, claim)?;
+    let costs = persona_cost(scenario, claim)?;
+    let cost = costs.session;
     let pack = evidence::collect(scenario, scenario_bytes);
     let timing = Timing { warmup: options.warmup, window: options.window, grace: options.grace };
     let steps_dir = dir.join("steps");
@@ -245,7 +270,7 @@ pub fn search(
         "cannot convert the claim into an arrival rate: {}",
         conversion.statement
     );
-    let plan = check(planned(claim, cost, &conversion, true, options), claim, options)?;
+    let plan = check(planned(claim, costs, &conversion, true, options), claim, options)?;
     let seeds: Vec<u64> = (0..options.repeat.max(1) as u64).map(|i| scenario.seed.wrapping_add(i)).collect();
     let session_s = conversion.think_s + conversion.response_s;
     let mut runner = Runner {

@@ -118,7 +118,10 @@ fn verdict(h: &mut String, r: &CapacityReport) {
         let _ = write!(h, "<li>{}</li>", esc(note));
     }
     h.push_str("</ul></div>");
-    let users = r.claim.concurrency.map(|n| format!("{} users of <code>{}</code> in session at once", count(n), esc(&r.claim.persona)));
+    let users = r
+        .claim
+        .concurrency
+        .map(|n| format!("{} users of <code>{}</code> in session at once", count(n), esc(&r.claim.persona)));
     let _ = writeln!(
         h,
         "<p class=\"claim\">{mark}The claim: {}, p{} under {}, errors under {}, and at least {} of users reaching their \

@@ -259,12 +259,7 @@ pub fn render(plan: &Plan, claim: &Claim) -> String {
     } else {
         format!("a session lasts at least {:.1} s (think time Z; R is measured next)", plan.session_s)
     };
-    let _ = writeln!(
-        out,
-        "  {session}; warm-up {} (needs {})",
-        show(plan.warmup_s),
-        show(plan.warmup_needed_s)
-    );
+    let _ = writeln!(out, "  {session}; warm-up {} (needs {})", show(plan.warmup_s), show(plan.warmup_needed_s));
     let _ = writeln!(
         out,
         "  per step: {} requests ({} for errors < {} at 0 errors, {} for p{} with half the allowed share over)",
@@ -290,12 +285,12 @@ pub fn render(plan: &Plan, claim: &Claim) -> String {
     out
 }
 
-/// Seconds rounded up to the next 5 (plans are read by people).
+/// Seconds rounded up for people: to the second under a minute, to the next 5 s above.
 fn round_up(s: f64) -> f64 {
-    if s.is_finite() {
-        (s / 5.0).ceil() * 5.0
-    } else {
-        s
+    match s {
+        s if !s.is_finite() => s,
+        s if s <= 60.0 => s.ceil(),
+        s => (s / 5.0).ceil() * 5.0,
     }
 }
 
@@ -333,7 +328,11 @@ mod tests {
     const LADDER: [f64; 5] = [0.5, 0.75, 1.0, 1.1, 1.25];
 
     fn timing(warmup: u64, window: u64) -> Timing {
-        Timing { warmup: Duration::from_secs(warmup), window: Duration::from_secs(window), grace: Duration::from_secs(10) }
+        Timing {
+            warmup: Duration::from_secs(warmup),
+            window: Duration::from_secs(window),
+            grace: Duration::from_secs(10),
+        }
     }
 
     #[test]

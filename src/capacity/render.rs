@@ -110,4 +110,3 @@ pub fn terminal(r: &CapacityReport, style: &Style, out: &mut dyn Write) -> io::R
     }
     Ok(())
 }
-

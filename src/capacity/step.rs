@@ -13,7 +13,8 @@
 //! - **errors**: exact counts, Clopper–Pearson 95%, PASS needs `pU < e`, FAIL is `pL > e`.
 //! - **batches**: the window cut into 10 batches; every batch's p_q (bounded above by the
 //!   worst second) meets the target, or the batches' one-sided 95% t bound does.
-//! - **users**: the share who reached their goal must reach the claim's (99% by default).
+//! - **users**: the share who reached their goal must reach the claim's (99% by default),
+//!   counted over the users whose visit ended on its own (not those cut off at the end).
 //! - **generator**: a step whose generator fell behind is INCONCLUSIVE, whatever it measured.
 //! - **concurrency**: a step is judged only from the first second its users in session
 //!   reached the step's target (within [`tolerance`]); a step that never gets there, or
@@ -101,7 +102,14 @@ pub fn step_scenario(base: &Scenario, persona: &str, rate: f64, seed: u64, timin
 /// The scenario of one held step: `users` users of the claimed persona started evenly over
 /// `ramp`, each staying in session until the window ends (its journey after login repeated,
 /// see [`hold_journey`]), then cut off: a closed loop, as an exam room is.
-pub fn hold_scenario(base: &Scenario, persona: &str, users: u64, seed: u64, ramp: Duration, window: Duration) -> Arc<Scenario> {
+pub fn hold_scenario(
+    base: &Scenario,
+    persona: &str,
+    users: u64,
+    seed: u64,
+    ramp: Duration,
+    window: Duration,
+) -> Arc<Scenario> {
     let mut s = base.clone();
     s.personas.retain(|p| p.name == persona);
     for p in &mut s.personas {
@@ -115,8 +123,9 @@ pub fn hold_scenario(base: &Scenario, persona: &str, users: u64, seed: u64, ramp
         p.journey = journey;
         p.behaviour.login_end = login_end;
     }
-    s.duration = ramp + window;
-    // Held users are cut off when the window ends, as a closed loop ends.
+    // Held a second past the window, so that its last second is still a held one; then cut
+    // off, as a closed loop ends.
+    s.duration = ramp + window + Duration::from_secs(1);
     s.grace = Duration::ZERO;
     s.seed = seed;
     s.gates = crate::scenario::Gates { lag_limit: base.gates.lag_limit, ..Default::default() };
@@ -124,13 +133,10 @@ pub fn hold_scenario(base: &Scenario, persona: &str, users: u64, seed: u64, ramp
     Arc::new(s)
 }
 
-/// The journey of a held user: the login steps once, then the rest repeated (`u32::MAX`
-/// times: longer than any window), so that each user opens one session and keeps it. When the
-/// login cannot be split off cleanly (it sits inside a loop or a choice), the whole journey
-/// is repeated instead, logging in again every round. Returns the journey and its
-/// `login_end`.
-pub fn hold_journey(journey: &Journey, login_end: usize) -> (Journey, usize) {
-    let ops = &journey.ops;
+/// Where a held user's repeated part starts: just after the login steps when they can be
+/// split off cleanly (the prefix points only into itself or at the split, the rest only into
+/// itself), else 0 (the whole journey repeats).
+pub fn hold_split(journey: &Journey, login_end: usize) -> usize {
     let refs = |op: &Op| -> Vec<usize> {
         match op {
             Op::LoopStart { end, .. } => vec![*end],
@@ -140,10 +146,26 @@ pub fn hold_journey(journey: &Journey, login_end: usize) -> (Journey, usize) {
             _ => vec![],
         }
     };
-    // The prefix may only point into itself (or at the split), the rest only into itself.
+    let ops = &journey.ops;
+    let login_end = login_end.min(ops.len());
     let clean = ops[..login_end].iter().all(|op| refs(op).iter().all(|&i| i <= login_end))
         && ops[login_end..].iter().all(|op| refs(op).iter().all(|&i| i >= login_end));
-    let split = if clean { login_end } else { 0 };
+    if clean {
+        login_end
+    } else {
+        0
+    }
+}
+
+/// The journey of a held user: the login steps once, then the rest repeated (`u32::MAX`
+/// times: longer than any window), so that each user opens one session and keeps it. When the
+/// login cannot be split off cleanly (it sits inside a loop or a choice), the whole journey
+/// is repeated instead, logging in again every round. Returns the journey and its
+/// `login_end`.
+pub fn hold_journey(journey: &Journey, login_end: usize) -> (Journey, usize) {
+    let ops = &journey.ops;
+    let split = hold_split(journey, login_end);
+    let clean = split == login_end;
     let moved = |op: &Op, in_loop: bool| -> Op {
         // The loop's ops move one place on (the LoopStart sits before them), and so does
         // every index into them; the login prefix stays where it is. An index at the split
@@ -200,7 +222,8 @@ pub struct StepResult {
     pub latency_high: Interval,
     pub errors: Interval,
     pub batches: Batches,
-    /// Share of arrived users who reached their goal (whole step).
+    /// Share of users who reached their goal, over those whose visit ended on its own (whole
+    /// step).
     pub goal_success: f64,
     pub generator_healthy: bool,
     pub lag_p99_us: u64,
@@ -271,9 +294,8 @@ pub fn judge(
     let seconds = rows.len().max(1) as f64;
     let mean = |f: &dyn Fn(&crate::metrics::Second) -> u64| rows.iter().map(|r| f(r) as f64).sum::<f64>() / seconds;
     let batches = batches(&rows, claim.quantile, target_us);
-    let persona = summary.personas.first();
-    let goal_success =
-        persona.map_or(0.0, |p| if p.arrived == 0 { 0.0 } else { p.completed as f64 / p.arrived as f64 });
+    let goal = goal_share(summary);
+    let goal_success = goal.unwrap_or(0.0);
     let latency_low = clopper_pearson(k_low, n);
     let latency_high = clopper_pearson(k_high, n);
     let errors = clopper_pearson(errors, finished);
@@ -323,7 +345,9 @@ pub fn judge(
             batches.seconds_each
         ));
     }
-    if goal_success < claim.goal_success {
+    if goal.is_none() {
+        unsure.push("users: no visit ended within the step, so none is known to have reached its goal".into());
+    } else if goal_success < claim.goal_success {
         fails.push(format!(
             "users: {} reached their goal, the claim needs {}",
             pct(goal_success),
@@ -384,6 +408,15 @@ pub fn judge(
         reasons: fails,
         worst_step,
     }
+}
+
+/// The share of users who reached their goal, over those whose visit ended on its own: one
+/// the step cut off at its end (still thinking, or arrived too late to get there) is no
+/// evidence either way. `None` when no visit ended.
+fn goal_share(summary: &Summary) -> Option<f64> {
+    let p = summary.personas.first()?;
+    let decided = p.completed + p.failed + p.abandoned;
+    (decided > 0).then(|| p.completed as f64 / decided as f64)
 }
 
 /// Whether, and when, a step's population reached its target.
@@ -499,5 +532,119 @@ mod tests {
         assert_eq!(exceedance_bounds(&q(100, 1, 20, 30, 40), 10), (5, 50));
         assert_eq!(exceedance_bounds(&q(100, 11, 20, 30, 40), 10), (50, 100));
         assert_eq!(exceedance_bounds(&q(0, 0, 0, 0, 0), 10), (0, 0));
+    }
+}
+
+#[cfg(test)]
+mod reach_tests {
+    use super::*;
+    use crate::scenario::claim::ClaimLoad;
+
+    fn claim() -> Claim {
+        Claim {
+            text: "pupil 2000 concurrent, p95 < 60s, errors < 50%".into(),
+            persona: "pupil".into(),
+            load: ClaimLoad::Concurrent(2000),
+            quantile: 0.95,
+            latency: Duration::from_secs(60),
+            error_rate: 0.5,
+            goal_success: 0.0,
+        }
+    }
+
+    const TIMING: Timing =
+        Timing { warmup: Duration::from_secs(10), window: Duration::from_secs(60), grace: Duration::ZERO };
+
+    #[test]
+    fn a_step_whose_users_never_arrive_is_not_tested() {
+        let mut summary = crate::analysis::fixture::calm();
+        for s in &mut summary.timeline {
+            s.active_users = 364.min(s.t as u64 * 10);
+        }
+        let r = judge(&summary, &claim(), 1.0, 22.2, 2000.0, TIMING, String::new());
+        assert_eq!(r.verdict, Verdict::NotTested, "{:?}", r.reasons);
+        assert!(r.reasons[0].starts_with("not tested: 364 of 2,000 users in session"), "{:?}", r.reasons);
+        assert_eq!((r.users_peak, r.reached_at_s), (364, None));
+    }
+
+    #[test]
+    fn a_step_is_judged_from_the_second_its_users_are_in_session() {
+        let mut summary = crate::analysis::fixture::calm();
+        // 20 users more every second: 1,900 (2,000 less the 5% tolerance) at t = 95.
+        for s in &mut summary.timeline {
+            s.active_users = (s.t as u64 * 20).min(2000);
+        }
+        let r = judge(
+            &summary,
+            &claim(),
+            1.0,
+            22.2,
+            2000.0,
+            Timing { window: Duration::from_secs(100), ..TIMING },
+            String::new(),
+        );
+        assert_eq!(r.reached_at_s, Some(95));
+        assert_eq!(r.window_s, (94, 110), "judged from the second it got there, not from the end of the warm-up");
+        assert_ne!(r.verdict, Verdict::NotTested, "{:?}", r.reasons);
+        assert!(r.concurrency >= 1900.0, "{}", r.concurrency);
+    }
+
+    #[test]
+    fn small_populations_get_room_for_their_noise() {
+        assert_eq!(tolerance(2000.0), 0.05);
+        assert!((tolerance(100.0) - 0.2).abs() < 1e-12);
+        assert_eq!(tolerance(1.0), 1.0);
+    }
+
+    fn persona_journey(yaml_journey: &str) -> (Journey, usize) {
+        let yaml = format!(
+            "name: j\ntarget: embedded\nduration: 10s\npersonas:\n  p:\n    population: 1\n    arrival: {{ shape: constant, rate: 1/s }}\n    journey:\n{yaml_journey}"
+        );
+        let s = crate::scenario::load_str(&yaml, std::path::Path::new("j.yaml")).unwrap_or_else(|e| panic!("{e}"));
+        (s.personas[0].journey.clone(), s.personas[0].behaviour.login_end)
+    }
+
+    #[test]
+    fn a_held_user_logs_in_once_then_repeats_the_rest() {
+        let (j, login_end) = persona_journey(
+            "      - { post: /login, name: login, json: { user: x } }\n      - { post: /exam/start, name: start, goal: true }\n      - repeat: 3\n        steps:\n          - think: 1s\n          - { post: /exam/answer, name: answer }\n",
+        );
+        assert_eq!(login_end, 1);
+        let (held, held_login_end) = hold_journey(&j, login_end);
+        assert_eq!(held_login_end, 1);
+        assert_eq!(
+            held.ops,
+            vec![
+                Op::Request(0),
+                Op::LoopStart { count: u32::MAX, end: 7 },
+                Op::Request(1),
+                Op::LoopStart { count: 3, end: 6 },
+                Op::Think(crate::scenario::Think::Fixed(Duration::from_secs(1))),
+                Op::Request(2),
+                Op::LoopEnd { start: 3 },
+                Op::LoopEnd { start: 1 },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_login_inside_a_choice_repeats_the_whole_journey() {
+        let (j, login_end) = persona_journey(
+            "      - choose:\n          - weight: 1\n            steps: [ { post: /login, name: login, json: { user: x } } ]\n          - weight: 1\n            steps: [ { post: /login, name: login2, json: { user: y } } ]\n      - { get: /agenda, name: agenda, goal: true }\n",
+        );
+        let (held, held_login_end) = hold_journey(&j, login_end);
+        assert_eq!(held_login_end, login_end + 1);
+        assert_eq!(held.ops[0], Op::LoopStart { count: u32::MAX, end: j.ops.len() + 1 });
+        assert_eq!(held.ops.last(), Some(&Op::LoopEnd { start: 0 }));
+        // Every index moved one place on with its op.
+        for (old, new) in j.ops.iter().zip(&held.ops[1..]) {
+            match (old, new) {
+                (Op::Jump(a), Op::Jump(b)) => assert_eq!(a + 1, *b),
+                (Op::Choose { branches: a }, Op::Choose { branches: b }) => {
+                    assert!(a.iter().zip(b).all(|(x, y)| x.1 + 1 == y.1))
+                }
+                (a, b) => assert_eq!(a, b),
+            }
+        }
     }
 }

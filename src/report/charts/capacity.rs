@@ -203,7 +203,11 @@ where
 
     let limit_us = r.claim.latency_us as f64;
     let range = latency_range(
-        steps.iter().filter_map(|s| quantile_of(s)).flat_map(|(a, _, c)| [a as u64, c as u64]).chain([r.claim.latency_us]),
+        steps
+            .iter()
+            .filter_map(|s| quantile_of(s))
+            .flat_map(|(a, _, c)| [a as u64, c as u64])
+            .chain([r.claim.latency_us]),
     );
     let mut chart = ChartBuilder::on(&upper)
         .margin(12)
@@ -228,7 +232,10 @@ where
     for s in &steps {
         if let Some((lo, mid, hi)) = quantile_of(s) {
             let c = verdict_color(s.verdict);
-            chart.draw_series(std::iter::once(PathElement::new(vec![(s.fraction, lo), (s.fraction, hi)], c.stroke_width(2))))?;
+            chart.draw_series(std::iter::once(PathElement::new(
+                vec![(s.fraction, lo), (s.fraction, hi)],
+                c.stroke_width(2),
+            )))?;
             chart.draw_series(std::iter::once(Circle::new((s.fraction, mid), 5, style_of(s, c))))?;
         }
     }
@@ -266,7 +273,10 @@ where
         let c = verdict_color(s.verdict);
         let rate = s.errors.k as f64 / s.errors.n.max(1) as f64;
         let (lo, hi) = (s.errors.low, s.errors.high.min(y_top));
-        chart.draw_series(std::iter::once(PathElement::new(vec![(s.fraction, lo), (s.fraction, hi)], c.stroke_width(2))))?;
+        chart.draw_series(std::iter::once(PathElement::new(
+            vec![(s.fraction, lo), (s.fraction, hi)],
+            c.stroke_width(2),
+        )))?;
         if s.errors.high > y_top {
             // The bound runs off the chart: an arrow head says so.
             let dx = (xs.end - xs.start) * 0.006;
