@@ -1,4 +1,4 @@
-//! From a claimed concurrency to an arrival rate: `X = N / (Z + R)` (DOMAIN.md §4, §7.8).
+//! From a claimed concurrency to an arrival rate: `X = N / (Z + R)` (docs/background.md).
 //!
 //! N users in session at once, each session lasting Z (think time) + R (time waiting for
 //! responses), means by Little's law N/(Z+R) sessions starting per second. Z comes from the

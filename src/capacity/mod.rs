@@ -1,19 +1,24 @@
-//! Capacity verdicts: does the target hold the load a vendor claims (DOMAIN.md §7.8)?
+//! Capacity verdicts: does the target hold the load a vendor claims (docs/background.md)?
 //!
 //! `schoolday capacity SCENARIO --claim "exam 8000 concurrent, p95 < 1s, errors < 0.1%"`:
 //!
-//! 1. **Convert** the claimed concurrency to an arrival rate, `X = N / (Z + R)`
+//! 1. **Plan** before any load ([`plan`]): the warm-up the population needs to build up and
+//!    the requests each step needs for its bounds, hence a minimum window; a plan that cannot
+//!    conclude is refused unless the user insists (`--indicative`).
+//! 2. **Convert** the claimed concurrency to an arrival rate, `X = N / (Z + R)`
 //!    ([`convert`]), with R measured by a short calibration run at light load.
-//! 2. **Ladder**: steps at 0.5, 0.75, 1.0, 1.1, 1.25 × X, each a real run of the claimed
-//!    persona alone at a constant rate, warm-up excluded ([`step`]).
-//! 3. **Judge** each step from its window: Clopper–Pearson on latency exceedance and errors,
-//!    batches, user goal success, generator health ([`step`], [`stats`]).
-//! 4. **Bisect** between the last pass and the first fail, **repeat** for every seed, and
+//! 3. **Ladder**: steps at 0.5, 0.75, 1.0, 1.1, 1.25 × the claim, each a real run of the
+//!    claimed persona alone, either at a constant rate (the rate method) or as N users held in
+//!    session (`--hold`) ([`step`]).
+//! 4. **Judge** each step from its window, and only once its users are in session (NOT TESTED
+//!    otherwise): Clopper–Pearson on latency exceedance and errors, batches, user goal
+//!    success, generator health ([`step`], [`stats`]).
+//! 5. **Bisect** between the last pass and the first fail, **repeat** for every seed, and
 //!    state the verdict, the largest load that passed and the first that failed
 //!    ([`search`]).
-//! 5. **Evidence pack** in the run directory: the scenario and its SHA-256, tool version,
-//!    machine, every step's run directory, `capacity.json`, and an HTML section
-//!    ([`evidence`], [`render`]).
+//! 6. **Evidence pack** in the run directory: the scenario and its SHA-256, tool version,
+//!    machine, method, every step's run directory, `capacity.json`, and `capacity.html`
+//!    ([`evidence`], [`page`]).
 //!
 //! The module never runs load itself: the caller passes a function that runs one scenario
 //! (`app::run_scenario` in the binary), which keeps this module testable and the runtime
@@ -67,11 +72,11 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// DOMAIN.md §7.8: five steps, 10-minute windows, three seeds.
+    /// Five steps, 10-minute windows, three seeds (docs/background.md).
     fn default() -> Self {
         Options {
             fractions: vec![0.5, 0.75, 1.0, 1.1, 1.25],
-            warmup: Duration::from_secs(60),
+            warmup: Duration::from_secs(120),
             window: Duration::from_secs(600),
             grace: Duration::from_secs(10),
             repeat: 3,
@@ -167,7 +172,7 @@ pub type RunFn<'a> = dyn FnMut(Arc<Scenario>, &Path) -> anyhow::Result<(Summary,
 #[derive(Debug, thiserror::Error)]
 #[error("{}", refusal(.plan, .needed))]
 pub struct Refused {
-    pub plan: Plan,
+    pub plan: Box<Plan>,
     /// The options that would conclude, and how long the search would take with them.
     pub needed: String,
 }
@@ -304,7 +309,7 @@ fn check(plan: Plan, claim: &Claim, options: &Options) -> Result<Plan, Refused> 
         return Ok(plan);
     }
     let needed = plan.needed(options.grace, options.repeat);
-    Err(Refused { plan, needed })
+    Err(Refused { plan: Box::new(plan), needed })
 }
 
 /// The report from the runs: the verdict, the loads that bound it, and the notes.
@@ -408,7 +413,7 @@ fn notes(options: &Options, plan: &Plan, runs: &[SeedRun], top: Option<&Load>, n
     notes
 }
 
-/// The USL cross-check in one sentence (DOMAIN.md §7.8): what the fit says about the peak,
+/// The USL cross-check in one sentence (docs/background.md): what the fit says about the peak,
 /// how far to trust it, and that it never raises the measured capacity.
 fn usl_cross_check(fit: Option<&crate::analysis::usl::UslFit>, largest_pass: Option<&Load>) -> String {
     let Some(fit) = fit else {

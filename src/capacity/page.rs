@@ -25,6 +25,7 @@ const PAGE_CSS: &str = "
 .verdict.inconclusive .label, .verdict.not-tested .label { color: var(--warn); }
 td.pass { color: var(--good); font-weight: 600; } td.fail { color: var(--bad); font-weight: 600; }
 td.inconclusive, td.not-tested { color: var(--warn); font-weight: 600; }
+td.l { white-space: nowrap; }
 p.claim { font-size: 1.02rem; }
 .indicative { background: var(--warn-bg); color: var(--warn); font-weight: 700; padding: 0 6px; border-radius: 4px; }
 dl.evidence { display: grid; grid-template-columns: max-content 1fr; gap: 3px 16px; font-size: .9rem; }
@@ -34,7 +35,8 @@ dl.evidence dt { color: var(--muted); } dl.evidence dd { margin: 0; overflow-wra
   body { font-size: 10pt; }
   .verdict { padding: 10px 14px; margin: 8px 0; }
   table { font-size: 7.5pt; } th, td { padding: 2px 4px; white-space: normal; }
-  figure svg { border: none; }
+  figure svg { border: none; max-height: 82mm; }
+  figcaption { font-size: 8pt; }
   tr, .verdict, dl.evidence { break-inside: avoid; }
   h2 { break-after: avoid; }
 }
@@ -210,10 +212,11 @@ fn steps(h: &mut String, r: &CapacityReport) {
          <th>users (target)</th><th>judged</th><th>req/s</th><th>over {target} (95% CI)</th><th>errors (95% CI)</th>\
          <th>goal</th><th>generator</th><th>verdict</th></tr>"
     );
-    for run in &r.runs {
-        for s in &run.steps {
-            row(h, s, mark);
-        }
+    // By seed and load, bisection steps in their place (capacity.json keeps the order they ran).
+    let mut all: Vec<&StepResult> = r.runs.iter().flat_map(|run| run.steps.iter()).collect();
+    all.sort_by(|a, b| (a.seed, a.fraction).partial_cmp(&(b.seed, b.fraction)).unwrap_or(std::cmp::Ordering::Equal));
+    for s in all {
+        row(h, s, mark);
     }
     h.push_str("</table>");
     for run in &r.runs {
@@ -233,7 +236,7 @@ fn steps(h: &mut String, r: &CapacityReport) {
 fn row(h: &mut String, s: &StepResult, mark: &str) {
     let _ = writeln!(
         h,
-        "<tr><td>{mark}{}</td><td>{:.3}×</td><td>{:.1}</td><td>{:.0} ({:.0})</td><td>{}–{} s</td><td>{:.1}</td>\
+        "<tr><td class=\"l\">{mark}{}</td><td>{:.3}×</td><td>{:.1}</td><td>{:.0} ({:.0})</td><td>{}–{} s</td><td>{:.1}</td>\
          <td>{} – {}</td><td>{} – {}</td><td>{}</td><td>{}</td><td class=\"{}\">{}</td></tr>",
         s.seed,
         s.fraction,
@@ -314,6 +317,7 @@ fn evidence(h: &mut String, r: &CapacityReport) {
     );
     h.push_str("</dl>");
     for note in &r.notes {
+        let mark = if note.starts_with("INDICATIVE") { "" } else { mark };
         let _ = write!(h, "<p class=\"note\">{mark}{}</p>", esc(note));
     }
     h.push_str("</section>\n");

@@ -1,5 +1,5 @@
 //! The statistics behind a capacity verdict: Clopper–Pearson intervals for a proportion and
-//! the one-sided Student t bound for batch means (DOMAIN.md §4, §7.8).
+//! the one-sided Student t bound for batch means (docs/background.md).
 //!
 //! Clopper–Pearson is the "exact" binomial interval: its bounds are quantiles of Beta
 //! distributions, `pL = B(α/2; k, n−k+1)` and `pU = B(1−α/2; k+1, n−k)`. It never
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn fifty_nine_clean_samples_bound_the_exceedance_below_five_percent() {
-        // DOMAIN.md §4, at one-sided 95%: n ≥ 59 with zero exceedances gives P < 5%. Our
+        // At one-sided 95%, n ≥ 59 with zero exceedances gives P < 5%. Our
         // interval is two-sided 95% (97.5% one-sided), which needs n ≥ 72.
         assert!(clopper_pearson(0, 72).high < 0.05);
         assert!(clopper_pearson(0, 71).high > 0.05);

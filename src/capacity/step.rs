@@ -1,7 +1,7 @@
 //! One load step of a capacity search: the scenario it runs, and its verdict.
 //!
 //! A step runs only the claimed persona, at a constant arrival rate, for warm-up + window.
-//! Its verdict (DOMAIN.md §7.8) uses only the window's seconds of the timeline:
+//! Its verdict (docs/background.md) uses only the window's seconds of the timeline:
 //!
 //! - **latency**: k latencies above the target out of n, Clopper–Pearson 95%. PASS needs
 //!   `pU < 1−q`, FAIL is `pL > 1−q`. The timeline keeps, per step and second, p50/p95/p99/max
@@ -263,11 +263,96 @@ pub fn judge(
     let from = reach.at.map_or(warm, |at| warm.max(at.saturating_sub(1)));
     let rows: Vec<_> = summary.timeline.iter().filter(|s| s.t > from && s.t <= to).collect();
     let target_us = claim.latency.as_micros() as u64;
+    let Tally { k_low, k_high, n, errors, finished, worst_step } = tally(summary, &rows, target_us);
+    let seconds = rows.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&crate::metrics::Second) -> u64| rows.iter().map(|r| f(r) as f64).sum::<f64>() / seconds;
+    let batches = batches(&rows, claim.quantile, target_us);
+    let goal = goal_share(summary);
+    let goal_success = goal.unwrap_or(0.0);
+    let latency_low = clopper_pearson(k_low, n);
+    let latency_high = clopper_pearson(k_high, n);
+    let errors = clopper_pearson(errors, finished);
+    let healthy = summary.generator.healthy;
+    let found = Found {
+        latency_low,
+        latency_high,
+        k_low,
+        n,
+        errors,
+        batches: &batches,
+        goal,
+        lag_p99_us: summary.generator.lag.p99_us,
+        healthy,
+    };
+    let (mut fails, unsure) = reasons(claim, &found);
+    let concurrency = mean(&|r| r.active_users);
+    let reached = reach.at.is_some() && concurrency >= reach.floor;
+    let verdict = if !healthy {
+        Verdict::Inconclusive
+    } else if !fails.is_empty() {
+        Verdict::Fail
+    } else if !reached {
+        Verdict::NotTested
+    } else if unsure.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Inconclusive
+    };
+    if !reached {
+        let line = reach.shortfall(concurrency);
+        match verdict {
+            // A clear failure with fewer users than claimed is still a failure.
+            Verdict::Fail => fails.push(line.replacen("not tested: ", "failed with only ", 1)),
+            // First: it is what the step's verdict means.
+            _ => fails.insert(0, line),
+        }
+    }
+    fails.extend(unsure);
+    StepResult {
+        fraction,
+        rate,
+        seed: summary.scenario.seed,
+        run_dir,
+        window_s: (from, to),
+        offered_rate: mean(&|r| r.arrivals),
+        concurrency,
+        users_target: users,
+        users_peak: reach.peak,
+        reached_at_s: reach.at,
+        in_flight: mean(&|r| r.in_flight),
+        throughput: mean(&|r| r.finished()),
+        latency_low,
+        latency_high,
+        errors,
+        batches,
+        goal_success,
+        generator_healthy: healthy,
+        lag_p99_us: summary.generator.lag.p99_us,
+        verdict,
+        reasons: fails,
+        worst_step,
+    }
+}
+
+/// What the judged seconds add up to.
+struct Tally {
+    /// Latencies over the target: at least, at most, out of.
+    k_low: u64,
+    k_high: u64,
+    n: u64,
+    errors: u64,
+    finished: u64,
+    /// The journey step doing worst (largest share over the latency target, then of errors):
+    /// where the target breaks first.
+    worst_step: Option<String>,
+}
+
+fn tally(summary: &Summary, rows: &[&crate::metrics::Second], target_us: u64) -> Tally {
     let (mut k_low, mut k_high, mut n) = (0u64, 0u64, 0u64);
     let (mut errors, mut finished) = (0u64, 0u64);
     // Per journey step: (over the target, upper bound; errors; finished).
     let mut per_step = vec![(0u64, 0u64, 0u64); summary.steps.len()];
-    for row in &rows {
+    for row in rows {
         for (j, step) in row.steps.iter().enumerate() {
             let (lo, hi) = exceedance_bounds(&step.latency, target_us);
             k_low += lo;
@@ -291,16 +376,29 @@ pub fn judge(
                 .unwrap_or(std::cmp::Ordering::Equal)
         })
         .and_then(|(j, _)| summary.steps.get(j).map(|s| s.name.clone()));
-    let seconds = rows.len().max(1) as f64;
-    let mean = |f: &dyn Fn(&crate::metrics::Second) -> u64| rows.iter().map(|r| f(r) as f64).sum::<f64>() / seconds;
-    let batches = batches(&rows, claim.quantile, target_us);
-    let goal = goal_share(summary);
-    let goal_success = goal.unwrap_or(0.0);
-    let latency_low = clopper_pearson(k_low, n);
-    let latency_high = clopper_pearson(k_high, n);
-    let errors = clopper_pearson(errors, finished);
-    let allowed = 1.0 - claim.quantile;
+    Tally { k_low, k_high, n, errors, finished, worst_step }
+}
 
+/// What a step measured, as the criteria read it.
+struct Found<'a> {
+    latency_low: Interval,
+    latency_high: Interval,
+    k_low: u64,
+    n: u64,
+    errors: Interval,
+    batches: &'a Batches,
+    goal: Option<f64>,
+    lag_p99_us: u64,
+    healthy: bool,
+}
+
+/// Each criterion that did not pass, in plain words: (clear failures, doubts).
+fn reasons(claim: &Claim, f: &Found) -> (Vec<String>, Vec<String>) {
+    let Found { latency_low, latency_high, k_low, n, errors, batches, goal, .. } = *f;
+    let finished = errors.n;
+    let goal_success = goal.unwrap_or(0.0);
+    let allowed = 1.0 - claim.quantile;
+    let target_us = claim.latency.as_micros() as u64;
     let mut fails = Vec::new();
     let mut unsure = Vec::new();
     let pct = |x: f64| format!("{:.2}%", x * 100.0);
@@ -354,60 +452,13 @@ pub fn judge(
             pct(claim.goal_success)
         ));
     }
-    let healthy = summary.generator.healthy;
-    if !healthy {
+    if !f.healthy {
         unsure.push(format!(
             "generator: lag p99 {}µs exceeded its limit, this step does not measure the target",
-            summary.generator.lag.p99_us
+            f.lag_p99_us
         ));
     }
-    let concurrency = mean(&|r| r.active_users);
-    let reached = reach.at.is_some() && concurrency >= reach.floor;
-    let verdict = if !healthy {
-        Verdict::Inconclusive
-    } else if !fails.is_empty() {
-        Verdict::Fail
-    } else if !reached {
-        Verdict::NotTested
-    } else if unsure.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::Inconclusive
-    };
-    if !reached {
-        let line = reach.shortfall(concurrency);
-        match verdict {
-            // A clear failure with fewer users than claimed is still a failure.
-            Verdict::Fail => fails.push(line.replacen("not tested: ", "failed with only ", 1)),
-            // First: it is what the step's verdict means.
-            _ => fails.insert(0, line),
-        }
-    }
-    fails.extend(unsure);
-    StepResult {
-        fraction,
-        rate,
-        seed: summary.scenario.seed,
-        run_dir,
-        window_s: (from, to),
-        offered_rate: mean(&|r| r.arrivals),
-        concurrency,
-        users_target: users,
-        users_peak: reach.peak,
-        reached_at_s: reach.at,
-        in_flight: mean(&|r| r.in_flight),
-        throughput: mean(&|r| r.finished()),
-        latency_low,
-        latency_high,
-        errors,
-        batches,
-        goal_success,
-        generator_healthy: healthy,
-        lag_p99_us: summary.generator.lag.p99_us,
-        verdict,
-        reasons: fails,
-        worst_step,
-    }
+    (fails, unsure)
 }
 
 /// The share of users who reached their goal, over those whose visit ended on its own: one
@@ -466,7 +517,7 @@ pub fn tolerance(target: f64) -> f64 {
     if target <= 0.0 {
         return 1.0;
     }
-    (2.0 / target.sqrt()).max(0.05).min(1.0)
+    (2.0 / target.sqrt()).clamp(0.05, 1.0)
 }
 
 /// Bounds on how many of a second's `q.count` latencies exceed `target_us`, from its

@@ -195,7 +195,7 @@ where
     let xs = (x0 - pad).max(0.0)..x1 + pad;
     let (upper, lower) = area.split_vertically(area.dim_in_pixel().1 / 2);
     let top = r.largest_pass.as_ref().map(|l| l.fraction);
-    let users = r.claim.concurrency.map(|n| crate::format::count(n));
+    let users = r.claim.concurrency.map(crate::format::count);
     let x_desc = match &users {
         Some(n) => format!("load (× the claim; 1.0 = {n} users in session)"),
         None => "load (× the claimed rate)".to_string(),
@@ -220,6 +220,7 @@ where
         .light_line_style(GRID.mix(0.4))
         .bold_line_style(GRID)
         .y_desc(format!("p{q} latency (log)"))
+        .y_labels(6)
         .x_label_formatter(&|v| format!("{v:.2}×"))
         .y_label_formatter(&latency_label)
         .label_style(font(15))
