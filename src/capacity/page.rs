@@ -116,7 +116,14 @@ fn verdict(h: &mut String, r: &CapacityReport) {
             esc(&l.reasons.join("; "))
         );
     }
-    for note in r.notes.iter().filter(|n| n.starts_with("INDICATIVE") || n.starts_with("NOT TESTED")) {
+    if r.settings.indicative && r.plan.as_ref().is_some_and(|p| !p.concludes()) {
+        // The reasons are in the plan section; here, only that they exist.
+        h.push_str(
+            "<li>INDICATIVE: run with --indicative although its plan cannot conclude (see the plan below); not a \
+             result to attach to a procurement file.</li>",
+        );
+    }
+    for note in r.notes.iter().filter(|n| n.starts_with("NOT TESTED")) {
         let _ = write!(h, "<li>{}</li>", esc(note));
     }
     h.push_str("</ul></div>");
