@@ -451,23 +451,50 @@ fn capacity(args: CapacityArgs, style: Style) -> anyhow::Result<ExitCode> {
         window: args.step_duration,
         repeat: args.repeat.max(1),
         resolution: args.resolution,
+        method: if args.hold {
+            crate::capacity::Method::Hold { ramp_s: args.ramp.as_secs_f64() }
+        } else {
+            crate::capacity::Method::Rate
+        },
+        indicative: args.indicative,
         ..Default::default()
     };
+    // Refused before any load is sent or any directory created.
+    if let Err(e) = crate::capacity::preflight(&scenario, &claim, &options) {
+        return refused(e);
+    }
     let dir = RunDir::create(&args.out, &format!("{}-capacity", scenario.name), SystemTime::now())
         .with_context(|| format!("cannot create the capacity directory under {}", args.out.display()))?;
     let mut run = |s: Arc<Scenario>, out: &std::path::Path| -> anyhow::Result<(Summary, std::path::PathBuf)> {
         let finished = run_scenario(s, out, style)?;
         Ok((finished.summary, finished.dir.path().to_path_buf()))
     };
-    let report = crate::capacity::search(&scenario, &bytes, &claim, &options, dir.path(), &mut run)?;
+    let report = match crate::capacity::search(&scenario, &bytes, &claim, &options, dir.path(), &mut run) {
+        Ok(report) => report,
+        Err(e) => return refused(e),
+    };
     let mut stdout = std::io::stdout().lock();
     crate::capacity::render::terminal(&report, &style, &mut stdout)?;
     writeln!(stdout, "\nEvidence pack: {}", dir.path().display())?;
     Ok(match report.verdict {
         crate::capacity::step::Verdict::Pass => ExitCode::Success,
         crate::capacity::step::Verdict::Fail => ExitCode::ThresholdsFailed,
-        crate::capacity::step::Verdict::Inconclusive => ExitCode::Inconclusive,
+        crate::capacity::step::Verdict::Inconclusive | crate::capacity::step::Verdict::NotTested => {
+            ExitCode::Inconclusive
+        }
     })
+}
+
+/// A capacity plan that cannot conclude is a usage error (exit code 2); anything else stays
+/// an error.
+fn refused(e: anyhow::Error) -> anyhow::Result<ExitCode> {
+    match e.downcast_ref::<crate::capacity::Refused>() {
+        Some(refused) => {
+            eprintln!("error: {refused}");
+            Ok(ExitCode::Invalid)
+        }
+        None => Err(e),
+    }
 }
 
 fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {

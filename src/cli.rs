@@ -110,12 +110,23 @@ pub struct CapacityArgs {
     /// Load steps as multiples of the claim.
     #[arg(long, value_delimiter = ',', default_value = "0.5,0.75,1.0,1.1,1.25")]
     pub fractions: Vec<f64>,
-    /// Warm-up of each step, excluded from the verdict.
-    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    /// Warm-up of each step, excluded from the verdict (the rate method needs about one
+    /// session length for the population to build up; the plan says how long).
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
     pub warmup: std::time::Duration,
-    /// Steady window judged in each step (docs/background.md#capacity-verdict: at least 10 minutes; short for CI).
+    /// Window judged in each step; the plan says how long it must be to conclude.
     #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
     pub step_duration: std::time::Duration,
+    /// Test "N concurrent" as N users held in session (started over --ramp, kept for the
+    /// window) rather than as the arrival rate that produces N at steady state.
+    #[arg(long)]
+    pub hold: bool,
+    /// With --hold: how long the claim allows for the N users to arrive.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration, requires = "hold")]
+    pub ramp: std::time::Duration,
+    /// Run a plan that cannot conclude anyway; every line of its report says INDICATIVE.
+    #[arg(long)]
+    pub indicative: bool,
     /// Independent runs with seeds seed, seed+1, …; the verdict holds only if all agree.
     #[arg(long, default_value_t = 3)]
     pub repeat: u32,

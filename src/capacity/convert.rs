@@ -27,6 +27,13 @@ pub fn journey_cost(journey: &Journey) -> JourneyCost {
     JourneyCost { requests, think_s }
 }
 
+/// The expected requests and think time of one walk through `journey` from op `pc` on (the
+/// part a held user repeats after logging in).
+pub fn journey_cost_from(journey: &Journey, pc: usize) -> JourneyCost {
+    let (requests, think_s, _) = walk(&journey.ops, pc, None);
+    JourneyCost { requests, think_s }
+}
+
 /// Expected (requests, think) from `pc` until `stop` (a loop's end), a `Jump` (a branch's
 /// end, whose target is returned) or the end of the program.
 fn walk(ops: &[Op], mut pc: usize, stop: Option<usize>) -> (f64, f64, usize) {

@@ -3,14 +3,14 @@
 //! In the capacity run directory: `scenario.yaml` (the file exactly as run) with its SHA-256
 //! in `capacity.json`, the tool version, the machine that generated the load, every step's
 //! own run directory under `steps/` (summary.json each), `capacity.json` (the verdict and
-//! every figure behind it) and `capacity.html` (the section for report.html).
+//! every figure behind it) and `capacity.html` (the page that goes into the file).
 
 use std::path::Path;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use super::{render, sha256, CapacityReport};
+use super::{page, sha256, CapacityReport};
 use crate::scenario::Scenario;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,7 +78,7 @@ pub fn write(dir: &Path, report: &CapacityReport, scenario_bytes: &[u8]) -> anyh
     };
     put("scenario.yaml", scenario_bytes)?;
     put("capacity.json", &serde_json::to_vec_pretty(report)?)?;
-    put("capacity.html", render::html_section(report).as_bytes())?;
+    put("capacity.html", page::html(report)?.as_bytes())?;
     Ok(())
 }
 

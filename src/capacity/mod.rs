@@ -2,18 +2,23 @@
 //!
 //! `schoolday capacity SCENARIO --claim "exam 8000 concurrent, p95 < 1s, errors < 0.1%"`:
 //!
-//! 1. **Convert** the claimed concurrency to an arrival rate, `X = N / (Z + R)`
+//! 1. **Plan** before any load ([`plan`]): the warm-up the population needs to build up and
+//!    the requests each step needs for its bounds, hence a minimum window; a plan that cannot
+//!    conclude is refused unless the user insists (`--indicative`).
+//! 2. **Convert** the claimed concurrency to an arrival rate, `X = N / (Z + R)`
 //!    ([`convert`]), with R measured by a short calibration run at light load.
-//! 2. **Ladder**: steps at 0.5, 0.75, 1.0, 1.1, 1.25 × X, each a real run of the claimed
-//!    persona alone at a constant rate, warm-up excluded ([`step`]).
-//! 3. **Judge** each step from its window: Clopper–Pearson on latency exceedance and errors,
-//!    batches, user goal success, generator health ([`step`], [`stats`]).
-//! 4. **Bisect** between the last pass and the first fail, **repeat** for every seed, and
+//! 3. **Ladder**: steps at 0.5, 0.75, 1.0, 1.1, 1.25 × the claim, each a real run of the
+//!    claimed persona alone, either at a constant rate (the rate method) or as N users held in
+//!    session (`--hold`) ([`step`]).
+//! 4. **Judge** each step from its window, and only once its users are in session (NOT TESTED
+//!    otherwise): Clopper–Pearson on latency exceedance and errors, batches, user goal
+//!    success, generator health ([`step`], [`stats`]).
+//! 5. **Bisect** between the last pass and the first fail, **repeat** for every seed, and
 //!    state the verdict, the largest load that passed and the first that failed
 //!    ([`search`]).
-//! 5. **Evidence pack** in the run directory: the scenario and its SHA-256, tool version,
-//!    machine, every step's run directory, `capacity.json`, and an HTML section
-//!    ([`evidence`], [`render`]).
+//! 6. **Evidence pack** in the run directory: the scenario and its SHA-256, tool version,
+//!    machine, method, every step's run directory, `capacity.json`, and `capacity.html`
+//!    ([`evidence`], [`page`]).
 //!
 //! The module never runs load itself: the caller passes a function that runs one scenario
 //! (`app::run_scenario` in the binary), which keeps this module testable and the runtime
@@ -21,6 +26,8 @@
 
 pub mod convert;
 pub mod evidence;
+pub mod page;
+pub mod plan;
 pub mod render;
 pub mod search;
 pub mod sha256;
@@ -37,6 +44,7 @@ use crate::analysis::Summary;
 use crate::scenario::claim::{Claim, ClaimLoad};
 use crate::scenario::Scenario;
 use convert::{as_rate, convert, journey_cost, Conversion};
+pub use plan::{Method, Plan};
 use search::{overall, run_seed, SeedRun, StepRunner};
 use step::{judge, step_scenario, StepResult, Timing, Verdict};
 
@@ -57,20 +65,26 @@ pub struct Options {
     pub max_bisections: u32,
     /// Length of the light-load run that measures R.
     pub calibration: Duration,
+    /// How each step puts the load on: arrivals at a rate, or users held in session.
+    pub method: Method,
+    /// Run a plan that cannot conclude anyway, every line of its report saying so.
+    pub indicative: bool,
 }
 
 impl Default for Options {
-    /// docs/background.md#capacity-verdict: five steps, 10-minute windows, three seeds.
+    /// Five steps, 10-minute windows, three seeds (docs/background.md).
     fn default() -> Self {
         Options {
             fractions: vec![0.5, 0.75, 1.0, 1.1, 1.25],
-            warmup: Duration::from_secs(60),
+            warmup: Duration::from_secs(120),
             window: Duration::from_secs(600),
             grace: Duration::from_secs(10),
             repeat: 3,
             resolution: 0.05,
             max_bisections: 4,
             calibration: Duration::from_secs(10),
+            method: Method::Rate,
+            indicative: false,
         }
     }
 }
@@ -83,6 +97,9 @@ pub struct CapacityReport {
     pub claim: ClaimInfo,
     pub conversion: Conversion,
     pub settings: Settings,
+    /// What each step needed, computed before the search (absent in version 1 files).
+    #[serde(default)]
+    pub plan: Option<Plan>,
     pub runs: Vec<SeedRun>,
     pub verdict: Verdict,
     /// Smallest over seeds of the largest passing load.
@@ -118,6 +135,16 @@ pub struct Settings {
     pub repeat: u32,
     pub seeds: Vec<u64>,
     pub resolution: f64,
+    /// How the load was put on (the rate method in version 1 files).
+    #[serde(default = "rate_method")]
+    pub method: Method,
+    /// Run although its plan could not conclude.
+    #[serde(default)]
+    pub indicative: bool,
+}
+
+fn rate_method() -> Method {
+    Method::Rate
 }
 
 /// A load, in every unit a reader may want.
@@ -141,7 +168,88 @@ pub struct Load {
 /// Runs one scenario to its summary; returns the summary and its run directory.
 pub type RunFn<'a> = dyn FnMut(Arc<Scenario>, &Path) -> anyhow::Result<(Summary, PathBuf)> + 'a;
 
+/// A plan that cannot conclude, refused before (or right after calibrating) rather than run.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", refusal(.plan, .needed))]
+pub struct Refused {
+    pub plan: Box<Plan>,
+    /// The options that would conclude, and how long the search would take with them.
+    pub needed: String,
+}
+
+fn refusal(plan: &Plan, needed: &str) -> String {
+    let mut text = String::from("this plan cannot conclude:");
+    for p in &plan.problems {
+        text.push_str("\n  - ");
+        text.push_str(p);
+    }
+    text.push_str(&format!(
+        "\na run that can conclude needs {needed};\nor pass --indicative to run this one anyway (every line of its \
+         report then says INDICATIVE, and it goes into no procurement file)"
+    ));
+    text
+}
+
+/// What one session of the claimed persona costs, and what the part a held user repeats
+/// after logging in costs.
+#[derive(Debug, Clone, Copy)]
+struct Costs {
+    session: convert::JourneyCost,
+    held: convert::JourneyCost,
+}
+
+fn persona_cost(scenario: &Scenario, claim: &Claim) -> anyhow::Result<Costs> {
+    let persona = scenario
+        .personas
+        .iter()
+        .find(|p| p.name == claim.persona)
+        .ok_or_else(|| anyhow::anyhow!("the scenario has no persona `{}`", claim.persona))?;
+    let split = step::hold_split(&persona.journey, persona.behaviour.login_end);
+    Ok(Costs { session: journey_cost(&persona.journey), held: convert::journey_cost_from(&persona.journey, split) })
+}
+
+fn planned(claim: &Claim, costs: Costs, conversion: &Conversion, measured: bool, options: &Options) -> Plan {
+    let timing = Timing { warmup: options.warmup, window: options.window, grace: options.grace };
+    let response = measured.then_some(conversion.response_s);
+    match options.method {
+        Method::Rate => {
+            plan::plan(claim, costs.session, response, conversion.rate, options.method, &options.fractions, timing)
+        }
+        Method::Hold { .. } => {
+            // The same N users, cycling through the repeated part: R scales with its requests.
+            let session = costs.session;
+            let held = costs.held;
+            let n = conversion.rate * (session.think_s + conversion.response_s);
+            let r = response.map(|r| r * held.requests / session.requests.max(1.0));
+            let cycle = held.think_s + r.unwrap_or(0.0);
+            let rate = if cycle > 0.0 { n / cycle } else { f64::INFINITY };
+            plan::plan(claim, held, r, rate, options.method, &options.fractions, timing)
+        }
+    }
+}
+
+/// The plan before any load is sent, printed to stderr; a [`Refused`] error if it cannot
+/// conclude (unless `options.indicative`). R is not known yet and taken as 0: the session is
+/// then as short and the rate as high as they can be, so a plan refused here would be refused
+/// after calibrating too. `None` when nothing can be said before calibrating (no think time).
+pub fn preflight(scenario: &Scenario, claim: &Claim, options: &Options) -> anyhow::Result<Option<Plan>> {
+    let costs = persona_cost(scenario, claim)?;
+    let cost = costs.session;
+    let (conversion, measured) = match claim.load {
+        ClaimLoad::Rate(rate) => (as_rate(rate, cost), true),
+        ClaimLoad::Concurrent(n) => (convert(n, cost, 0.0), false),
+    };
+    let plan = planned(claim, costs, &conversion, measured, options);
+    if !conversion.rate.is_finite() || plan.steps.iter().any(|s| !s.requests_per_s.is_finite()) {
+        return Ok(None);
+    }
+    Ok(Some(check(plan, claim, options)?))
+}
+
 /// Search the capacity of `scenario`'s claimed persona; writes the evidence pack into `dir`.
+/// After calibrating, prints the plan to stderr and refuses (a [`Refused`] error) one that
+/// cannot conclude unless `options.indicative`; call [`preflight`] first to refuse before
+/// any load is sent.
 pub fn search(
     scenario: &Scenario,
     scenario_bytes: &[u8],
@@ -150,13 +258,10 @@ pub fn search(
     dir: &Path,
     run: &mut RunFn,
 ) -> anyhow::Result<CapacityReport> {
-    let persona = scenario
-        .personas
-        .iter()
-        .find(|p| p.name == claim.persona)
-        .ok_or_else(|| anyhow::anyhow!("the scenario has no persona `{}`", claim.persona))?;
+    let costs = persona_cost(scenario, claim)?;
+    let cost = costs.session;
     let pack = evidence::collect(scenario, scenario_bytes);
-    let cost = journey_cost(&persona.journey);
+    let timing = Timing { warmup: options.warmup, window: options.window, grace: options.grace };
     let steps_dir = dir.join("steps");
     let conversion = match claim.load {
         ClaimLoad::Rate(rate) => as_rate(rate, cost),
@@ -170,27 +275,61 @@ pub fn search(
         "cannot convert the claim into an arrival rate: {}",
         conversion.statement
     );
-    let timing = Timing { warmup: options.warmup, window: options.window, grace: options.grace };
+    let plan = check(planned(claim, costs, &conversion, true, options), claim, options)?;
     let seeds: Vec<u64> = (0..options.repeat.max(1) as u64).map(|i| scenario.seed.wrapping_add(i)).collect();
-    let mut runner = Runner { scenario, claim, rate: conversion.rate, timing, dir, steps_dir: &steps_dir, run };
+    let session_s = conversion.think_s + conversion.response_s;
+    let mut runner = Runner {
+        scenario,
+        claim,
+        rate: conversion.rate,
+        session_s,
+        method: options.method,
+        indicative: options.indicative,
+        timing,
+        dir,
+        steps_dir: &steps_dir,
+        run,
+    };
     let mut runs = Vec::new();
     for &seed in &seeds {
         runs.push(run_seed(&mut runner, seed, &options.fractions, options.resolution, options.max_bisections)?);
     }
-    let verdict = overall(&runs);
-    let pick = |f: fn(&SeedRun) -> Option<f64>| -> Option<Load> {
-        let mut best: Option<&StepResult> = None;
-        for r in &runs {
-            let fraction = f(r)?;
-            let step = r.steps.iter().find(|s| s.fraction == fraction)?;
-            if best.is_none_or(|b| step.fraction < b.fraction) {
-                best = Some(step);
-            }
+    let report = assemble(pack, claim, conversion, plan, options, seeds, runs);
+    evidence::write(dir, &report, scenario_bytes)?;
+    Ok(report)
+}
+
+/// Print the plan; refuse it if it cannot conclude and the user did not insist.
+fn check(plan: Plan, claim: &Claim, options: &Options) -> Result<Plan, Refused> {
+    eprint!("{}", plan::render(&plan, claim));
+    if plan.concludes() || options.indicative {
+        if !plan.concludes() {
+            eprintln!("  INDICATIVE: this plan cannot conclude ({}); running it as asked", plan.problems.len());
         }
-        best.map(load_of)
-    };
+        return Ok(plan);
+    }
+    let needed = plan.needed(options.grace, options.repeat);
+    Err(Refused { plan: Box::new(plan), needed })
+}
+
+/// The report from the runs: the verdict, the loads that bound it, and the notes.
+fn assemble(
+    evidence: evidence::Evidence,
+    claim: &Claim,
+    conversion: Conversion,
+    plan: Plan,
+    options: &Options,
+    seeds: Vec<u64>,
+    runs: Vec<SeedRun>,
+) -> CapacityReport {
+    let verdict = overall(&runs);
     // The largest pass must hold in every seed: if one seed has none, there is none.
-    let largest_pass = pick(|r| r.largest_pass);
+    let largest_pass = runs
+        .iter()
+        .map(|r| r.largest_pass.and_then(|f| r.steps.iter().find(|s| s.fraction == f)))
+        .collect::<Option<Vec<_>>>()
+        .and_then(|passes| passes.into_iter().min_by(|a, b| a.fraction.total_cmp(&b.fraction)))
+        .map(load_of);
     let first_fail = runs
         .iter()
         .filter_map(|r| r.first_fail.and_then(|f| r.steps.iter().find(|s| s.fraction == f)))
@@ -198,35 +337,12 @@ pub fn search(
         .map(load_of);
     let usl_points: Vec<(f64, f64)> =
         runs.iter().flat_map(|r| r.steps.iter().map(|s| (s.in_flight, s.throughput))).collect();
-    let mut notes = Vec::new();
-    if options.window < Duration::from_secs(300) {
-        notes.push(format!(
-            "Short steady windows ({} s, where the method asks for at least 10 minutes): an indicative result, not one to attach to a procurement file.",
-            options.window.as_secs()
-        ));
-    }
-    if options.repeat < 3 {
-        notes.push(format!(
-            "{} seed(s): a verdict for a procurement file needs at least 3 independent runs that agree (--repeat 3).",
-            options.repeat
-        ));
-    }
-    if runs.iter().any(|r| r.steps.iter().any(|s| !s.generator_healthy)) {
-        notes.push("The generator fell behind in at least one step: those steps are INCONCLUSIVE, whatever they measured; use a bigger machine or shards.".into());
-    }
-    if first_fail.is_none() {
-        if let Some(top) = &largest_pass {
-            notes.push(format!(
-                "No step failed: the capacity is at least {:.2}× the claim ({:.1} sessions/s); it was not measured above that.",
-                top.fraction, top.rate
-            ));
-        }
-    }
     let usl = crate::analysis::usl::fit(&usl_points);
+    let mut notes = notes(options, &plan, &runs, largest_pass.as_ref(), first_fail.is_none());
     notes.push(usl_cross_check(usl.as_ref(), largest_pass.as_ref()));
-    let report = CapacityReport {
-        schema_version: 1,
-        evidence: pack,
+    CapacityReport {
+        schema_version: 2,
+        evidence,
         claim: ClaimInfo {
             text: claim.text.clone(),
             persona: claim.persona.clone(),
@@ -247,7 +363,10 @@ pub fn search(
             repeat: options.repeat,
             seeds,
             resolution: options.resolution,
+            method: options.method,
+            indicative: options.indicative,
         },
+        plan: Some(plan),
         runs,
         verdict,
         largest_pass,
@@ -255,12 +374,46 @@ pub fn search(
         usl_points,
         usl,
         notes,
-    };
-    evidence::write(dir, &report, scenario_bytes)?;
-    Ok(report)
+    }
 }
 
-/// The USL cross-check in one sentence (docs/background.md#capacity-verdict): what the fit says about the peak,
+fn notes(options: &Options, plan: &Plan, runs: &[SeedRun], top: Option<&Load>, no_fail: bool) -> Vec<String> {
+    let mut notes = Vec::new();
+    if options.indicative && !plan.concludes() {
+        notes.push(format!(
+            "INDICATIVE: run with --indicative although its plan cannot conclude ({}). Not a result to attach to a \
+             procurement file.",
+            plan.problems.join("; ")
+        ));
+    }
+    if options.repeat < 3 {
+        notes.push(format!(
+            "{} seed(s): a verdict for a procurement file needs at least 3 independent runs that agree (--repeat 3).",
+            options.repeat
+        ));
+    }
+    if runs.iter().any(|r| r.steps.iter().any(|s| !s.generator_healthy)) {
+        notes.push("The generator fell behind in at least one step: those steps are INCONCLUSIVE, whatever they measured; use a bigger machine or shards.".into());
+    }
+    if runs.iter().any(|r| r.steps.iter().any(|s| s.verdict == Verdict::NotTested)) {
+        notes.push(
+            "NOT TESTED steps never had their users in session (within the tolerance): they say nothing about the \
+             claim. A longer warm-up (rate method) or ramp (--hold) gives the population time to build up."
+                .into(),
+        );
+    }
+    if no_fail {
+        if let Some(top) = top {
+            notes.push(format!(
+                "No step failed: the capacity is at least {:.2}× the claim ({:.1} sessions/s); it was not measured above that.",
+                top.fraction, top.rate
+            ));
+        }
+    }
+    notes
+}
+
+/// The USL cross-check in one sentence (docs/background.md): what the fit says about the peak,
 /// how far to trust it, and that it never raises the measured capacity.
 fn usl_cross_check(fit: Option<&crate::analysis::usl::UslFit>, largest_pass: Option<&Load>) -> String {
     let Some(fit) = fit else {
@@ -327,7 +480,11 @@ fn calibrate(
 struct Runner<'a, 'r> {
     scenario: &'a Scenario,
     claim: &'a Claim,
+    /// Sessions per second at 1.0×, and how long one lasts (Z + R): N = rate × session_s.
     rate: f64,
+    session_s: f64,
+    method: Method,
+    indicative: bool,
     timing: Timing,
     dir: &'a Path,
     steps_dir: &'a Path,
@@ -337,15 +494,26 @@ struct Runner<'a, 'r> {
 impl StepRunner for Runner<'_, '_> {
     fn run(&mut self, fraction: f64, seed: u64) -> anyhow::Result<StepResult> {
         let rate = self.rate * fraction;
-        let s = step_scenario(self.scenario, &self.claim.persona, rate, seed, self.timing);
+        let users = rate * self.session_s;
+        let (s, timing) = match self.method {
+            Method::Rate => (step_scenario(self.scenario, &self.claim.persona, rate, seed, self.timing), self.timing),
+            Method::Hold { ramp_s } => {
+                let ramp = Duration::from_secs_f64(ramp_s);
+                let held = users.round().max(1.0) as u64;
+                let s = step::hold_scenario(self.scenario, &self.claim.persona, held, seed, ramp, self.timing.window);
+                (s, Timing { warmup: ramp, ..self.timing })
+            }
+        };
         let (summary, run_dir) = (self.run)(s, self.steps_dir)?;
         let relative = run_dir.strip_prefix(self.dir).unwrap_or(&run_dir).display().to_string();
-        let result = judge(&summary, self.claim, fraction, rate, self.timing, relative);
+        let result = judge(&summary, self.claim, fraction, rate, users, timing, relative);
         eprintln!(
-            "capacity: {:.3}× ({:.1} sessions/s, seed {seed}): {:?}{}",
+            "capacity: {}{:.3}× ({:.0} users, {:.1} sessions/s, seed {seed}): {}{}",
+            if self.indicative { "INDICATIVE " } else { "" },
             fraction,
+            users,
             rate,
-            result.verdict,
+            result.verdict.label(),
             result.reasons.first().map(|r| format!(" — {r}")).unwrap_or_default()
         );
         Ok(result)

@@ -5,10 +5,12 @@
 //! - Steps run in increasing load and the ladder stops at its first FAIL: higher steps would
 //!   only fail harder, and on a shared target each of them costs a real overload.
 //! - Bisection only happens between a PASS and a FAIL of the same seed, and stops at an
-//!   INCONCLUSIVE midpoint (the evidence there does not say which side it is on).
+//!   INCONCLUSIVE or NOT TESTED midpoint (the evidence there does not say which side it is on).
 //! - The claim PASSES for a seed when every step at or below 1.0× passed and a step at or
-//!   above 1.0× passed; it FAILS when any step at or below 1.0× failed; otherwise it is
-//!   INCONCLUSIVE. Across seeds the verdict holds only if every seed agrees.
+//!   above 1.0× passed; it FAILS when any step at or below 1.0× failed; it is NOT TESTED when
+//!   a step at or below 1.0× never reached its population, or none at or above 1.0× did;
+//!   otherwise it is INCONCLUSIVE. Across seeds the verdict holds only if every seed agrees
+//!   (a mix with a NOT TESTED seed is NOT TESTED, any other mix INCONCLUSIVE).
 //! - The capacity reported is the *smallest* over seeds of the largest passing load: never a
 //!   figure that one of the runs did not sustain, and never one above what was measured.
 
@@ -67,7 +69,7 @@ pub fn run_seed(
         match verdict {
             Verdict::Pass => lo = Some(mid),
             Verdict::Fail => hi = Some(mid),
-            Verdict::Inconclusive => break,
+            Verdict::Inconclusive | Verdict::NotTested => break,
         }
     }
     let (largest_pass, first_fail) = bracket(&steps);
@@ -93,15 +95,21 @@ fn claim_verdict(steps: &[StepResult]) -> Verdict {
         && steps.iter().any(|s| s.fraction >= 1.0 - 1e-9 && s.verdict == Verdict::Pass)
     {
         Verdict::Pass
+    } else if at_or_below.iter().any(|s| s.verdict == Verdict::NotTested)
+        || steps.iter().filter(|s| s.fraction >= 1.0 - 1e-9).all(|s| s.verdict == Verdict::NotTested)
+    {
+        Verdict::NotTested
     } else {
         Verdict::Inconclusive
     }
 }
 
-/// The verdict over every seed: unanimous, or inconclusive.
+/// The verdict over every seed: unanimous, else NOT TESTED if a seed was not, else
+/// inconclusive.
 pub fn overall(runs: &[SeedRun]) -> Verdict {
     match runs.first() {
         Some(first) if runs.iter().all(|r| r.verdict == first.verdict) => first.verdict,
+        Some(_) if runs.iter().any(|r| r.verdict == Verdict::NotTested) => Verdict::NotTested,
         _ => Verdict::Inconclusive,
     }
 }
@@ -131,6 +139,9 @@ mod tests {
                 window_s: (0, 1),
                 offered_rate: 0.0,
                 concurrency: 0.0,
+                users_target: 0.0,
+                users_peak: 0,
+                reached_at_s: Some(1),
                 in_flight: 0.0,
                 throughput: 0.0,
                 latency_low: ci,

@@ -13,8 +13,13 @@
 //! - **errors**: exact counts, Clopper–Pearson 95%, PASS needs `pU < e`, FAIL is `pL > e`.
 //! - **batches**: the window cut into 10 batches; every batch's p_q (bounded above by the
 //!   worst second) meets the target, or the batches' one-sided 95% t bound does.
-//! - **users**: the share who reached their goal must reach the claim's (99% by default).
+//! - **users**: the share who reached their goal must reach the claim's (99% by default),
+//!   counted over the users whose visit ended on its own (not those cut off at the end).
 //! - **generator**: a step whose generator fell behind is INCONCLUSIVE, whatever it measured.
+//! - **concurrency**: a step is judged only from the first second its users in session
+//!   reached the step's target (within [`tolerance`]); a step that never gets there, or
+//!   whose window averages below it, is NOT TESTED: it says nothing about the claim, except
+//!   that a clear FAIL with fewer users than claimed stays a FAIL.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +30,7 @@ use super::stats::{clopper_pearson, t_upper, Interval};
 use crate::analysis::Summary;
 use crate::metrics::Quantiles;
 use crate::scenario::claim::Claim;
-use crate::scenario::{Arrival, Scenario, Shape, Spacing};
+use crate::scenario::{Arrival, Journey, Op, Scenario, Shape, Spacing};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -33,6 +38,31 @@ pub enum Verdict {
     Pass,
     Fail,
     Inconclusive,
+    /// The claimed concurrency was never reached: the claim was not put to the test.
+    #[serde(rename = "NOT_TESTED")]
+    NotTested,
+}
+
+impl Verdict {
+    /// As printed: `PASS`, `NOT TESTED`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Inconclusive => "INCONCLUSIVE",
+            Verdict::NotTested => "NOT TESTED",
+        }
+    }
+
+    /// The CSS class of the verdict in capacity.html.
+    pub fn class(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NotTested => "not-tested",
+        }
+    }
 }
 
 /// How long a step lasts.
@@ -69,6 +99,95 @@ pub fn step_scenario(base: &Scenario, persona: &str, rate: f64, seed: u64, timin
     Arc::new(s)
 }
 
+/// The scenario of one held step: `users` users of the claimed persona started evenly over
+/// `ramp`, each staying in session until the window ends (its journey after login repeated,
+/// see [`hold_journey`]), then cut off: a closed loop, as an exam room is.
+pub fn hold_scenario(
+    base: &Scenario,
+    persona: &str,
+    users: u64,
+    seed: u64,
+    ramp: Duration,
+    window: Duration,
+) -> Arc<Scenario> {
+    let mut s = base.clone();
+    s.personas.retain(|p| p.name == persona);
+    for p in &mut s.personas {
+        p.population = Some(users.max(1));
+        p.arrival = Arrival {
+            shape: Shape::Burst { at: Duration::ZERO, spread: ramp, decay: None },
+            spacing: Spacing::Even,
+            stagger: None,
+        };
+        let (journey, login_end) = hold_journey(&p.journey, p.behaviour.login_end);
+        p.journey = journey;
+        p.behaviour.login_end = login_end;
+    }
+    // Held a second past the window, so that its last second is still a held one; then cut
+    // off, as a closed loop ends.
+    s.duration = ramp + window + Duration::from_secs(1);
+    s.grace = Duration::ZERO;
+    s.seed = seed;
+    s.gates = crate::scenario::Gates { lag_limit: base.gates.lag_limit, ..Default::default() };
+    s.name = format!("{} capacity hold {users} users seed {seed}", base.name);
+    Arc::new(s)
+}
+
+/// Where a held user's repeated part starts: just after the login steps when they can be
+/// split off cleanly (the prefix points only into itself or at the split, the rest only into
+/// itself), else 0 (the whole journey repeats).
+pub fn hold_split(journey: &Journey, login_end: usize) -> usize {
+    let refs = |op: &Op| -> Vec<usize> {
+        match op {
+            Op::LoopStart { end, .. } => vec![*end],
+            Op::LoopEnd { start } => vec![*start],
+            Op::Choose { branches } => branches.iter().map(|(_, b)| *b).collect(),
+            Op::Jump(t) => vec![*t],
+            _ => vec![],
+        }
+    };
+    let ops = &journey.ops;
+    let login_end = login_end.min(ops.len());
+    let clean = ops[..login_end].iter().all(|op| refs(op).iter().all(|&i| i <= login_end))
+        && ops[login_end..].iter().all(|op| refs(op).iter().all(|&i| i >= login_end));
+    if clean {
+        login_end
+    } else {
+        0
+    }
+}
+
+/// The journey of a held user: the login steps once, then the rest repeated (`u32::MAX`
+/// times: longer than any window), so that each user opens one session and keeps it. When the
+/// login cannot be split off cleanly (it sits inside a loop or a choice), the whole journey
+/// is repeated instead, logging in again every round. Returns the journey and its
+/// `login_end`.
+pub fn hold_journey(journey: &Journey, login_end: usize) -> (Journey, usize) {
+    let ops = &journey.ops;
+    let split = hold_split(journey, login_end);
+    let clean = split == login_end;
+    let moved = |op: &Op, in_loop: bool| -> Op {
+        // The loop's ops move one place on (the LoopStart sits before them), and so does
+        // every index into them; the login prefix stays where it is. An index at the split
+        // from the prefix now names the LoopStart, which is where it should go.
+        let at = |i: usize| if in_loop { i + 1 } else { i };
+        match op {
+            Op::LoopStart { count, end } => Op::LoopStart { count: *count, end: at(*end) },
+            Op::LoopEnd { start } => Op::LoopEnd { start: at(*start) },
+            Op::Choose { branches } => Op::Choose { branches: branches.iter().map(|(w, b)| (*w, at(*b))).collect() },
+            Op::Jump(t) => Op::Jump(at(*t)),
+            other => other.clone(),
+        }
+    };
+    let mut out: Vec<Op> = ops[..split].iter().map(|op| moved(op, false)).collect();
+    out.push(Op::LoopStart { count: u32::MAX, end: ops.len() + 1 });
+    out.extend(ops[split..].iter().map(|op| moved(op, true)));
+    out.push(Op::LoopEnd { start: split });
+    // Unsplit, the login steps moved one place on too.
+    let login_end = if clean { login_end } else { login_end + usize::from(login_end > 0) };
+    (Journey { ops: out, ..journey.clone() }, login_end)
+}
+
 /// Everything measured and decided about one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
@@ -85,6 +204,15 @@ pub struct StepResult {
     pub offered_rate: f64,
     /// Mean users in session in the window: the concurrency actually reached.
     pub concurrency: f64,
+    /// Users the step had to have in session to be judged.
+    #[serde(default)]
+    pub users_target: f64,
+    /// The most users in session at any second up to the window's end.
+    #[serde(default)]
+    pub users_peak: u64,
+    /// The second the population reached the target (within the tolerance); `None`: never.
+    #[serde(default)]
+    pub reached_at_s: Option<u32>,
     /// Mean requests in flight in the window (N for a USL fit).
     pub in_flight: f64,
     /// Requests finished per second in the window.
@@ -94,7 +222,8 @@ pub struct StepResult {
     pub latency_high: Interval,
     pub errors: Interval,
     pub batches: Batches,
-    /// Share of arrived users who reached their goal (whole step).
+    /// Share of users who reached their goal, over those whose visit ended on its own (whole
+    /// step).
     pub goal_success: f64,
     pub generator_healthy: bool,
     pub lag_p99_us: u64,
@@ -123,18 +252,107 @@ pub fn judge(
     claim: &Claim,
     fraction: f64,
     rate: f64,
+    users: f64,
     timing: Timing,
     run_dir: String,
 ) -> StepResult {
-    let from = timing.warmup.as_secs() as u32;
-    let to = from + timing.window.as_secs().max(1) as u32;
+    let warm = timing.warmup.as_secs() as u32;
+    let to = warm + timing.window.as_secs().max(1) as u32;
+    let reach = Reach::measure(summary, users, to);
+    // Judged from the end of the warm-up, or later if the population took longer to build.
+    let from = reach.at.map_or(warm, |at| warm.max(at.saturating_sub(1)));
     let rows: Vec<_> = summary.timeline.iter().filter(|s| s.t > from && s.t <= to).collect();
     let target_us = claim.latency.as_micros() as u64;
+    let Tally { k_low, k_high, n, errors, finished, worst_step } = tally(summary, &rows, target_us);
+    let seconds = rows.len().max(1) as f64;
+    let mean = |f: &dyn Fn(&crate::metrics::Second) -> u64| rows.iter().map(|r| f(r) as f64).sum::<f64>() / seconds;
+    let batches = batches(&rows, claim.quantile, target_us);
+    let goal = goal_share(summary);
+    let goal_success = goal.unwrap_or(0.0);
+    let latency_low = clopper_pearson(k_low, n);
+    let latency_high = clopper_pearson(k_high, n);
+    let errors = clopper_pearson(errors, finished);
+    let healthy = summary.generator.healthy;
+    let found = Found {
+        latency_low,
+        latency_high,
+        k_low,
+        n,
+        errors,
+        batches: &batches,
+        goal,
+        lag_p99_us: summary.generator.lag.p99_us,
+        healthy,
+    };
+    let (mut fails, unsure) = reasons(claim, &found);
+    let concurrency = mean(&|r| r.active_users);
+    let reached = reach.at.is_some() && concurrency >= reach.floor;
+    let verdict = if !healthy {
+        Verdict::Inconclusive
+    } else if !fails.is_empty() {
+        Verdict::Fail
+    } else if !reached {
+        Verdict::NotTested
+    } else if unsure.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Inconclusive
+    };
+    if !reached {
+        let line = reach.shortfall(concurrency);
+        match verdict {
+            // A clear failure with fewer users than claimed is still a failure.
+            Verdict::Fail => fails.push(line.replacen("not tested: ", "failed with only ", 1)),
+            // First: it is what the step's verdict means.
+            _ => fails.insert(0, line),
+        }
+    }
+    fails.extend(unsure);
+    StepResult {
+        fraction,
+        rate,
+        seed: summary.scenario.seed,
+        run_dir,
+        window_s: (from, to),
+        offered_rate: mean(&|r| r.arrivals),
+        concurrency,
+        users_target: users,
+        users_peak: reach.peak,
+        reached_at_s: reach.at,
+        in_flight: mean(&|r| r.in_flight),
+        throughput: mean(&|r| r.finished()),
+        latency_low,
+        latency_high,
+        errors,
+        batches,
+        goal_success,
+        generator_healthy: healthy,
+        lag_p99_us: summary.generator.lag.p99_us,
+        verdict,
+        reasons: fails,
+        worst_step,
+    }
+}
+
+/// What the judged seconds add up to.
+struct Tally {
+    /// Latencies over the target: at least, at most, out of.
+    k_low: u64,
+    k_high: u64,
+    n: u64,
+    errors: u64,
+    finished: u64,
+    /// The journey step doing worst (largest share over the latency target, then of errors):
+    /// where the target breaks first.
+    worst_step: Option<String>,
+}
+
+fn tally(summary: &Summary, rows: &[&crate::metrics::Second], target_us: u64) -> Tally {
     let (mut k_low, mut k_high, mut n) = (0u64, 0u64, 0u64);
     let (mut errors, mut finished) = (0u64, 0u64);
     // Per journey step: (over the target, upper bound; errors; finished).
     let mut per_step = vec![(0u64, 0u64, 0u64); summary.steps.len()];
-    for row in &rows {
+    for row in rows {
         for (j, step) in row.steps.iter().enumerate() {
             let (lo, hi) = exceedance_bounds(&step.latency, target_us);
             k_low += lo;
@@ -158,17 +376,29 @@ pub fn judge(
                 .unwrap_or(std::cmp::Ordering::Equal)
         })
         .and_then(|(j, _)| summary.steps.get(j).map(|s| s.name.clone()));
-    let seconds = rows.len().max(1) as f64;
-    let mean = |f: &dyn Fn(&crate::metrics::Second) -> u64| rows.iter().map(|r| f(r) as f64).sum::<f64>() / seconds;
-    let batches = batches(&rows, claim.quantile, target_us);
-    let persona = summary.personas.first();
-    let goal_success =
-        persona.map_or(0.0, |p| if p.arrived == 0 { 0.0 } else { p.completed as f64 / p.arrived as f64 });
-    let latency_low = clopper_pearson(k_low, n);
-    let latency_high = clopper_pearson(k_high, n);
-    let errors = clopper_pearson(errors, finished);
-    let allowed = 1.0 - claim.quantile;
+    Tally { k_low, k_high, n, errors, finished, worst_step }
+}
 
+/// What a step measured, as the criteria read it.
+struct Found<'a> {
+    latency_low: Interval,
+    latency_high: Interval,
+    k_low: u64,
+    n: u64,
+    errors: Interval,
+    batches: &'a Batches,
+    goal: Option<f64>,
+    lag_p99_us: u64,
+    healthy: bool,
+}
+
+/// Each criterion that did not pass, in plain words: (clear failures, doubts).
+fn reasons(claim: &Claim, f: &Found) -> (Vec<String>, Vec<String>) {
+    let Found { latency_low, latency_high, k_low, n, errors, batches, goal, .. } = *f;
+    let finished = errors.n;
+    let goal_success = goal.unwrap_or(0.0);
+    let allowed = 1.0 - claim.quantile;
+    let target_us = claim.latency.as_micros() as u64;
     let mut fails = Vec::new();
     let mut unsure = Vec::new();
     let pct = |x: f64| format!("{:.2}%", x * 100.0);
@@ -213,51 +443,81 @@ pub fn judge(
             batches.seconds_each
         ));
     }
-    if goal_success < claim.goal_success {
+    if goal.is_none() {
+        unsure.push("users: no visit ended within the step, so none is known to have reached its goal".into());
+    } else if goal_success < claim.goal_success {
         fails.push(format!(
             "users: {} reached their goal, the claim needs {}",
             pct(goal_success),
             pct(claim.goal_success)
         ));
     }
-    let healthy = summary.generator.healthy;
-    if !healthy {
+    if !f.healthy {
         unsure.push(format!(
             "generator: lag p99 {}µs exceeded its limit, this step does not measure the target",
-            summary.generator.lag.p99_us
+            f.lag_p99_us
         ));
     }
-    let verdict = if !healthy {
-        Verdict::Inconclusive
-    } else if !fails.is_empty() {
-        Verdict::Fail
-    } else if unsure.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::Inconclusive
-    };
-    fails.extend(unsure);
-    StepResult {
-        fraction,
-        rate,
-        seed: summary.scenario.seed,
-        run_dir,
-        window_s: (from, to),
-        offered_rate: mean(&|r| r.arrivals),
-        concurrency: mean(&|r| r.active_users),
-        in_flight: mean(&|r| r.in_flight),
-        throughput: mean(&|r| r.finished()),
-        latency_low,
-        latency_high,
-        errors,
-        batches,
-        goal_success,
-        generator_healthy: healthy,
-        lag_p99_us: summary.generator.lag.p99_us,
-        verdict,
-        reasons: fails,
-        worst_step,
+    (fails, unsure)
+}
+
+/// The share of users who reached their goal, over those whose visit ended on its own: one
+/// the step cut off at its end (still thinking, or arrived too late to get there) is no
+/// evidence either way. `None` when no visit ended.
+fn goal_share(summary: &Summary) -> Option<f64> {
+    let p = summary.personas.first()?;
+    let decided = p.completed + p.failed + p.abandoned;
+    (decided > 0).then(|| p.completed as f64 / decided as f64)
+}
+
+/// Whether, and when, a step's population reached its target.
+struct Reach {
+    target: f64,
+    /// The fewest users in session that count as the target reached.
+    floor: f64,
+    at: Option<u32>,
+    peak: u64,
+}
+
+impl Reach {
+    fn measure(summary: &Summary, target: f64, to: u32) -> Reach {
+        let floor = target * (1.0 - tolerance(target));
+        let upto = || summary.timeline.iter().filter(|s| s.t > 0 && s.t <= to);
+        Reach {
+            target,
+            floor,
+            at: upto().find(|s| s.active_users as f64 >= floor).map(|s| s.t),
+            peak: upto().map(|s| s.active_users).max().unwrap_or(0),
+        }
     }
+
+    /// "not tested: 364 of 2,000 users in session …"
+    fn shortfall(&self, mean: f64) -> String {
+        let target = crate::format::count(self.target.round() as u64);
+        match self.at {
+            None => format!(
+                "not tested: {} of {target} users in session (the most at any second; judging needs {} or more)",
+                crate::format::count(self.peak),
+                crate::format::count(self.floor.ceil() as u64)
+            ),
+            Some(at) => format!(
+                "not tested: {} of {target} users in session on average over the judged seconds (reached {} at {at} s, \
+                 then fell back)",
+                crate::format::count(mean.round() as u64),
+                crate::format::count(self.floor.ceil() as u64)
+            ),
+        }
+    }
+}
+
+/// How far below its target a step's population may be and still count as reached: 5%, or
+/// twice the Poisson noise of a population that size (2/√N) when that is more, so that a
+/// small population is not declared short by chance alone.
+pub fn tolerance(target: f64) -> f64 {
+    if target <= 0.0 {
+        return 1.0;
+    }
+    (2.0 / target.sqrt()).clamp(0.05, 1.0)
 }
 
 /// Bounds on how many of a second's `q.count` latencies exceed `target_us`, from its
@@ -323,5 +583,119 @@ mod tests {
         assert_eq!(exceedance_bounds(&q(100, 1, 20, 30, 40), 10), (5, 50));
         assert_eq!(exceedance_bounds(&q(100, 11, 20, 30, 40), 10), (50, 100));
         assert_eq!(exceedance_bounds(&q(0, 0, 0, 0, 0), 10), (0, 0));
+    }
+}
+
+#[cfg(test)]
+mod reach_tests {
+    use super::*;
+    use crate::scenario::claim::ClaimLoad;
+
+    fn claim() -> Claim {
+        Claim {
+            text: "pupil 2000 concurrent, p95 < 60s, errors < 50%".into(),
+            persona: "pupil".into(),
+            load: ClaimLoad::Concurrent(2000),
+            quantile: 0.95,
+            latency: Duration::from_secs(60),
+            error_rate: 0.5,
+            goal_success: 0.0,
+        }
+    }
+
+    const TIMING: Timing =
+        Timing { warmup: Duration::from_secs(10), window: Duration::from_secs(60), grace: Duration::ZERO };
+
+    #[test]
+    fn a_step_whose_users_never_arrive_is_not_tested() {
+        let mut summary = crate::analysis::fixture::calm();
+        for s in &mut summary.timeline {
+            s.active_users = 364.min(s.t as u64 * 10);
+        }
+        let r = judge(&summary, &claim(), 1.0, 22.2, 2000.0, TIMING, String::new());
+        assert_eq!(r.verdict, Verdict::NotTested, "{:?}", r.reasons);
+        assert!(r.reasons[0].starts_with("not tested: 364 of 2,000 users in session"), "{:?}", r.reasons);
+        assert_eq!((r.users_peak, r.reached_at_s), (364, None));
+    }
+
+    #[test]
+    fn a_step_is_judged_from_the_second_its_users_are_in_session() {
+        let mut summary = crate::analysis::fixture::calm();
+        // 20 users more every second: 1,900 (2,000 less the 5% tolerance) at t = 95.
+        for s in &mut summary.timeline {
+            s.active_users = (s.t as u64 * 20).min(2000);
+        }
+        let r = judge(
+            &summary,
+            &claim(),
+            1.0,
+            22.2,
+            2000.0,
+            Timing { window: Duration::from_secs(100), ..TIMING },
+            String::new(),
+        );
+        assert_eq!(r.reached_at_s, Some(95));
+        assert_eq!(r.window_s, (94, 110), "judged from the second it got there, not from the end of the warm-up");
+        assert_ne!(r.verdict, Verdict::NotTested, "{:?}", r.reasons);
+        assert!(r.concurrency >= 1900.0, "{}", r.concurrency);
+    }
+
+    #[test]
+    fn small_populations_get_room_for_their_noise() {
+        assert_eq!(tolerance(2000.0), 0.05);
+        assert!((tolerance(100.0) - 0.2).abs() < 1e-12);
+        assert_eq!(tolerance(1.0), 1.0);
+    }
+
+    fn persona_journey(yaml_journey: &str) -> (Journey, usize) {
+        let yaml = format!(
+            "name: j\ntarget: embedded\nduration: 10s\npersonas:\n  p:\n    population: 1\n    arrival: {{ shape: constant, rate: 1/s }}\n    journey:\n{yaml_journey}"
+        );
+        let s = crate::scenario::load_str(&yaml, std::path::Path::new("j.yaml")).unwrap_or_else(|e| panic!("{e}"));
+        (s.personas[0].journey.clone(), s.personas[0].behaviour.login_end)
+    }
+
+    #[test]
+    fn a_held_user_logs_in_once_then_repeats_the_rest() {
+        let (j, login_end) = persona_journey(
+            "      - { post: /login, name: login, json: { user: x } }\n      - { post: /exam/start, name: start, goal: true }\n      - repeat: 3\n        steps:\n          - think: 1s\n          - { post: /exam/answer, name: answer }\n",
+        );
+        assert_eq!(login_end, 1);
+        let (held, held_login_end) = hold_journey(&j, login_end);
+        assert_eq!(held_login_end, 1);
+        assert_eq!(
+            held.ops,
+            vec![
+                Op::Request(0),
+                Op::LoopStart { count: u32::MAX, end: 7 },
+                Op::Request(1),
+                Op::LoopStart { count: 3, end: 6 },
+                Op::Think(crate::scenario::Think::Fixed(Duration::from_secs(1))),
+                Op::Request(2),
+                Op::LoopEnd { start: 3 },
+                Op::LoopEnd { start: 1 },
+            ]
+        );
+    }
+
+    #[test]
+    fn a_login_inside_a_choice_repeats_the_whole_journey() {
+        let (j, login_end) = persona_journey(
+            "      - choose:\n          - weight: 1\n            steps: [ { post: /login, name: login, json: { user: x } } ]\n          - weight: 1\n            steps: [ { post: /login, name: login2, json: { user: y } } ]\n      - { get: /agenda, name: agenda, goal: true }\n",
+        );
+        let (held, held_login_end) = hold_journey(&j, login_end);
+        assert_eq!(held_login_end, login_end + 1);
+        assert_eq!(held.ops[0], Op::LoopStart { count: u32::MAX, end: j.ops.len() + 1 });
+        assert_eq!(held.ops.last(), Some(&Op::LoopEnd { start: 0 }));
+        // Every index moved one place on with its op.
+        for (old, new) in j.ops.iter().zip(&held.ops[1..]) {
+            match (old, new) {
+                (Op::Jump(a), Op::Jump(b)) => assert_eq!(a + 1, *b),
+                (Op::Choose { branches: a }, Op::Choose { branches: b }) => {
+                    assert!(a.iter().zip(b).all(|(x, y)| x.1 + 1 == y.1))
+                }
+                (a, b) => assert_eq!(a, b),
+            }
+        }
     }
 }

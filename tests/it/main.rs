@@ -4,6 +4,7 @@
 
 mod behaviour;
 mod bench;
+mod capacity;
 mod cli;
 mod failures;
 mod faults;
