@@ -299,6 +299,13 @@ pub enum Shape {
     /// Everyone at `at` (an exam start): uniformly within `spread` after it, or with
     /// exponentially decaying density of mean `decay`. Requires a population.
     Burst { at: Duration, spread: Duration, decay: Option<Duration> },
+    /// Arrivals piling up before a deadline (homework due at 23:59): the rate grows as
+    /// `rate · exp(−(at − t) / rise)` from `from` until `at`, and nothing arrives from `at`
+    /// on (the cut-off: the submission closes).
+    Deadline { at: Duration, rise: Duration, from: Duration, rate: f64 },
+    /// Consecutive constant-rate intervals read from a CSV file (`file`, resolved against the
+    /// scenario), starting at `from`: what `schoolday import log` writes.
+    Csv { file: std::path::PathBuf, from: Duration, stages: Vec<(f64, Duration)> },
 }
 
 /// A persona's journey, compiled: a flat program of operations plus the tables they index.

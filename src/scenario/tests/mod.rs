@@ -211,6 +211,17 @@ fn shapes_fixture() {
         ("peak", Some(20000), Shape::Peak { at: secs(240), spread: secs(60), from: secs(120), to: secs(480) }),
         ("exam", Some(8279), Shape::Burst { at: secs(300), spread: secs(10), decay: None }),
         ("exam-decay", Some(100), Shape::Burst { at: secs(300), spread: secs(0), decay: Some(secs(5)) }),
+        ("homework-due", None, Shape::Deadline { at: secs(540), rise: secs(60), from: secs(300), rate: 20.0 }),
+        (
+            "last-monday",
+            None,
+            Shape::Csv {
+                file: Path::new(VALID).join("arrivals.csv"),
+                from: secs(60),
+                // Counts per minute become rates; the last row lasts a minute like the one before.
+                stages: vec![(1.0, secs(60)), (2.0, secs(60)), (0.5, secs(60))],
+            },
+        ),
     ];
     for ((name, population, shape), (e_name, e_population, e_shape)) in shapes.iter().zip(&expected) {
         assert_eq!((*name, *population, *shape), (*e_name, *e_population, e_shape));
