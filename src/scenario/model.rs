@@ -403,6 +403,8 @@ pub enum CaptureSource {
     Json(Vec<JsonKey>),
     Header(http::HeaderName),
     Cookie(String),
+    /// The value of the first `<input name=…>` of an HTML body (a form's CSRF field).
+    Input(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -444,6 +446,6 @@ impl RequestSpec {
     /// Whether the response body must be kept in memory (for captures or checks); otherwise
     /// it is only counted as it streams past.
     pub fn needs_body(&self) -> bool {
-        self.check.needs_body() || self.captures.iter().any(|c| matches!(c.source, CaptureSource::Json(_)))
+        self.check.needs_body() || self.captures.iter().any(|c| matches!(c.source, CaptureSource::Json(_) | CaptureSource::Input(_)))
     }
 }

@@ -21,7 +21,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "bad-capture",
-        r#"tests/fixtures/scenarios/invalid/bad-capture.yaml:11:27: personas.pupil.journey[0].capture.token: cannot capture from `jsn.token`: expected `json.<path>` (e.g. `json.data.items[0].id`), `header.<Name>` or `cookie.<name>`
+        r#"tests/fixtures/scenarios/invalid/bad-capture.yaml:11:27: personas.pupil.journey[0].capture.token: cannot capture from `jsn.token`: expected `json.<path>` (e.g. `json.data.items[0].id`), `header.<Name>`, `cookie.<name>` or `input.<name>`
   11 |         capture: { token: jsn.token }
      |                           ^
   hint: did you mean `json`?"#,
