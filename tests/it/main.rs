@@ -7,6 +7,7 @@ mod bench;
 mod cli;
 mod failures;
 mod gates;
+mod import;
 mod quick;
 mod run;
 
