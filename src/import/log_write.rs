@@ -90,18 +90,41 @@ fn persona_section(out: &mut String, options: &LogOptions, day: &Day, persona: &
     );
     let _ = writeln!(out, "    # ids in paths become each user's index. The goal is the last step of the first one.");
     let _ = writeln!(out, "    journey:");
-    let _ = writeln!(out, "      - choose:");
+    let branches: Vec<(Vec<&Route>, u64)> = journeys
+        .iter()
+        .take(TOP)
+        .map(|(journey, n)| {
+            let routes = journey
+                .iter()
+                .filter_map(|id| day.route_names.get(*id as usize))
+                .filter(|(method, _)| METHODS.contains(&method.to_ascii_lowercase().as_str()))
+                .collect();
+            (routes, **n)
+        })
+        .filter(|(routes, _): &(Vec<&Route>, u64)| !routes.is_empty())
+        .collect();
+    if branches.is_empty() {
+        // Sessions of only OPTIONS preflights or other methods a step cannot have.
+        let _ = writeln!(out, "      - {{ get: \"/\", goal: true }}   # no replayable request in this persona's sessions");
+        return;
+    }
+    // The steps every shown journey starts with (the login, usually) are written once.
+    let first = branches.first().map(|(r, _)| r.clone()).unwrap_or_default();
+    let prefix = (0..first.len())
+        .take_while(|&k| branches.iter().all(|(r, _)| r.len() > k && r[k] == first[k]))
+        .count()
+        .min(first.len().saturating_sub(1));
     let mut names: Vec<String> = Vec::new();
-    for (i, (journey, n)) in journeys.iter().take(TOP).enumerate() {
+    for route in &first[..prefix] {
+        step(out, "      ", route, &mut names, false);
+    }
+    let _ = writeln!(out, "      - choose:");
+    for (i, (routes, n)) in branches.iter().enumerate() {
         let _ = writeln!(out, "          - weight: {n}");
-        let routes: Vec<&Route> = journey
-            .iter()
-            .filter_map(|id| day.route_names.get(*id as usize))
-            .filter(|(method, _)| METHODS.contains(&method.to_ascii_lowercase().as_str()))
-            .collect();
-        let _ = writeln!(out, "            steps:{}", if routes.is_empty() { " []" } else { "" });
-        for (j, route) in routes.iter().enumerate() {
-            step(out, route, &mut names, i == 0 && j + 1 == routes.len());
+        let rest = &routes[prefix.min(routes.len())..];
+        let _ = writeln!(out, "            steps:{}", if rest.is_empty() { " []" } else { "" });
+        for (j, route) in rest.iter().enumerate() {
+            step(out, "              ", route, &mut names, i == 0 && j + 1 == rest.len());
         }
     }
 }
@@ -112,7 +135,7 @@ const TOP: usize = 5;
 /// Methods a step can have (others, such as `OPTIONS` preflights, are not replayed).
 const METHODS: [&str; 6] = ["get", "post", "put", "patch", "delete", "head"];
 
-fn step(out: &mut String, (method, pattern): &Route, names: &mut Vec<String>, goal: bool) {
+fn step(out: &mut String, indent: &str, (method, pattern): &Route, names: &mut Vec<String>, goal: bool) {
     let base = format!("{method} {pattern}");
     let mut name = base.clone();
     let mut n = 2;
@@ -123,7 +146,7 @@ fn step(out: &mut String, (method, pattern): &Route, names: &mut Vec<String>, go
     names.push(name.clone());
     let path = ["{id}", "{uuid}", "{hash}", "{token}"].iter().fold(pattern.clone(), |p, c| p.replace(c, "{{ user.index }}"));
     let method = method.to_ascii_lowercase();
-    let _ = write!(out, "              - {{ name: {}, {method}: {}", quote(&name), quote(&path));
+    let _ = write!(out, "{indent}- {{ name: {}, {method}: {}", quote(&name), quote(&path));
     if method == "post" && pattern.to_ascii_lowercase().contains("login") {
         let _ = write!(out, r#", json: {{ "user": "{{{{ user.id }}}}", "password": "change-me" }}"#);
     }
