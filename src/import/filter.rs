@@ -117,3 +117,50 @@ fn by_extension_and_type(exchange: &Exchange) -> Result<(), Left> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::steps::tests::exchange;
+
+    #[test]
+    fn without_resource_types_extension_and_content_type_decide() {
+        let filter = Filter::default();
+        let origin = "https://ent.example.org";
+        let at = |url: &str, mime: &str| {
+            let mut e = exchange("GET", url, None, 200, &[], "");
+            e.response_type = Some(mime.into());
+            e.resource_type = None;
+            filter.keep(&e, origin)
+        };
+        assert_eq!(at("https://ent.example.org/agenda", "application/json"), Ok(()));
+        assert_eq!(at("https://ent.example.org/files/cours.pdf", "application/pdf"), Ok(()), "a document is a step");
+        assert_eq!(at("https://ent.example.org/app.3f2a.js", "text/plain"), Err(Left::Static));
+        assert_eq!(at("https://ent.example.org/Marianne.WOFF2", ""), Err(Left::Font));
+        assert_eq!(at("https://ent.example.org/avatar", "image/jpeg"), Err(Left::Static), "content type when no extension");
+        assert_eq!(at("https://ent.example.org/collect?v=2", "text/plain"), Err(Left::Analytics));
+        assert_eq!(at("https://cdn.example.net/agenda", "application/json"), Err(Left::OtherOrigin));
+        assert_eq!(at("https://ent.example.org:8443/agenda", "application/json"), Err(Left::OtherOrigin), "ports count");
+    }
+
+    #[test]
+    fn include_overrides_and_exclude_wins() {
+        let filter = Filter {
+            origin: Some("https://ent.example.org/".into()),
+            include: vec![Regex::new(r"^https://sso\.example\.org/").unwrap(), Regex::new(r"/config\.js$").unwrap()],
+            exclude: vec![Regex::new(r"/api/telemetry").unwrap()],
+        };
+        let origin = filter.origin_of(&[]).unwrap();
+        assert_eq!(origin, "https://ent.example.org");
+        let keep = |url: &str, kind: &str| {
+            let mut e = exchange("GET", url, None, 200, &[], "");
+            e.resource_type = Some(kind.into());
+            filter.keep(&e, &origin)
+        };
+        assert_eq!(keep("https://sso.example.org/authorize", "document"), Ok(()));
+        assert_eq!(keep("https://ent.example.org/config.js", "script"), Ok(()));
+        assert_eq!(keep("https://ent.example.org/api/telemetry", "xhr"), Err(Left::Excluded));
+        assert_eq!(keep("https://ent.example.org/api/me", "xhr"), Ok(()));
+        assert_eq!(keep("https://ent.example.org/theme.css", "stylesheet"), Err(Left::Static));
+    }
+}

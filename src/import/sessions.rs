@@ -231,3 +231,51 @@ impl std::ops::Deref for Sessions {
         &self.day
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(secs: i64, address: &str, agent: &str, user: Option<&str>, path: &str) -> Record {
+        let base = chrono::DateTime::parse_from_rfc3339("2020-09-07T07:00:00+02:00").unwrap();
+        Record {
+            time: base + chrono::Duration::seconds(secs),
+            address: address.into(),
+            user: user.map(Into::into),
+            method: "GET".into(),
+            path: path.into(),
+            status: 200,
+            user_agent: Some(agent.into()),
+            client: None,
+        }
+    }
+
+    #[test]
+    fn sessions_split_on_idle_gaps_and_clients() {
+        let rules = vec![Rule { persona: "parent".into(), pattern: Regex::new(r"^parent\.").unwrap() }];
+        let mut sessions = Sessions::new(Duration::from_secs(30 * 60), rules, "other");
+        // One client: two requests 20 s apart, then 31 minutes of silence, then a new session.
+        sessions.add(&record(0, "10.0.0.1", "Firefox", None, "/login"));
+        sessions.add(&record(20, "10.0.0.1", "Firefox", None, "/files/8812"));
+        sessions.add(&record(20, "10.0.0.1", "Firefox", None, "/files/8813"));
+        sessions.add(&record(20 + 31 * 60, "10.0.0.1", "Firefox", None, "/agenda"));
+        // Same address, another browser: another client. A parent, by the user field.
+        sessions.add(&record(65, "10.0.0.1", "Safari", Some("parent.7"), "/login"));
+        sessions.add(&record(70, "10.0.0.1", "Safari", Some("parent.7"), "/grades"));
+        let day = sessions.finish();
+        let [parent, other] = &day.personas[..] else { panic!("{:?}", day.personas) };
+        assert_eq!((parent.name.as_str(), parent.sessions, other.sessions), ("parent", 1, 2));
+        let first = day.first_minute.unwrap();
+        assert_eq!(other.starts, BTreeMap::from([(first, 1), (first + 31, 1)]));
+        assert_eq!(parent.starts, BTreeMap::from([(first + 1, 1)]));
+        assert_eq!(other.routes[&("GET".to_string(), "/files/{id}".to_string())], 2, "ids collapse");
+        // Pauses: 20 s (the second file came in the same second: one page load) and 5 s.
+        assert!(other.think.len() == 1 && other.think.equivalent(other.think.max(), 20_000), "{}", other.think.max());
+        assert!(parent.think.len() == 1 && parent.think.equivalent(parent.think.max(), 5_000), "{}", parent.think.max());
+        // Journeys keep consecutive routes once: login, files (twice, one step).
+        let journey: Vec<&str> =
+            other.journeys.keys().flat_map(|j| j.iter().map(|id| day.route_names[*id as usize].1.as_str())).collect();
+        assert!(journey.contains(&"/files/{id}") && journey.iter().filter(|r| **r == "/files/{id}").count() == 1, "{journey:?}");
+        assert_eq!(day.requests, 6);
+    }
+}

@@ -228,3 +228,100 @@ fn name_steps(steps: &mut [Step]) {
         step.name = name;
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A recorded exchange at `t0 + index` seconds (set `started` to move it).
+    pub(crate) fn exchange(
+        method: &str,
+        url: &str,
+        body: Option<(&str, &str)>,
+        status: u16,
+        response_headers: &[(&str, &str)],
+        response_body: &str,
+    ) -> Exchange {
+        Exchange {
+            started: chrono::DateTime::parse_from_rfc3339("2026-09-07T07:55:00+02:00").unwrap(),
+            elapsed_ms: 20.0,
+            method: method.into(),
+            url: url::Url::parse(url).unwrap(),
+            request_headers: Vec::new(),
+            body: body.map(|(m, t)| (m.into(), t.into())),
+            status,
+            response_headers: response_headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            response_body: Some(response_body.into()).filter(|b: &String| !b.is_empty()),
+            response_type: Some("application/json".into()),
+            resource_type: Some("xhr".into()),
+        }
+    }
+
+    fn at(mut e: Exchange, ms: i64) -> Exchange {
+        e.started += chrono::Duration::milliseconds(ms);
+        e
+    }
+
+    fn header(mut e: Exchange, name: &str, value: &str) -> Exchange {
+        e.request_headers.push((name.into(), value.into()));
+        e
+    }
+
+    #[test]
+    fn rotating_values_echoes_and_short_values() {
+        let html = |csrf: &str| format!(r#"<form><input type="hidden" name="csrf" value="{csrf}"></form>"#);
+        let mut page1 = exchange("GET", "https://ent/messages/new", None, 200, &[], &html("aaaa1111bbbb"));
+        page1.response_type = Some("text/html".into());
+        let mut page2 = exchange("GET", "https://ent/messages/new", None, 200, &[], &html("cccc2222dddd"));
+        page2.response_type = Some("text/html".into());
+        let all = vec![
+            // The search term is the client's: echoed back, it must stay a literal.
+            at(exchange("GET", "https://ent/search?q=photosynthese", None, 200, &[], r#"{"q":"photosynthese","page":1}"#), 0),
+            at(page1, 1000),
+            at(exchange("POST", "https://ent/messages", Some(("application/x-www-form-urlencoded", "csrf=aaaa1111bbbb&to=12&q=photosynthese")), 302, &[], ""), 2000),
+            at(page2, 3000),
+            at(header(exchange("POST", "https://ent/messages", Some(("application/json", r#"{"csrf":"cccc2222dddd","page":1}"#)), 302, &[("X-Next", "n-77")], ""), "X-Csrf", "cccc2222dddd"), 4000),
+        ];
+        let steps = build(&all, &[0, 1, 2, 3, 4], &Credentials::default());
+        assert_eq!(steps[1].captures, [("csrf".to_string(), "input.csrf".to_string())]);
+        assert_eq!(steps[3].captures, [("csrf_2".to_string(), "input.csrf".to_string())], "a rotated token is captured again");
+        let Body::Form(form) = &steps[2].body else { panic!("{:?}", steps[2].body) };
+        assert_eq!(form, &[("csrf".into(), "{{ csrf }}".into()), ("to".into(), "12".into()), ("q".into(), "photosynthese".into())]);
+        let Body::Json(json) = &steps[4].body else { panic!() };
+        assert_eq!(json, &serde_json::json!({ "csrf": "{{ csrf_2 }}", "page": 1 }), "`1` is too short to correlate");
+        assert_eq!(steps[4].headers, [("X-Csrf".to_string(), "{{ csrf_2 }}".to_string())]);
+        assert!(steps[0].captures.is_empty(), "an echo of the client's own value is not a capture");
+        // Pauses: every step here starts more than 100 ms after the previous one ended.
+        assert_eq!(steps[1].think_before, Some(Duration::from_millis(980)));
+    }
+
+    #[test]
+    fn credentials_and_browser_headers() {
+        let login = header(
+            header(
+                exchange("POST", "https://ent/api/login", Some(("application/json", r#"{"login":"eleve.1","pwd":"s3cret!"}"#)), 200, &[], r#"{"token":"t0k3n-abcdefgh","user":"eleve.1"}"#),
+                "Cookie",
+                "lang=fr",
+            ),
+            ":authority",
+            "ent",
+        );
+        let next = [("Authorization", "Bearer t0k3n-abcdefgh"), ("User-Agent", "Mozilla"), ("Sec-Fetch-Mode", "cors"), ("X-Client", "web")]
+            .iter()
+            .fold(at(exchange("GET", "https://ent/users/eleve.1/agenda", None, 200, &[], ""), 50), |e, (k, v)| header(e, k, v));
+        let all = vec![login, next];
+        let refs: Vec<&Exchange> = all.iter().collect();
+        let credentials = credentials(&refs);
+        assert_eq!((credentials.user.as_deref(), credentials.password.as_deref()), (Some("eleve.1"), Some("s3cret!")));
+        let steps = build(&all, &[0, 1], &credentials);
+        let Body::Json(json) = &steps[0].body else { panic!() };
+        assert_eq!(json, &serde_json::json!({ "login": "{{ user.id }}", "pwd": "{{ user.password }}" }));
+        assert!(steps[0].login && steps[0].name == "login" && steps[0].headers.is_empty());
+        assert_eq!(steps[0].captures, [("token".to_string(), "json.token".to_string())], "the echoed user is not a capture");
+        assert_eq!(steps[1].path, "/users/{{ user.id }}/agenda");
+        assert_eq!(steps[1].bearer.as_deref(), Some("{{ token }}"));
+        assert_eq!(steps[1].headers, [("X-Client".to_string(), "web".to_string())]);
+        assert_eq!(steps[1].think_before, None, "30 ms after the login ended: the same page load");
+        assert_eq!(steps[1].name, "GET /users/{user.id}/agenda");
+    }
+}
