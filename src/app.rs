@@ -455,7 +455,8 @@ fn import(command: ImportCommand) -> anyhow::Result<ExitCode> {
     };
     let (text, written) = match command {
         ImportCommand::Har(args) => {
-            let filter = Filter { origin: args.origin, include: regexes(&args.include)?, exclude: regexes(&args.exclude)? };
+            let filter =
+                Filter { origin: args.origin, include: regexes(&args.include)?, exclude: regexes(&args.exclude)? };
             let options = har_scenario::HarOptions {
                 file: args.file,
                 persona: args.persona,

@@ -5,7 +5,9 @@
 //! outcomes) → [`analysis`] (summary) → [`report`] (terminal, HTML, JSON). [`format`] (human units)
 //! sits below them all. The [`demo`] module is the embedded demo school workspace that scenarios
 //! can run against out of the box (`target: embedded`, `schoolday target`); it reads its sizing
-//! from [`scenario::embedded`]. The layers and where each concept lives: docs/ARCHITECTURE.md.
+//! from [`scenario::embedded`]. [`import`] writes scenarios from browser recordings (HAR) and
+//! access logs, as YAML that goes back through the validator. The layers and where each concept
+//! lives: docs/ARCHITECTURE.md.
 
 pub mod abort;
 pub mod analysis;

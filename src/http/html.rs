@@ -20,7 +20,11 @@ pub fn inputs(html: &str) -> Vec<(String, String)> {
         }
         // Attribute names are case-insensitive in HTML.
         let text = |key: &str| {
-            tag.attributes().iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).and_then(|(_, v)| v).map(|v| unescape(&v))
+            tag.attributes()
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .and_then(|(_, v)| v)
+                .map(|v| unescape(&v))
         };
         if let Some(name) = text("name").filter(|n| !n.is_empty()) {
             out.push((name, text("value").unwrap_or_default()));
@@ -74,7 +78,11 @@ mod tests {
             <p>unclosed <b>markup</form></body>"#;
         assert_eq!(
             inputs(page),
-            [("csrf_token".into(), "a1B2&c3".into()), ("title".into(), "Devoir 4".into()), ("empty".into(), String::new())]
+            [
+                ("csrf_token".into(), "a1B2&c3".into()),
+                ("title".into(), "Devoir 4".into()),
+                ("empty".into(), String::new())
+            ]
         );
         assert_eq!(input(page, "csrf_token").as_deref(), Some("a1B2&c3"));
         assert_eq!(input(page, "missing"), None);

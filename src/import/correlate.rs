@@ -24,11 +24,30 @@ const MIN_INSIDE: usize = 8;
 
 /// Response headers that never carry a value the client sends back.
 const PLAIN_HEADERS: [&str; 24] = [
-    "date", "content-type", "content-length", "server", "cache-control", "expires", "last-modified", "vary",
-    "connection", "keep-alive", "transfer-encoding", "content-encoding", "access-control-allow-origin",
-    "access-control-allow-credentials", "access-control-allow-headers", "access-control-allow-methods",
-    "strict-transport-security", "x-content-type-options", "x-frame-options", "alt-svc", "age", "accept-ranges",
-    "referrer-policy", "content-security-policy",
+    "date",
+    "content-type",
+    "content-length",
+    "server",
+    "cache-control",
+    "expires",
+    "last-modified",
+    "vary",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-encoding",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-allow-headers",
+    "access-control-allow-methods",
+    "strict-transport-security",
+    "x-content-type-options",
+    "x-frame-options",
+    "alt-svc",
+    "age",
+    "accept-ranges",
+    "referrer-policy",
+    "content-security-policy",
 ];
 
 /// A value a response carried.
@@ -133,7 +152,8 @@ impl Correlator {
             return var.clone();
         }
         // The same expression on the same step is the same capture, whatever its value.
-        let same = self.captures.iter().find(|(step, _, expr)| *step == self.known[i].step && *expr == self.known[i].expr);
+        let same =
+            self.captures.iter().find(|(step, _, expr)| *step == self.known[i].step && *expr == self.known[i].expr);
         let var = match same {
             Some((_, var, _)) => var.clone(),
             None => {

@@ -92,7 +92,8 @@ impl Filter {
 
 fn by_extension_and_type(exchange: &Exchange) -> Result<(), Left> {
     let path = exchange.url.path();
-    let extension = path.rsplit('/').next().and_then(|name| name.rsplit_once('.')).map(|(_, ext)| ext.to_ascii_lowercase());
+    let extension =
+        path.rsplit('/').next().and_then(|name| name.rsplit_once('.')).map(|(_, ext)| ext.to_ascii_lowercase());
     if let Some(ext) = extension.as_deref() {
         if FONT_EXTENSIONS.contains(&ext) {
             return Err(Left::Font);
@@ -137,10 +138,18 @@ mod tests {
         assert_eq!(at("https://ent.example.org/files/cours.pdf", "application/pdf"), Ok(()), "a document is a step");
         assert_eq!(at("https://ent.example.org/app.3f2a.js", "text/plain"), Err(Left::Static));
         assert_eq!(at("https://ent.example.org/Marianne.WOFF2", ""), Err(Left::Font));
-        assert_eq!(at("https://ent.example.org/avatar", "image/jpeg"), Err(Left::Static), "content type when no extension");
+        assert_eq!(
+            at("https://ent.example.org/avatar", "image/jpeg"),
+            Err(Left::Static),
+            "content type when no extension"
+        );
         assert_eq!(at("https://ent.example.org/collect?v=2", "text/plain"), Err(Left::Analytics));
         assert_eq!(at("https://cdn.example.net/agenda", "application/json"), Err(Left::OtherOrigin));
-        assert_eq!(at("https://ent.example.org:8443/agenda", "application/json"), Err(Left::OtherOrigin), "ports count");
+        assert_eq!(
+            at("https://ent.example.org:8443/agenda", "application/json"),
+            Err(Left::OtherOrigin),
+            "ports count"
+        );
     }
 
     #[test]

@@ -133,9 +133,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Exchange>, ImportError> {
     })?;
     let mut out = Vec::with_capacity(har.log.entries.len());
     for (i, entry) in har.log.entries.into_iter().enumerate() {
-        let bad = |what: String| ImportError::Invalid { file: path.to_path_buf(), message: format!("log.entries[{i}]: {what}") };
-        let started = DateTime::parse_from_rfc3339(&entry.started_date_time)
-            .map_err(|e| bad(format!("`startedDateTime` `{}` is not an ISO 8601 time: {e}", entry.started_date_time)))?;
+        let bad = |what: String| ImportError::Invalid {
+            file: path.to_path_buf(),
+            message: format!("log.entries[{i}]: {what}"),
+        };
+        let started = DateTime::parse_from_rfc3339(&entry.started_date_time).map_err(|e| {
+            bad(format!("`startedDateTime` `{}` is not an ISO 8601 time: {e}", entry.started_date_time))
+        })?;
         let url = url::Url::parse(&entry.request.url)
             .map_err(|e| bad(format!("`request.url` `{}` is not a URL: {e}", entry.request.url)))?;
         let body = entry.request.post_data.map(|post| {

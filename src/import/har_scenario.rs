@@ -68,7 +68,8 @@ pub fn import(options: &HarOptions) -> Result<HarImport, ImportError> {
     let uses_password = credentials.password.is_some();
     // Beside the scenario (in the working directory when the scenario goes to stdout).
     let users_file = Some(users_path(options.out.as_deref().unwrap_or(Path::new("scenario.yaml")), &options.persona));
-    let context = Context { options, origin: &origin, exchanges: &exchanges, left_out: &left_out, think, uses_password };
+    let context =
+        Context { options, origin: &origin, exchanges: &exchanges, left_out: &left_out, think, uses_password };
     let scenario = render(&context, &steps, users_file.as_deref());
     let users_file = match users_file {
         Some(path) if path.exists() => Some((path, false)),
@@ -81,7 +82,8 @@ pub fn import(options: &HarOptions) -> Result<HarImport, ImportError> {
     if let Some(out) = &options.out {
         std::fs::write(out, &scenario).map_err(|e| ImportError::io(out, e))?;
     }
-    let captures = steps.iter().flat_map(|s| s.captures.iter().map(|(name, expr)| format!("{name} ← {expr}"))).collect();
+    let captures =
+        steps.iter().flat_map(|s| s.captures.iter().map(|(name, expr)| format!("{name} ← {expr}"))).collect();
     Ok(HarImport { scenario, users_file, origin, steps: steps.len(), captures, left_out, think })
 }
 
@@ -113,19 +115,19 @@ fn render(cx: &Context, steps: &[Step], users_file: Option<&Path>) -> String {
     let first = cx.exchanges.first().map(|e| e.started.to_rfc3339()).unwrap_or_default();
     let left: usize = cx.left_out.values().sum();
     let _ = writeln!(out, "# Imported by `schoolday import har` from {file_name}, recorded {first} on {}.", cx.origin);
-    let _ = writeln!(
-        out,
-        "# {} of {} recorded requests are steps; {left} left out:",
-        steps.len(),
-        cx.exchanges.len()
-    );
+    let _ = writeln!(out, "# {} of {} recorded requests are steps; {left} left out:", steps.len(), cx.exchanges.len());
     for (why, n) in cx.left_out {
         let _ = writeln!(out, "#   {n} {}", why.describe());
     }
     let _ = writeln!(out, "# Values the application handed out and the page sent back are captures (see `capture:`);");
-    let _ = writeln!(out, "# cookies are replayed from each user's jar. Check the arrival, the population and the goal.");
+    let _ =
+        writeln!(out, "# cookies are replayed from each user's jar. Check the arrival, the population and the goal.");
     let _ = writeln!(out, "name: {}", quote_name(&file_name));
-    let _ = writeln!(out, "description: {}", write::quote(&format!("One {} as recorded in {file_name}", cx.options.persona)));
+    let _ = writeln!(
+        out,
+        "description: {}",
+        write::quote(&format!("One {} as recorded in {file_name}", cx.options.persona))
+    );
     let target = cx.options.target.clone().unwrap_or_else(|| cx.origin.to_string());
     let _ = writeln!(out, "target: {}", write::quote(&target));
     // Users arrive over the first 10 s; the grace leaves each of them time for the recorded
@@ -133,7 +135,12 @@ fn render(cx: &Context, steps: &[Step], users_file: Option<&Path>) -> String {
     let session = recorded_length(cx.exchanges);
     let grace = Duration::from_secs((2 * session.as_secs()).max(10) + 10);
     let _ = writeln!(out, "duration: 30s");
-    let _ = writeln!(out, "grace: {}   # twice the recorded session ({}), and 10s", write::duration(grace), write::duration(session));
+    let _ = writeln!(
+        out,
+        "grace: {}   # twice the recorded session ({}), and 10s",
+        write::duration(grace),
+        write::duration(session)
+    );
     let _ = writeln!(out, "personas:");
     let _ = writeln!(out, "  {}:", cx.options.persona);
     match users_file {
@@ -183,7 +190,12 @@ impl HarImport {
         }
         match self.think {
             Some((lo, hi)) => {
-                let _ = writeln!(out, "  think times: {}..{} (recorded pauses of 100ms and more)", write::duration(lo), write::duration(hi));
+                let _ = writeln!(
+                    out,
+                    "  think times: {}..{} (recorded pauses of 100ms and more)",
+                    write::duration(lo),
+                    write::duration(hi)
+                );
             }
             None => {
                 let _ = writeln!(out, "  think times: none recorded (one page load)");

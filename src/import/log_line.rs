@@ -99,7 +99,8 @@ impl Parser {
             })
         };
         let time = json_time(names_value(&doc, &["time", "timestamp", "@timestamp", "ts", "time_local", "date"])?)?;
-        let (mut method, mut path) = (text(&["method", "request_method", "verb"]), text(&["path", "uri", "request_uri", "url"]));
+        let (mut method, mut path) =
+            (text(&["method", "request_method", "verb"]), text(&["path", "uri", "request_uri", "url"]));
         if method.is_none() || path.is_none() {
             // nginx's `$request`: "GET /agenda HTTP/1.1".
             let request = text(&["request"])?;
@@ -156,7 +157,10 @@ mod tests {
         let parser = Parser::new(Format::Combined, None);
         let common = r#"10.1.2.3 - - [07/Sep/2020:07:55:12 +0200] "GET /files/8812 HTTP/1.1" 200 5120"#;
         let r = parser.parse(common).unwrap();
-        assert_eq!((r.address.as_str(), r.method.as_str(), r.path.as_str(), r.status), ("10.1.2.3", "GET", "/files/8812", 200));
+        assert_eq!(
+            (r.address.as_str(), r.method.as_str(), r.path.as_str(), r.status),
+            ("10.1.2.3", "GET", "/files/8812", 200)
+        );
         assert_eq!(r.time.to_rfc3339(), "2020-09-07T07:55:12+02:00");
         assert_eq!((r.user, r.user_agent), (None, None));
         let combined = r#"10.1.2.3 - eleve.1 [07/Sep/2020:07:55:12 +0200] "POST /login HTTP/2.0" 302 - "https://ent/" "Mozilla/5.0 (X11; \"Linux\")""#;

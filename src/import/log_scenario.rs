@@ -22,8 +22,26 @@ use crate::import::ImportError;
 const QUOTED_BAD_LINES: usize = 5;
 
 const ASSET_EXTENSIONS: [&str; 20] = [
-    "js", "mjs", "css", "map", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "woff", "woff2", "ttf",
-    "otf", "eot", "mp4", "webm", "webmanifest",
+    "js",
+    "mjs",
+    "css",
+    "map",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "svg",
+    "ico",
+    "webp",
+    "avif",
+    "woff",
+    "woff2",
+    "ttf",
+    "otf",
+    "eot",
+    "mp4",
+    "webm",
+    "webmanifest",
 ];
 
 #[derive(Debug, Clone)]
@@ -64,10 +82,12 @@ impl LogOptions {
             let valid = !name.is_empty()
                 && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
             if !valid {
-                return Err(usage(format!("--persona `{rule}`: `{name}` is not a persona name (lowercase letters, digits, `_`, `-`)")));
+                return Err(usage(format!(
+                    "--persona `{rule}`: `{name}` is not a persona name (lowercase letters, digits, `_`, `-`)"
+                )));
             }
-            let pattern =
-                Regex::new(pattern).map_err(|e| usage(format!("--persona `{rule}`: `{pattern}` is not a regex: {e}")))?;
+            let pattern = Regex::new(pattern)
+                .map_err(|e| usage(format!("--persona `{rule}`: `{pattern}` is not a regex: {e}")))?;
             rules.push(Rule { persona: name.to_string(), pattern });
         }
         let format = args.format.map(|f| match f {
@@ -274,7 +294,11 @@ impl LogImport {
         let quoted: Vec<String> = left.bad_lines.iter().map(u64::to_string).collect();
         let at = if quoted.is_empty() { String::new() } else { format!(" (lines {}…)", quoted.join(", ")) };
         let _ = writeln!(out, "  {} lines that are not requests in the log's format{at}", left.unparsable);
-        let _ = writeln!(out, "wrote {}", self.arrival_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            out,
+            "wrote {}",
+            self.arrival_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
         out
     }
 }

@@ -8,7 +8,7 @@
 //! to fill in.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::import::log_scenario::{clock, peak_minute, Left, LogOptions};
@@ -31,7 +31,8 @@ pub fn scenario(options: &LogOptions, day: &Day, left: &Left, files: &[PathBuf])
         day.requests
     );
     if let Some((minute, n)) = peak_minute(day) {
-        let _ = writeln!(out, "# Peak minute {}: {n} sessions started ({:.2}/s).", clock(minute, offset), n as f64 / 60.0);
+        let _ =
+            writeln!(out, "# Peak minute {}: {n} sessions started ({:.2}/s).", clock(minute, offset), n as f64 / 60.0);
     }
     let _ = writeln!(
         out,
@@ -60,7 +61,7 @@ pub fn scenario(options: &LogOptions, day: &Day, left: &Left, files: &[PathBuf])
     out
 }
 
-fn persona_section(out: &mut String, options: &LogOptions, day: &Day, persona: &PersonaDay, file: &PathBuf, all: u64) {
+fn persona_section(out: &mut String, options: &LogOptions, day: &Day, persona: &PersonaDay, file: &Path, all: u64) {
     let share = 100.0 * persona.sessions as f64 / all.max(1) as f64;
     let _ = writeln!(out, "  # {} sessions: {share:.1}% of the day's.", persona.sessions);
     let _ = writeln!(out, "  {}:", persona.name);
@@ -105,7 +106,8 @@ fn persona_section(out: &mut String, options: &LogOptions, day: &Day, persona: &
         .collect();
     if branches.is_empty() {
         // Sessions of only OPTIONS preflights or other methods a step cannot have.
-        let _ = writeln!(out, "      - {{ get: \"/\", goal: true }}   # no replayable request in this persona's sessions");
+        let _ =
+            writeln!(out, "      - {{ get: \"/\", goal: true }}   # no replayable request in this persona's sessions");
         return;
     }
     // The steps every shown journey starts with (the login, usually) are written once.
@@ -144,7 +146,8 @@ fn step(out: &mut String, indent: &str, (method, pattern): &Route, names: &mut V
         n += 1;
     }
     names.push(name.clone());
-    let path = ["{id}", "{uuid}", "{hash}", "{token}"].iter().fold(pattern.clone(), |p, c| p.replace(c, "{{ user.index }}"));
+    let path =
+        ["{id}", "{uuid}", "{hash}", "{token}"].iter().fold(pattern.clone(), |p, c| p.replace(c, "{{ user.index }}"));
     let method = method.to_ascii_lowercase();
     let _ = write!(out, "{indent}- {{ name: {}, {method}: {}", quote(&name), quote(&path));
     if method == "post" && pattern.to_ascii_lowercase().contains("login") {

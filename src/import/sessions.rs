@@ -112,7 +112,14 @@ impl Sessions {
             gap: chrono::Duration::from_std(gap).unwrap_or(chrono::Duration::MAX),
             rules,
             open: HashMap::new(),
-            day: Day { personas, route_names: Vec::new(), first_minute: None, last_minute: None, offset: None, requests: 0 },
+            day: Day {
+                personas,
+                route_names: Vec::new(),
+                first_minute: None,
+                last_minute: None,
+                offset: None,
+                requests: 0,
+            },
             route_ids: HashMap::new(),
             seen: 0,
         }
@@ -271,11 +278,18 @@ mod tests {
         assert_eq!(other.routes[&("GET".to_string(), "/files/{id}".to_string())], 2, "ids collapse");
         // Pauses: 20 s (the second file came in the same second: one page load) and 5 s.
         assert!(other.think.len() == 1 && other.think.equivalent(other.think.max(), 20_000), "{}", other.think.max());
-        assert!(parent.think.len() == 1 && parent.think.equivalent(parent.think.max(), 5_000), "{}", parent.think.max());
+        assert!(
+            parent.think.len() == 1 && parent.think.equivalent(parent.think.max(), 5_000),
+            "{}",
+            parent.think.max()
+        );
         // Journeys keep consecutive routes once: login, files (twice, one step).
         let journey: Vec<&str> =
             other.journeys.keys().flat_map(|j| j.iter().map(|id| day.route_names[*id as usize].1.as_str())).collect();
-        assert!(journey.contains(&"/files/{id}") && journey.iter().filter(|r| **r == "/files/{id}").count() == 1, "{journey:?}");
+        assert!(
+            journey.contains(&"/files/{id}") && journey.iter().filter(|r| **r == "/files/{id}").count() == 1,
+            "{journey:?}"
+        );
         assert_eq!(day.requests, 6);
     }
 }

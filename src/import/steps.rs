@@ -18,9 +18,27 @@ use crate::import::route;
 pub const PAGE_LOAD_GAP: Duration = Duration::from_millis(100);
 
 const DROPPED_HEADERS: [&str; 21] = [
-    "cookie", "content-length", "host", "connection", "keep-alive", "user-agent", "accept", "accept-encoding",
-    "accept-language", "referer", "origin", "upgrade-insecure-requests", "pragma", "cache-control", "priority",
-    "te", "dnt", "if-none-match", "if-modified-since", "content-type", "transfer-encoding",
+    "cookie",
+    "content-length",
+    "host",
+    "connection",
+    "keep-alive",
+    "user-agent",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "referer",
+    "origin",
+    "upgrade-insecure-requests",
+    "pragma",
+    "cache-control",
+    "priority",
+    "te",
+    "dnt",
+    "if-none-match",
+    "if-modified-since",
+    "content-type",
+    "transfer-encoding",
 ];
 
 /// One request step of the imported journey.
@@ -156,14 +174,12 @@ fn request_step(exchange: &Exchange, credentials: &Credentials, correlator: &mut
             None => headers.push((name.clone(), template(value, false))),
         }
     }
-    let has_credentials = credentials.user.is_some()
-        && body_fields(exchange).iter().any(|(_, v)| Some(v) == credentials.user.as_ref());
+    let has_credentials =
+        credentials.user.is_some() && body_fields(exchange).iter().any(|(_, v)| Some(v) == credentials.user.as_ref());
     let body = match &exchange.body {
         None => Body::None,
         Some((mime, text)) if mime.contains("x-www-form-urlencoded") => Body::Form(
-            url::form_urlencoded::parse(text.as_bytes())
-                .map(|(k, v)| (k.into_owned(), template(&v, false)))
-                .collect(),
+            url::form_urlencoded::parse(text.as_bytes()).map(|(k, v)| (k.into_owned(), template(&v, false))).collect(),
         ),
         Some((mime, text)) => match serde_json::from_str::<Value>(text) {
             Ok(doc) if mime.contains("json") || text.trim_start().starts_with(['{', '[']) => {
@@ -276,17 +292,58 @@ pub(crate) mod tests {
         page2.response_type = Some("text/html".into());
         let all = vec![
             // The search term is the client's: echoed back, it must stay a literal.
-            at(exchange("GET", "https://ent/search?q=photosynthese", None, 200, &[], r#"{"q":"photosynthese","page":1}"#), 0),
+            at(
+                exchange(
+                    "GET",
+                    "https://ent/search?q=photosynthese",
+                    None,
+                    200,
+                    &[],
+                    r#"{"q":"photosynthese","page":1}"#,
+                ),
+                0,
+            ),
             at(page1, 1000),
-            at(exchange("POST", "https://ent/messages", Some(("application/x-www-form-urlencoded", "csrf=aaaa1111bbbb&to=12&q=photosynthese")), 302, &[], ""), 2000),
+            at(
+                exchange(
+                    "POST",
+                    "https://ent/messages",
+                    Some(("application/x-www-form-urlencoded", "csrf=aaaa1111bbbb&to=12&q=photosynthese")),
+                    302,
+                    &[],
+                    "",
+                ),
+                2000,
+            ),
             at(page2, 3000),
-            at(header(exchange("POST", "https://ent/messages", Some(("application/json", r#"{"csrf":"cccc2222dddd","page":1}"#)), 302, &[("X-Next", "n-77")], ""), "X-Csrf", "cccc2222dddd"), 4000),
+            at(
+                header(
+                    exchange(
+                        "POST",
+                        "https://ent/messages",
+                        Some(("application/json", r#"{"csrf":"cccc2222dddd","page":1}"#)),
+                        302,
+                        &[("X-Next", "n-77")],
+                        "",
+                    ),
+                    "X-Csrf",
+                    "cccc2222dddd",
+                ),
+                4000,
+            ),
         ];
         let steps = build(&all, &[0, 1, 2, 3, 4], &Credentials::default());
         assert_eq!(steps[1].captures, [("csrf".to_string(), "input.csrf".to_string())]);
-        assert_eq!(steps[3].captures, [("csrf_2".to_string(), "input.csrf".to_string())], "a rotated token is captured again");
+        assert_eq!(
+            steps[3].captures,
+            [("csrf_2".to_string(), "input.csrf".to_string())],
+            "a rotated token is captured again"
+        );
         let Body::Form(form) = &steps[2].body else { panic!("{:?}", steps[2].body) };
-        assert_eq!(form, &[("csrf".into(), "{{ csrf }}".into()), ("to".into(), "12".into()), ("q".into(), "photosynthese".into())]);
+        assert_eq!(
+            form,
+            &[("csrf".into(), "{{ csrf }}".into()), ("to".into(), "12".into()), ("q".into(), "photosynthese".into())]
+        );
         let Body::Json(json) = &steps[4].body else { panic!() };
         assert_eq!(json, &serde_json::json!({ "csrf": "{{ csrf_2 }}", "page": 1 }), "`1` is too short to correlate");
         assert_eq!(steps[4].headers, [("X-Csrf".to_string(), "{{ csrf_2 }}".to_string())]);
@@ -299,16 +356,30 @@ pub(crate) mod tests {
     fn credentials_and_browser_headers() {
         let login = header(
             header(
-                exchange("POST", "https://ent/api/login", Some(("application/json", r#"{"login":"eleve.1","pwd":"s3cret!"}"#)), 200, &[], r#"{"token":"t0k3n-abcdefgh","user":"eleve.1"}"#),
+                exchange(
+                    "POST",
+                    "https://ent/api/login",
+                    Some(("application/json", r#"{"login":"eleve.1","pwd":"s3cret!"}"#)),
+                    200,
+                    &[],
+                    r#"{"token":"t0k3n-abcdefgh","user":"eleve.1"}"#,
+                ),
                 "Cookie",
                 "lang=fr",
             ),
             ":authority",
             "ent",
         );
-        let next = [("Authorization", "Bearer t0k3n-abcdefgh"), ("User-Agent", "Mozilla"), ("Sec-Fetch-Mode", "cors"), ("X-Client", "web")]
-            .iter()
-            .fold(at(exchange("GET", "https://ent/users/eleve.1/agenda", None, 200, &[], ""), 50), |e, (k, v)| header(e, k, v));
+        let next = [
+            ("Authorization", "Bearer t0k3n-abcdefgh"),
+            ("User-Agent", "Mozilla"),
+            ("Sec-Fetch-Mode", "cors"),
+            ("X-Client", "web"),
+        ]
+        .iter()
+        .fold(at(exchange("GET", "https://ent/users/eleve.1/agenda", None, 200, &[], ""), 50), |e, (k, v)| {
+            header(e, k, v)
+        });
         let all = vec![login, next];
         let refs: Vec<&Exchange> = all.iter().collect();
         let credentials = credentials(&refs);
@@ -317,7 +388,11 @@ pub(crate) mod tests {
         let Body::Json(json) = &steps[0].body else { panic!() };
         assert_eq!(json, &serde_json::json!({ "login": "{{ user.id }}", "pwd": "{{ user.password }}" }));
         assert!(steps[0].login && steps[0].name == "login" && steps[0].headers.is_empty());
-        assert_eq!(steps[0].captures, [("token".to_string(), "json.token".to_string())], "the echoed user is not a capture");
+        assert_eq!(
+            steps[0].captures,
+            [("token".to_string(), "json.token".to_string())],
+            "the echoed user is not a capture"
+        );
         assert_eq!(steps[1].path, "/users/{{ user.id }}/agenda");
         assert_eq!(steps[1].bearer.as_deref(), Some("{{ token }}"));
         assert_eq!(steps[1].headers, [("X-Client".to_string(), "web".to_string())]);

@@ -72,6 +72,9 @@ pub fn request_step(out: &mut String, indent: &str, step: &Step, goal: bool) {
         let _ = writeln!(out, "{more}login: true");
     }
     if goal {
-        let _ = writeln!(out, "{more}goal: true   # the last step of the recording; move it to the step that means success");
+        let _ = writeln!(
+            out,
+            "{more}goal: true   # the last step of the recording; move it to the step that means success"
+        );
     }
 }

@@ -266,7 +266,11 @@ fn deadline(
         None if has_population => 1.0,
         None => {
             return Err(src
-                .error(path, At::Value, "without a `population`, `shape: deadline` needs `rate`: the arrival rate at the deadline")
+                .error(
+                    path,
+                    At::Value,
+                    "without a `population`, `shape: deadline` needs `rate`: the arrival rate at the deadline",
+                )
                 .with_hint(format!("e.g. {}, or give the persona a `population`", example("deadline"))))
         }
     };

@@ -47,7 +47,8 @@ pub fn csv(src: &Source, path: &str, raw: &RawArrival, duration: Duration, scale
     if let Some(other) = header.iter().find(|c| !["start", "count", "rate", "clock"].contains(c)) {
         return Err(fail(format!("unknown column `{other}` in the header row: expected {COLUMNS}")));
     }
-    let start = column("start").ok_or_else(|| fail(format!("the header row has no `start` column: expected {COLUMNS}")))?;
+    let start =
+        column("start").ok_or_else(|| fail(format!("the header row has no `start` column: expected {COLUMNS}")))?;
     let (value, kind) = match (column("count"), column("rate")) {
         (Some(c), None) => (c, Value::Count),
         (None, Some(r)) => (r, Value::Rate),
@@ -61,11 +62,11 @@ pub fn csv(src: &Source, path: &str, raw: &RawArrival, duration: Duration, scale
         let field = |i: usize| record.get(i).unwrap_or_default();
         let t = parse_duration(field(start)).map_err(|why| fail(format!("line {line}, `start`: {why}")))?;
         let number = match kind {
-            Value::Count => field(value)
-                .parse::<f64>()
-                .ok()
-                .filter(|c| c.is_finite() && *c >= 0.0)
-                .ok_or_else(|| fail(format!("line {line}, `count`: `{}` is not a count of arrivals (0 or more)", field(value))))?,
+            Value::Count => {
+                field(value).parse::<f64>().ok().filter(|c| c.is_finite() && *c >= 0.0).ok_or_else(|| {
+                    fail(format!("line {line}, `count`: `{}` is not a count of arrivals (0 or more)", field(value)))
+                })?
+            }
             Value::Rate => parse_rate(field(value)).map_err(|why| fail(format!("line {line}, `rate`: {why}")))?,
         };
         if let Some((previous, _)) = rows.last() {

@@ -446,6 +446,7 @@ impl RequestSpec {
     /// Whether the response body must be kept in memory (for captures or checks); otherwise
     /// it is only counted as it streams past.
     pub fn needs_body(&self) -> bool {
-        self.check.needs_body() || self.captures.iter().any(|c| matches!(c.source, CaptureSource::Json(_) | CaptureSource::Input(_)))
+        self.check.needs_body()
+            || self.captures.iter().any(|c| matches!(c.source, CaptureSource::Json(_) | CaptureSource::Input(_)))
     }
 }

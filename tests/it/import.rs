@@ -69,7 +69,14 @@ fn a_chrome_har_becomes_a_correlated_scenario_that_runs_against_its_application(
     let requests: Vec<&str> = yaml.lines().filter_map(|l| l.trim().strip_prefix("- name: ")).collect();
     assert_eq!(
         requests,
-        [r#""GET /login""#, r#""login""#, r#""GET /home""#, r#""GET /api/session""#, r#""GET /api/homework""#, r#""GET /api/homework/{items_id}""#]
+        [
+            r#""GET /login""#,
+            r#""login""#,
+            r#""GET /home""#,
+            r#""GET /api/session""#,
+            r#""GET /api/homework""#,
+            r#""GET /api/homework/{items_id}""#
+        ]
     );
     assert!(stderr.contains("left out: 4 other origins"), "{stderr}");
     assert!(stderr.contains("left out: 1 fonts"), "{stderr}");
@@ -89,7 +96,9 @@ fn a_chrome_har_becomes_a_correlated_scenario_that_runs_against_its_application(
         assert!(yaml.contains(expected), "missing `{expected}` in:\n{yaml}");
     }
     // Nothing recorded that identifies the person or the browser is copied.
-    for frozen in ["eleve.1", "Chèvre", "Ch%C3%A8vre", "tok_8c1d", "Zk9xT2c1", "sid=", "Mozilla", "Content-Length", ":path"] {
+    for frozen in
+        ["eleve.1", "Chèvre", "Ch%C3%A8vre", "tok_8c1d", "Zk9xT2c1", "sid=", "Mozilla", "Content-Length", ":path"]
+    {
         assert!(!yaml.contains(frozen), "`{frozen}` was copied into:\n{yaml}");
     }
     let users = std::fs::read_to_string(dir.join("pupils.csv")).unwrap();
@@ -109,7 +118,16 @@ fn a_session_recorded_against_the_embedded_target_replays_to_the_goal_for_every_
     let har = dir.join("recorded.har");
     recorder::record_demo_session(&har);
     let out = out_path(&dir, "recorded.yaml");
-    import(&["har", har.to_str().unwrap(), "--out", out.to_str().unwrap(), "--target", "embedded", "--persona", "eleve"]);
+    import(&[
+        "har",
+        har.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--target",
+        "embedded",
+        "--persona",
+        "eleve",
+    ]);
     let yaml = std::fs::read_to_string(&out).unwrap();
     assert!(yaml.contains(r#"token: "json.token""#), "{yaml}");
     assert!(yaml.contains(r#"bearer: "{{ token }}""#), "{yaml}");
@@ -147,7 +165,11 @@ fn a_monday_log_gives_back_its_sessions_and_peak_minute() {
         let (stdout, _) = import(&["log", file.to_str().unwrap(), "--out", out.to_str().unwrap()]);
         let sessions = log_fixture::number_before(&stdout, " sessions\n").expect("a session count");
         let within = |got: u64, want: u64| (got as f64 - want as f64).abs() <= 0.02 * want as f64;
-        assert!(within(sessions, truth.sessions), "{name}: {sessions} sessions, expected {}:\n{stdout}", truth.sessions);
+        assert!(
+            within(sessions, truth.sessions),
+            "{name}: {sessions} sessions, expected {}:\n{stdout}",
+            truth.sessions
+        );
         let peak = format!("peak minute: {} with ", truth.peak_clock);
         assert!(stdout.contains(&peak), "{name}: expected `{peak}{}`:\n{stdout}", truth.peak_count);
         let count = log_fixture::number_after(&stdout, &peak).unwrap();
@@ -170,8 +192,20 @@ fn persona_rules_split_the_log_and_the_scenario_runs_on_a_compressed_clock() {
     std::fs::write(&file, log).unwrap();
     let out = dir.join("monday.yaml");
     let (stdout, _) = import(&[
-        "log", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--persona", r"parent=^parent\.",
-        "--from", "07:00", "--to", "09:00", "--clock", "250ms", "--scale", "0.05",
+        "log",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--persona",
+        r"parent=^parent\.",
+        "--from",
+        "07:00",
+        "--to",
+        "09:00",
+        "--clock",
+        "250ms",
+        "--scale",
+        "0.05",
     ]);
     let parents = log_fixture::number_after(&stdout, "  parent: ").unwrap();
     let others = log_fixture::number_after(&stdout, "  other: ").unwrap();

@@ -79,7 +79,8 @@ pub fn monday(seed: u64, sessions: usize) -> (String, Truth) {
         log(t, "POST", "/login", 200);
         for _ in 0..=rng.below(5) {
             t += Duration::milliseconds(2_000 + rng.below(178_000) as i64);
-            let page = PAGES[rng.below(PAGES.len() as u64) as usize].replace("{}", &(8000 + rng.below(900)).to_string());
+            let page =
+                PAGES[rng.below(PAGES.len() as u64) as usize].replace("{}", &(8000 + rng.below(900)).to_string());
             log(t, "GET", &page, 200);
             log(t, "GET", "/static/app.js?v=3", 200);
             log(t, "GET", "/static/app.css", 304);
@@ -96,7 +97,8 @@ pub fn monday(seed: u64, sessions: usize) -> (String, Truth) {
         }
         let _ = writeln!(text, "{line}");
     }
-    let (peak_minute, peak_count) = starts.iter().fold((0, 0), |best, (m, n)| if *n > best.1 { (*m, *n) } else { best });
+    let (peak_minute, peak_count) =
+        starts.iter().fold((0, 0), |best, (m, n)| if *n > best.1 { (*m, *n) } else { best });
     let peak_clock = offset.timestamp_opt(peak_minute * 60, 0).unwrap().format("%H:%M").to_string();
     let total = starts.values().sum();
     (text, Truth { sessions: total, parent_sessions: parents, peak_clock, peak_count, assets, garbage })

@@ -27,11 +27,20 @@ struct Exchange {
 }
 
 /// One HTTP/1.1 request on its own connection, read to the end.
-fn send(addr: std::net::SocketAddr, method: &'static str, path: &str, headers: &[(&str, String)], body: Option<&str>) -> Exchange {
+fn send(
+    addr: std::net::SocketAddr,
+    method: &'static str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Option<&str>,
+) -> Exchange {
     let started = DateTime::<Utc>::from(std::time::SystemTime::now());
     let clock = std::time::Instant::now();
-    let mut request_headers: Vec<(String, String)> =
-        vec![("Host".into(), addr.to_string()), ("User-Agent".into(), "Mozilla/5.0 (recorder)".into()), ("Connection".into(), "close".into())];
+    let mut request_headers: Vec<(String, String)> = vec![
+        ("Host".into(), addr.to_string()),
+        ("User-Agent".into(), "Mozilla/5.0 (recorder)".into()),
+        ("Connection".into(), "close".into()),
+    ];
     request_headers.extend(headers.iter().map(|(k, v)| (k.to_string(), v.clone())));
     if let Some(body) = body {
         request_headers.push(("Content-Type".into(), "application/json".into()));
@@ -52,10 +61,8 @@ fn send(addr: std::net::SocketAddr, method: &'static str, path: &str, headers: &
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
     let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).expect("a status");
-    let response_headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
+    let response_headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     let mut body_bytes = raw[split + 4..].to_vec();
     if response_headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked")) {
         body_bytes = dechunk(&body_bytes);
@@ -94,7 +101,8 @@ pub fn record_demo_session(har: &Path) {
     let mut exchanges = Vec::new();
     let credentials = json!({ "user": USER, "password": PASSWORD }).to_string();
     exchanges.push(send(addr, "POST", "/login", &[], Some(&credentials)));
-    let token = serde_json::from_str::<Value>(&exchanges[0].response_body).unwrap()["token"].as_str().unwrap().to_string();
+    let token =
+        serde_json::from_str::<Value>(&exchanges[0].response_body).unwrap()["token"].as_str().unwrap().to_string();
     let cookie = ("Cookie", format!("ENTSESSION={token}"));
     let bearer = ("Authorization", format!("Bearer {token}"));
     pause();
