@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Summary};
 use crate::cli::{
-    CapacityArgs, Cli, Command, CompareArgs, Connections, KubeArgs, MergeArgs, QuickArgs, ReportArgs, RunArgs,
-    TargetArgs, ValidateArgs,
+    CapacityArgs, Cli, Command, CompareArgs, Connections, ImportCommand, KubeArgs, MergeArgs, QuickArgs, ReportArgs,
+    RunArgs, TargetArgs, ValidateArgs,
 };
 use crate::demo::{EmbeddedConfig, EmbeddedTarget};
 use crate::exit_code::ExitCode;
@@ -33,6 +33,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Capacity(args) => capacity(args, style),
         Command::Merge(args) => merge(args, style),
         Command::Kube(args) => kube(args),
+        Command::Import(command) => import(command),
     }
 }
 
@@ -669,4 +670,62 @@ fn kube(args: KubeArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::Invalid)
         }
     }
+}
+
+/// `schoolday import har|log`: write the scenario, print what was found, and load what was
+/// written through the validator (an import the loader refuses is reported, not hidden).
+fn import(command: ImportCommand) -> anyhow::Result<ExitCode> {
+    use crate::import::{filter::Filter, har_scenario, log_scenario};
+    let regexes = |list: &[String]| -> anyhow::Result<Vec<regex::Regex>> {
+        list.iter().map(|r| regex::Regex::new(r).with_context(|| format!("`{r}` is not a regex"))).collect()
+    };
+    let (text, written) = match command {
+        ImportCommand::Har(args) => {
+            let filter =
+                Filter { origin: args.origin, include: regexes(&args.include)?, exclude: regexes(&args.exclude)? };
+            let options = har_scenario::HarOptions {
+                file: args.file,
+                persona: args.persona,
+                out: args.out.clone(),
+                target: args.target,
+                filter,
+            };
+            let imported = match har_scenario::import(&options) {
+                Ok(imported) => imported,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::Invalid);
+                }
+            };
+            eprint!("{}", imported.summary());
+            if args.out.is_none() {
+                print!("{}", imported.scenario);
+            }
+            (imported.scenario, args.out.unwrap_or_else(|| "scenario.yaml".into()))
+        }
+        ImportCommand::Log(args) => {
+            let options = match log_scenario::LogOptions::from_args(args) {
+                Ok(options) => options,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::Invalid);
+                }
+            };
+            match log_scenario::import(&options) {
+                Ok(imported) => {
+                    print!("{}", imported.summary());
+                    (imported.scenario, options.out)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::Invalid);
+                }
+            }
+        }
+    };
+    if let Err(e) = scenario::load_str(&text, &written) {
+        eprintln!("error: the imported scenario does not validate (please report it): {e}");
+        return Ok(ExitCode::Invalid);
+    }
+    Ok(ExitCode::Success)
 }

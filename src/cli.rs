@@ -44,6 +44,9 @@ pub enum Command {
     Merge(MergeArgs),
     /// Print Kubernetes manifests that run a scenario as N shards and merge them.
     Kube(KubeArgs),
+    /// Write a scenario from a browser recording (HAR) or a web server's access log.
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +100,86 @@ pub struct KubeArgs {
     /// Memory requested (and limited) per shard pod.
     #[arg(long, default_value = "1Gi")]
     pub memory: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A browser recording (HAR 1.2) → one persona doing what the recorded person did.
+    Har(ImportHarArgs),
+    /// An access log (Common/Combined Log Format or JSON lines, plain or gzip) → the arrival
+    /// curve, the route mix and the think times of a real day.
+    Log(ImportLogArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportHarArgs {
+    /// The HAR file (developer tools → Network → “Save all as HAR with content”).
+    pub file: PathBuf,
+    /// Name of the persona the recording becomes.
+    #[arg(long, default_value = "pupil")]
+    pub persona: String,
+    /// Where to write the scenario (default: stdout). The users file goes beside it.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The scenario's `target:` (default: the recorded origin), e.g. `embedded`.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The application's origin, e.g. `https://ent.example.org` (default: the first page's).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Keep requests whose URL matches this regex, whatever their kind or origin (repeatable).
+    #[arg(long)]
+    pub include: Vec<String>,
+    /// Leave out requests whose URL matches this regex (repeatable).
+    #[arg(long)]
+    pub exclude: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Common or Combined Log Format (Apache, nginx).
+    Combined,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportLogArgs {
+    /// The access log, plain or gzip (`.gz`).
+    pub file: PathBuf,
+    /// Keep requests from this time of day on (`07:00`, in the log's own time zone).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Keep requests before this time of day (`09:00`).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// The log's format (default: guessed from the first line).
+    #[arg(long, value_enum)]
+    pub format: Option<LogFormat>,
+    /// A session ends after this long without a request from its client.
+    #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
+    pub gap: std::time::Duration,
+    /// Who a client is: the JSON field (or `user` for CLF's authenticated user) naming it
+    /// (default: address + user agent).
+    #[arg(long)]
+    pub client: Option<String>,
+    /// A persona and the routes or users that are it, `name=REGEX` (repeatable; first match
+    /// wins; a session is the persona of its first matching request).
+    #[arg(long = "persona")]
+    pub personas: Vec<String>,
+    /// Where to write the scenario; the arrival curve goes beside it as `<stem>-arrivals.csv`.
+    #[arg(long, default_value = "imported.yaml")]
+    pub out: PathBuf,
+    /// The scenario's `target:`.
+    #[arg(long, default_value = "embedded")]
+    pub target: String,
+    /// How long one logged minute lasts in the rehearsal (`1s` replays an hour in a minute;
+    /// pauses shrink alike).
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    pub clock: std::time::Duration,
+    /// The scenario's `scale` (`0.1` rehearses a tenth of the day's sessions).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,9 @@
 //! outcomes) → [`analysis`] (summary) → [`report`] (terminal, HTML, JSON). [`format`] (human units)
 //! sits below them all. The [`demo`] module is the embedded demo school workspace that scenarios
 //! can run against out of the box (`target: embedded`, `schoolday target`); it reads its sizing
-//! from [`scenario::embedded`]. The layers and where each concept lives: docs/ARCHITECTURE.md.
+//! from [`scenario::embedded`]. [`import`] writes scenarios from browser recordings (HAR) and
+//! access logs, as YAML that goes back through the validator. The layers and where each concept
+//! lives: docs/ARCHITECTURE.md.
 //!
 //! Beyond one machine: [`launch`] and [`start`] make a process one shard of a run (its part of
 //! the plan, a shared start barrier), [`merge`] puts the shards' run directories back together
@@ -20,6 +22,7 @@ pub mod demo;
 pub mod exit_code;
 pub mod format;
 pub mod http;
+pub mod import;
 pub mod kube;
 pub mod launch;
 pub mod load;

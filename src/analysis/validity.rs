@@ -270,7 +270,11 @@ mod tests {
         // Ten due per second; the generator managed 4, 8, then caught up, then stopped.
         let timeline = [second(1, 4), second(2, 8), second(3, 18), second(4, 0)];
         assert_eq!(arrivals_behind(&due_by_second(&plan), &timeline), (8, 2));
-        assert_eq!(arrivals_behind(&due_by_second(&plan), &[second(1, 0)]), (0, 0), "nobody arrived: nothing to compare");
+        assert_eq!(
+            arrivals_behind(&due_by_second(&plan), &[second(1, 0)]),
+            (0, 0),
+            "nobody arrived: nothing to compare"
+        );
     }
 
     #[test]

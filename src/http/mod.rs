@@ -6,6 +6,8 @@
 //! store. System proxies are ignored: load traffic must go where the scenario says, never
 //! through a proxy picked up from the environment.
 
+pub mod html;
+
 use std::sync::{Arc, Once};
 
 use reqwest::header::HeaderMap;

@@ -43,7 +43,7 @@ pub(crate) fn tabulate(shape: &Shape, duration: Duration) -> Tabulated {
         Shape::Ramp { from_rate, to_rate, from, to } => {
             push_linear(&mut pieces, end, s(from), s(to), *from_rate, *to_rate)
         }
-        Shape::Steps { from, stages } => {
+        Shape::Steps { from, stages } | Shape::Csv { from, stages, .. } => {
             let mut t = s(from);
             for (rate, length) in stages {
                 push_linear(&mut pieces, end, t, t + s(length), *rate, *rate);
@@ -82,6 +82,18 @@ pub(crate) fn tabulate(shape: &Shape, duration: Duration) -> Tabulated {
             let integral = |a: f64, b: f64| (-(a - at) / mean).exp() - (-(b - at) / mean).exp();
             push_binned(&mut pieces, lo, hi, density, integral);
             exact = Exact::Exponential { at, mean, lo, hi };
+        }
+        Shape::Deadline { at, rise, from, rate } => {
+            // Binned like the smooth shapes, over the last DECAY_MEANS rise times before the
+            // cut-off only (earlier mass is below 4e-18 of the total). The pieces are exact
+            // to far below what a run can resolve, so the rate is read from them.
+            let (at, rise, rate) = (s(at), s(rise), if rate.is_finite() { rate.max(0.0) } else { 0.0 });
+            let (lo, hi) = (s(from).max(at - DECAY_MEANS * rise).max(0.0), at.min(end));
+            if rise > 0.0 && rate > 0.0 {
+                let density = |t: f64| rate * (-(at - t) / rise).exp();
+                let integral = |a: f64, b: f64| rate * rise * ((-(at - b) / rise).exp() - (-(at - a) / rise).exp());
+                push_binned(&mut pieces, lo, hi, density, integral);
+            }
         }
         Shape::Burst { at, spread, .. } => {
             if spread.is_zero() {
@@ -253,6 +265,38 @@ mod tests {
     }
 
     #[test]
+    fn deadline_rises_toward_the_cut_off_and_stops_there() {
+        let shape = Shape::Deadline { at: secs(600.0), rise: secs(60.0), from: secs(0.0), rate: 10.0 };
+        let c = Curve::new(&shape, secs(900.0));
+        // ∫ 10·e^(−(600−t)/60) over [0, 600] = 600·(1 − e^−10).
+        assert!(close(c.total(), 600.0 * (1.0 - (-10.0f64).exp()), 1e-6), "{}", c.total());
+        // The last rise time before the deadline holds 1 − 1/e of the arrivals.
+        let last_minute = c.total() - c.cumulative(secs(540.0));
+        assert!(close(last_minute / c.total(), 1.0 - (-1.0f64).exp(), 1e-4), "{last_minute}");
+        assert!(close(c.rate(secs(540.0)), 10.0 / std::f64::consts::E, 1e-3), "{}", c.rate(secs(540.0)));
+        assert!(c.rate(secs(599.9)) > 9.9);
+        assert_eq!(c.rate(secs(600.0)), 0.0, "nothing arrives after the cut-off");
+        assert_eq!(c.rate(secs(700.0)), 0.0);
+        let (peak, at) = c.peak();
+        assert!(close(peak, 10.0, 1e-4) && at == secs(600.0), "{peak} at {at:?}");
+        // `from` cuts the early tail: from 9 min on, only the last minute is left.
+        let late = Shape::Deadline { at: secs(600.0), rise: secs(60.0), from: secs(540.0), rate: 10.0 };
+        let late = Curve::new(&late, secs(900.0));
+        assert!(close(late.total(), last_minute, 1e-6));
+    }
+
+    #[test]
+    fn csv_intervals_are_consecutive_constant_rates() {
+        let stages = vec![(0.5, secs(60.0)), (2.0, secs(60.0)), (0.0, secs(60.0)), (1.0, secs(60.0))];
+        let c = Curve::new(&Shape::Csv { file: "a.csv".into(), from: secs(30.0), stages }, secs(600.0));
+        assert!(close(c.total(), 30.0 + 120.0 + 60.0, 1e-9));
+        assert_eq!(c.rate(secs(29.0)), 0.0);
+        assert_eq!(c.rate(secs(100.0)), 2.0);
+        assert_eq!(c.rate(secs(200.0)), 0.0, "an empty interval stays empty");
+        assert_eq!(c.peak(), (2.0, secs(90.0)));
+    }
+
+    #[test]
     fn degenerate_shapes_are_empty() {
         let d = secs(60.0);
         let empty = [
@@ -265,6 +309,8 @@ mod tests {
             Shape::Peak { at: secs(30.0), spread: Duration::ZERO, from: secs(40.0), to: d },
             Shape::Burst { at: secs(60.0), spread: Duration::ZERO, decay: None },
             Shape::Burst { at: secs(70.0), spread: secs(5.0), decay: Some(secs(1.0)) },
+            Shape::Deadline { at: secs(30.0), rise: secs(5.0), from: secs(0.0), rate: 0.0 },
+            Shape::Deadline { at: secs(30.0), rise: secs(5.0), from: secs(40.0), rate: 1.0 },
         ];
         for shape in &empty {
             let c = Curve::new(shape, d);

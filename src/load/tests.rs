@@ -220,3 +220,29 @@ proptest! {
         prop_assert_eq!(&p, &plan(&sc));
     }
 }
+
+#[test]
+fn a_deadline_schedule_piles_up_before_the_cut_off() {
+    // 1,000 pupils handing in homework due at 10 min, rise 1 min: everyone arrives before the
+    // deadline, about 63% in its last minute and about 86% in its last two.
+    let shape = Shape::Deadline { at: s(600), rise: s(60), from: s(0), rate: 1.0 };
+    let p = plan(&scenario(5, 900, vec![persona("pupil", Some(1000), shape, Spacing::Even)]));
+    assert_eq!(p.arrivals.len(), 1000);
+    assert!(p.arrivals.iter().all(|a| a.offset() < s(600)), "nobody after the cut-off");
+    let after = |t: u64| p.arrivals.iter().filter(|a| a.offset() >= s(t)).count();
+    assert!((620..=645).contains(&after(540)), "last minute: {}", after(540));
+    assert!((855..=875).contains(&after(480)), "last two minutes: {}", after(480));
+    assert!(after(300) < 1000 && after(300) > 990, "the early tail is thin: {}", after(300));
+    let pupil = &p.personas[0];
+    assert!(pupil.peak_at > s(599) && pupil.peak_at <= s(600), "{:?}", pupil.peak_at);
+}
+
+#[test]
+fn a_csv_schedule_keeps_each_intervals_count() {
+    // Counts 60, 0, 180 per minute with even spacing: exactly those counts per minute.
+    let stages = vec![(1.0, s(60)), (0.0, s(60)), (3.0, s(60))];
+    let shape = Shape::Csv { file: "arrivals.csv".into(), from: s(60), stages };
+    let p = plan(&scenario(5, 300, vec![persona("pupil", None, shape, Spacing::Even)]));
+    let minute = |m: u64| p.arrivals.iter().filter(|a| a.offset() >= s(60 * m) && a.offset() < s(60 * (m + 1))).count();
+    assert_eq!([minute(0), minute(1), minute(2), minute(3), minute(4)], [0, 60, 0, 180, 0]);
+}

@@ -98,6 +98,11 @@ pub fn describe_shape(shape: &Shape) -> String {
             None if spread.is_zero() => format!("burst at {}", clock(*at)),
             None => format!("burst at {} over {}", clock(*at), clock(*spread)),
         },
+        Shape::Deadline { at, rise, .. } => format!("deadline at {} (rise {})", clock(*at), clock(*rise)),
+        Shape::Csv { file, stages, .. } => {
+            let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into());
+            format!("{} intervals from {name}", stages.len())
+        }
     }
 }
 

@@ -137,6 +137,10 @@ impl User<'_> {
             let value: Option<Box<str>> = match &capture.source {
                 CaptureSource::Header(name) => received.headers.get(name).and_then(|v| v.to_str().ok()).map(Into::into),
                 CaptureSource::Cookie(name) => self.cookies.get(name).map(Into::into),
+                CaptureSource::Input(name) => body
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .and_then(|html| crate::http::html::input(html, name))
+                    .map(Into::into),
                 CaptureSource::Json(path) => {
                     if json.is_none() {
                         json = body.and_then(|b| serde_json::from_slice(b).ok());

@@ -17,7 +17,7 @@ use crate::scenario::validate::{duration_at, time_in_run};
 
 type Result<T> = std::result::Result<T, ScenarioError>;
 
-const SHAPES: [&str; 6] = ["constant", "ramp", "steps", "points", "peak", "burst"];
+const SHAPES: [&str; 8] = ["constant", "ramp", "steps", "points", "peak", "burst", "deadline", "csv"];
 
 /// Keys each shape accepts (besides `shape` and `spacing`), required ones first.
 fn keys_of(shape: &str) -> (&'static [&'static str], &'static [&'static str]) {
@@ -27,6 +27,8 @@ fn keys_of(shape: &str) -> (&'static [&'static str], &'static [&'static str]) {
         "steps" => (&["stages"], &["from"]),
         "points" => (&["points"], &[]),
         "peak" => (&["at", "spread"], &["from", "to"]),
+        "deadline" => (&["at", "rise"], &["from", "rate"]),
+        "csv" => (&["file"], &[]),
         _ => (&["at"], &["spread", "decay"]),
     }
 }
@@ -38,6 +40,8 @@ fn example(shape: &str) -> &'static str {
         "steps" => "`{ shape: steps, stages: [ { rate: 10/s, for: 1m }, { rate: 20/s, for: 1m } ] }`",
         "points" => "`{ shape: points, points: [[0s, 0], [1m, 30/s], [4m, 0]] }`",
         "peak" => "`{ shape: peak, at: 4m, spread: 1m }`",
+        "deadline" => "`{ shape: deadline, at: 9m, rise: 1m, rate: 20/s }`",
+        "csv" => "`{ shape: csv, file: arrivals.csv }`",
         _ => "`{ shape: burst, at: 1m, spread: 10s }`",
     }
 }
@@ -144,6 +148,8 @@ pub fn arrival(
             }
             Shape::Peak { at, spread, from, to }
         }
+        "deadline" => deadline(src, path, raw, has_population, duration, scale)?,
+        "csv" => crate::scenario::arrival_csv::csv(src, path, raw, duration, scale)?,
         _ => burst(src, path, raw, duration)?,
     };
     if zero_everywhere(&shape) {
@@ -224,6 +230,53 @@ fn points(src: &Source, path: &str, raw: &RawArrival, duration: Duration, scale:
     Ok(Shape::Points { points })
 }
 
+/// `deadline`: `at` (the deadline and cut-off), `rise` (the e-folding time), `from` (default
+/// 0s) and `rate` (arrivals per second at the deadline; required without a population, where
+/// it decides how many arrive, and only a shape with one).
+fn deadline(
+    src: &Source,
+    path: &str,
+    raw: &RawArrival,
+    has_population: bool,
+    duration: Duration,
+    scale: f64,
+) -> Result<Shape> {
+    let key = |k: &str| join(path, k);
+    let at = time_in_run(src, &key("at"), raw.at.as_ref().unwrap_or(&Scalar::default()), duration)?;
+    let rise = duration_at(src, &key("rise"), raw.rise.as_ref().unwrap_or(&Scalar::default()))?;
+    if rise.is_zero() {
+        return Err(src
+            .error(&key("rise"), At::Value, "a deadline needs a `rise` above 0s")
+            .with_hint("`rise: 1m`: the rate a minute before the deadline is 1/e (37%) of the rate at the deadline"));
+    }
+    let from = raw.from.as_ref().map_or(Ok(Duration::ZERO), |t| time_in_run(src, &key("from"), t, duration))?;
+    if from >= at {
+        return Err(src.error(
+            &key("from"),
+            At::Value,
+            format!(
+                "the window is empty: `from` ({}) must be before the deadline `at` ({})",
+                format_duration(from),
+                format_duration(at)
+            ),
+        ));
+    }
+    let rate = match &raw.rate {
+        Some(text) => parse_rate(text.as_str()).map_err(|why| src.error(&key("rate"), At::Value, why))? * scale,
+        None if has_population => 1.0,
+        None => {
+            return Err(src
+                .error(
+                    path,
+                    At::Value,
+                    "without a `population`, `shape: deadline` needs `rate`: the arrival rate at the deadline",
+                )
+                .with_hint(format!("e.g. {}, or give the persona a `population`", example("deadline"))))
+        }
+    };
+    Ok(Shape::Deadline { at, rise, from, rate })
+}
+
 fn burst(src: &Source, path: &str, raw: &RawArrival, duration: Duration) -> Result<Shape> {
     let at = time_in_run(src, &join(path, "at"), raw.at.as_ref().unwrap_or(&Scalar::default()), duration)?;
     if raw.spread.is_some() && raw.decay.is_some() {
@@ -273,6 +326,8 @@ fn zero_everywhere(shape: &Shape) -> bool {
         Shape::Ramp { from_rate, to_rate, .. } => *from_rate == 0.0 && *to_rate == 0.0,
         Shape::Steps { stages, .. } => stages.iter().all(|(r, _)| *r == 0.0),
         Shape::Points { points } => points.iter().all(|(_, r)| *r == 0.0),
+        Shape::Deadline { rate, .. } => *rate == 0.0,
+        Shape::Csv { stages, .. } => stages.iter().all(|(r, _)| *r == 0.0),
         Shape::Peak { .. } | Shape::Burst { .. } => false,
     }
 }

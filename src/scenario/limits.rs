@@ -195,7 +195,7 @@ pub fn expected_arrivals(shape: &Shape, duration: Duration) -> f64 {
         Shape::Ramp { from_rate, to_rate, from, to } => {
             segment(from.as_secs_f64(), to.as_secs_f64(), *from_rate, *to_rate)
         }
-        Shape::Steps { from, stages } => {
+        Shape::Steps { from, stages } | Shape::Csv { from, stages, .. } => {
             let mut t = from.as_secs_f64();
             let mut sum = 0.0;
             for (rate, length) in stages {
@@ -207,6 +207,15 @@ pub fn expected_arrivals(shape: &Shape, duration: Duration) -> f64 {
         }
         Shape::Points { points } => {
             points.windows(2).map(|w| segment(w[0].0.as_secs_f64(), w[1].0.as_secs_f64(), w[0].1, w[1].1)).sum()
+        }
+        Shape::Deadline { at, rise, from, rate } => {
+            // ∫ rate·e^(−(at − t)/rise) dt over [from, min(at, end)].
+            let (a, b, tau) = (from.as_secs_f64().max(0.0), at.as_secs_f64().min(end), rise.as_secs_f64());
+            if b <= a || tau <= 0.0 {
+                return 0.0;
+            }
+            let at = at.as_secs_f64();
+            rate * tau * (((b - at) / tau).exp() - ((a - at) / tau).exp())
         }
         Shape::Peak { .. } | Shape::Burst { .. } => 0.0,
     }

@@ -18,6 +18,7 @@
 #![allow(clippy::result_large_err)]
 
 mod arrival;
+mod arrival_csv;
 mod behaviour;
 pub mod claim;
 mod compile;

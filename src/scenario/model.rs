@@ -302,6 +302,13 @@ pub enum Shape {
     /// Everyone at `at` (an exam start): uniformly within `spread` after it, or with
     /// exponentially decaying density of mean `decay`. Requires a population.
     Burst { at: Duration, spread: Duration, decay: Option<Duration> },
+    /// Arrivals piling up before a deadline (homework due at 23:59): the rate grows as
+    /// `rate · exp(−(at − t) / rise)` from `from` until `at`, and nothing arrives from `at`
+    /// on (the cut-off: the submission closes).
+    Deadline { at: Duration, rise: Duration, from: Duration, rate: f64 },
+    /// Consecutive constant-rate intervals read from a CSV file (`file`, resolved against the
+    /// scenario), starting at `from`: what `schoolday import log` writes.
+    Csv { file: std::path::PathBuf, from: Duration, stages: Vec<(f64, Duration)> },
 }
 
 /// A persona's journey, compiled: a flat program of operations plus the tables they index.
@@ -399,6 +406,8 @@ pub enum CaptureSource {
     Json(Vec<JsonKey>),
     Header(http::HeaderName),
     Cookie(String),
+    /// The value of the first `<input name=…>` of an HTML body (a form's CSRF field).
+    Input(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -440,6 +449,7 @@ impl RequestSpec {
     /// Whether the response body must be kept in memory (for captures or checks); otherwise
     /// it is only counted as it streams past.
     pub fn needs_body(&self) -> bool {
-        self.check.needs_body() || self.captures.iter().any(|c| matches!(c.source, CaptureSource::Json(_)))
+        self.check.needs_body()
+            || self.captures.iter().any(|c| matches!(c.source, CaptureSource::Json(_) | CaptureSource::Input(_)))
     }
 }

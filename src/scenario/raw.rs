@@ -231,6 +231,10 @@ pub struct RawArrival {
     pub at: Option<Scalar>,
     pub spread: Option<Scalar>,
     pub decay: Option<Scalar>,
+    /// `deadline`: how long before `at` the rate is 1/e of its value at `at`.
+    pub rise: Option<Scalar>,
+    /// `csv`: the file of per-interval counts or rates.
+    pub file: Option<String>,
     pub stages: Option<Vec<RawStage>>,
     pub points: Option<Vec<(Scalar, Scalar)>>,
     pub stagger: Option<RawStagger>,
@@ -246,7 +250,7 @@ pub struct RawStagger {
 impl RawArrival {
     /// The keys that are set, in declaration order, to check them against the shape.
     pub fn present(&self) -> Vec<&'static str> {
-        let all: [(&'static str, bool); 10] = [
+        let all: [(&'static str, bool); 12] = [
             ("rate", self.rate.is_some()),
             ("from_rate", self.from_rate.is_some()),
             ("to_rate", self.to_rate.is_some()),
@@ -255,6 +259,8 @@ impl RawArrival {
             ("at", self.at.is_some()),
             ("spread", self.spread.is_some()),
             ("decay", self.decay.is_some()),
+            ("rise", self.rise.is_some()),
+            ("file", self.file.is_some()),
             ("stages", self.stages.is_some()),
             ("points", self.points.is_some()),
         ];

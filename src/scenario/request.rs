@@ -195,7 +195,8 @@ fn captures(src: &Source, path: &str, step: &RawStep, names: &Names) -> Result<V
     Ok(out)
 }
 
-const CAPTURE_FORMS: &str = "`json.<path>` (e.g. `json.data.items[0].id`), `header.<Name>` or `cookie.<name>`";
+const CAPTURE_FORMS: &str =
+    "`json.<path>` (e.g. `json.data.items[0].id`), `header.<Name>`, `cookie.<name>` or `input.<name>`";
 
 fn capture_source(src: &Source, path: &str, text: &str) -> Result<CaptureSource> {
     let bad = |why: String| src.error(path, At::Value, why).with_hint(format!("a capture reads {CAPTURE_FORMS}"));
@@ -209,8 +210,12 @@ fn capture_source(src: &Source, path: &str, text: &str) -> Result<CaptureSource>
         }
         "cookie" if !rest.is_empty() && !rest.contains([';', '=', ' ']) => Ok(CaptureSource::Cookie(rest.to_string())),
         "cookie" => Err(bad(format!("`{text}`: `{rest}` is not a cookie name"))),
+        "input" if !rest.is_empty() && !rest.contains(['"', '\'', ' ', '<', '>']) => {
+            Ok(CaptureSource::Input(rest.to_string()))
+        }
+        "input" => Err(bad(format!("`{text}`: `{rest}` is not a form field name"))),
         other => {
-            let hint = suggest::did_you_mean(other, ["json", "header", "cookie"]);
+            let hint = suggest::did_you_mean(other, ["json", "header", "cookie", "input"]);
             Err(src
                 .error(path, At::Value, format!("cannot capture from `{text}`: expected {CAPTURE_FORMS}"))
                 .with_hint_opt(hint))

@@ -10,14 +10,15 @@ mod failures;
 mod faults;
 mod fuzz;
 mod gates;
+mod import;
 mod interrupts;
 mod misbehaving;
 mod quick;
 mod run;
 mod saved;
 mod secrets;
-mod validity;
 mod shard;
+mod validity;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

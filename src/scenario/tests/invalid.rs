@@ -21,7 +21,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "bad-capture",
-        r#"tests/fixtures/scenarios/invalid/bad-capture.yaml:11:27: personas.pupil.journey[0].capture.token: cannot capture from `jsn.token`: expected `json.<path>` (e.g. `json.data.items[0].id`), `header.<Name>` or `cookie.<name>`
+        r#"tests/fixtures/scenarios/invalid/bad-capture.yaml:11:27: personas.pupil.journey[0].capture.token: cannot capture from `jsn.token`: expected `json.<path>` (e.g. `json.data.items[0].id`), `header.<Name>`, `cookie.<name>` or `input.<name>`
   11 |         capture: { token: jsn.token }
      |                           ^
   hint: did you mean `json`?"#,
@@ -345,8 +345,22 @@ const CASES: &[(&str, &str)] = &[
   hint: did you mean `population`?"#,
     ),
     (
+        "deadline-without-rate",
+        r#"tests/fixtures/scenarios/invalid/deadline-without-rate.yaml:8:14: personas.pupil.arrival: without a `population`, `shape: deadline` needs `rate`: the arrival rate at the deadline
+   8 |     arrival: { shape: deadline, at: 4m, rise: 1m }
+     |              ^
+  hint: e.g. `{ shape: deadline, at: 9m, rise: 1m, rate: 20/s }`, or give the persona a `population`"#,
+    ),
+    (
+        "arrival-csv-bad-row",
+        r#"tests/fixtures/scenarios/invalid/arrival-csv-bad-row.yaml:8:34: personas.pupil.arrival.file: arrival file `tests/fixtures/scenarios/invalid/../data/arrivals-bad.csv`: line 4, `count`: `lots` is not a count of arrivals (0 or more)
+   8 |     arrival: { shape: csv, file: ../data/arrivals-bad.csv }
+     |                                  ^
+  hint: the file has a header row naming `start` and either `count` or `rate` (and optionally `clock`), then one row per interval, e.g. `start,count` / `0s,12` / `1m,30`"#,
+    ),
+    (
         "unknown-shape",
-        r#"tests/fixtures/scenarios/invalid/unknown-shape.yaml:8:23: personas.pupil.arrival.shape: unknown shape `peek`: expected `constant`, `ramp`, `steps`, `points`, `peak` or `burst`
+        r#"tests/fixtures/scenarios/invalid/unknown-shape.yaml:8:23: personas.pupil.arrival.shape: unknown shape `peek`: expected `constant`, `ramp`, `steps`, `points`, `peak`, `burst`, `deadline` or `csv`
    8 |     arrival: { shape: peek, at: 2m, spread: 1m }
      |                       ^
   hint: did you mean `peak`?"#,

@@ -211,6 +211,17 @@ fn shapes_fixture() {
         ("peak", Some(20000), Shape::Peak { at: secs(240), spread: secs(60), from: secs(120), to: secs(480) }),
         ("exam", Some(8279), Shape::Burst { at: secs(300), spread: secs(10), decay: None }),
         ("exam-decay", Some(100), Shape::Burst { at: secs(300), spread: secs(0), decay: Some(secs(5)) }),
+        ("homework-due", None, Shape::Deadline { at: secs(540), rise: secs(60), from: secs(300), rate: 20.0 }),
+        (
+            "last-monday",
+            None,
+            Shape::Csv {
+                file: Path::new(VALID).join("arrivals.csv"),
+                from: secs(60),
+                // Counts per minute become rates; the last row lasts a minute like the one before.
+                stages: vec![(1.0, secs(60)), (2.0, secs(60)), (0.5, secs(60))],
+            },
+        ),
     ];
     for ((name, population, shape), (e_name, e_population, e_shape)) in shapes.iter().zip(&expected) {
         assert_eq!((*name, *population, *shape), (*e_name, *e_population, e_shape));
@@ -297,4 +308,39 @@ mod fuzz {
             let _ = load_str(&text, Path::new("any.yaml"));
         }
     }
+}
+
+#[test]
+fn deadline_and_csv_mistakes_say_what_to_fix() {
+    let dir = std::env::temp_dir().join(format!("schoolday-arrival-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = |arrival: &str| {
+        format!("name: t\ntarget: embedded\nduration: 5m\npersonas:\n  p:\n    arrival: {arrival}\n    journey: [ {{ get: /a, goal: true }} ]\n")
+    };
+    let error = |arrival: &str| match load_str(&scenario(arrival), &dir.join("s.yaml")) {
+        Ok(_) => panic!("`{arrival}` loaded"),
+        Err(e) => e.to_string(),
+    };
+    let e = error("{ shape: deadline, at: 4m, rise: 0s, rate: 5/s }");
+    assert!(e.contains("s.yaml:6:") && e.contains("a deadline needs a `rise` above 0s"), "{e}");
+    let e = error("{ shape: deadline, at: 4m, rise: 1m, from: 4m, rate: 5/s }");
+    assert!(e.contains("`from` (4m) must be before the deadline `at` (4m)"), "{e}");
+    let e = error("{ shape: deadline, at: 4m, rise: 1m, rate: 5/s, spread: 1m }");
+    assert!(e.contains("`spread` does not apply to `shape: deadline`"), "{e}");
+    let csv = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
+    csv("no-count.csv", "start,users\n0s,1\n1m,2\n");
+    let e = error("{ shape: csv, file: no-count.csv }");
+    assert!(e.contains("unknown column `users`"), "{e}");
+    csv("order.csv", "start,rate\n0s,1/s\n2m,2/s\n1m,1/s\n");
+    let e = error("{ shape: csv, file: order.csv }");
+    assert!(e.contains("line 4: rows must be in time order: 1m comes after 2m"), "{e}");
+    csv("long.csv", "start,count\n0s,1\n4m,2\n");
+    let e = error("{ shape: csv, file: long.csv }");
+    assert!(e.contains("its intervals run until 8m, after the end of the run"), "{e}");
+    let e = error("{ shape: csv, file: missing.csv }");
+    assert!(e.contains("missing.csv`: cannot read it"), "{e}");
+    csv("rates.csv", "start,rate,clock\n0s,120/min,07:00\n1m,0.5,07:01\n");
+    let loaded = load_str(&scenario("{ shape: csv, file: rates.csv }"), &dir.join("s.yaml")).unwrap();
+    let Shape::Csv { stages, .. } = &loaded.personas[0].arrival.shape else { panic!() };
+    assert_eq!(stages, &[(2.0, secs(60)), (0.5, secs(60))]);
 }
