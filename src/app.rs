@@ -102,13 +102,8 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
         }
         other => other?,
     };
-    if let Some((path, mut file)) = junit {
-        // Written under a temporary name, then renamed: a run stopped now leaves the previous
-        // report, never half of one.
-        let tmp = report::rundir::temporary(&path);
-        file.write_all(report::junit::render(&finished.summary).as_bytes())
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    if let Some(export) = junit {
+        finish_export(export, &report::junit::render(&finished.summary))?;
     }
     report::terminal::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
     writeln!(std::io::stdout().lock())?;
@@ -406,6 +401,15 @@ fn open_export(path: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, st
     Ok((path.to_path_buf(), file))
 }
 
+/// Write an export opened by [`open_export`] and rename it into place: written under a
+/// temporary name first, so a run stopped now leaves the previous report, never half of one.
+fn finish_export((path, mut file): (std::path::PathBuf, std::fs::File), text: &str) -> anyhow::Result<()> {
+    let tmp = report::rundir::temporary(&path);
+    file.write_all(text.as_bytes())
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .with_context(|| format!("cannot write the JUnit report to {}", path.display()))
+}
+
 /// `schoolday capacity`: a claim, load steps around it, a verdict and its evidence pack.
 fn capacity(args: CapacityArgs, style: Style) -> anyhow::Result<ExitCode> {
     let mut scenario = match load_scenario(&args.scenario) {
@@ -614,9 +618,8 @@ fn merge(args: MergeArgs, style: Style) -> anyhow::Result<ExitCode> {
     for warning in &merged.warnings {
         eprintln!("warning: {warning}");
     }
-    if let Some((path, mut file)) = junit {
-        file.write_all(report::junit::render(&merged.summary).as_bytes())
-            .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
+    if let Some(export) = junit {
+        finish_export(export, &report::junit::render(&merged.summary))?;
     }
     let mut stdout = std::io::stdout().lock();
     report::terminal::render(&merged.summary, &style, &mut stdout)?;
