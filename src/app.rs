@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Summary};
 use crate::cli::{
-    CapacityArgs, Cli, Command, CompareArgs, Connections, QuickArgs, ReportArgs, RunArgs, TargetArgs, ValidateArgs,
+    CapacityArgs, Cli, Command, CompareArgs, Connections, OutputFormat, QuickArgs, ReportArgs, RunArgs, SchemaArgs,
+    SchemaKind, TargetArgs, ValidateArgs,
 };
 use crate::demo::{EmbeddedConfig, EmbeddedTarget};
 use crate::exit_code::ExitCode;
@@ -22,7 +23,7 @@ use crate::runtime::{self, Progress};
 use crate::scenario::{self, ConnectionMode, Scenario, Target};
 
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
-    let style = Style::detect(cli.color);
+    let style = Style { quiet: cli.quiet, ..Style::detect(cli.color) };
     match cli.command {
         Command::Run(args) => run(*args, style),
         Command::Validate(args) => validate(args, style),
@@ -30,7 +31,42 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => rerender(args, style),
         Command::Compare(args) => compare(args, style),
         Command::Capacity(args) => capacity(args, style),
+        Command::Schema(args) => schema(args),
+        Command::Completions(args) => {
+            crate::cli::completions(args.shell, &mut std::io::stdout().lock());
+            Ok(ExitCode::Success)
+        }
+        Command::Man => {
+            crate::cli::man(&mut std::io::stdout().lock())?;
+            Ok(ExitCode::Success)
+        }
     }
+}
+
+/// Where a command's human text goes: stdout, or stderr when stdout carries `--output json`.
+fn human(output: OutputFormat) -> Box<dyn Write> {
+    match output {
+        OutputFormat::Human => Box::new(std::io::stdout().lock()),
+        OutputFormat::Json => Box::new(std::io::stderr().lock()),
+    }
+}
+
+/// Print one JSON document on stdout (`--output json`).
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, value)?;
+    writeln!(stdout)?;
+    Ok(())
+}
+
+/// `schoolday schema [scenario|summary]`.
+fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
+    let text = match args.which {
+        SchemaKind::Scenario => scenario::schema::scenario_json(),
+        SchemaKind::Summary => scenario::schema::SUMMARY_JSON.to_string(),
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitCode::Success)
 }
 
 /// Load a scenario, or print why not.
@@ -42,12 +78,21 @@ fn load_scenario(path: &std::path::Path) -> Result<Scenario, ExitCode> {
 }
 
 fn validate(args: ValidateArgs, style: Style) -> anyhow::Result<ExitCode> {
-    let scenario = match load_scenario(&args.scenario) {
+    let scenario = match scenario::load_file(&args.scenario) {
         Ok(s) => s,
-        Err(code) => return Ok(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            if args.output == OutputFormat::Json {
+                print_json(&report::machine::invalid(&args.scenario, &e.to_string()))?;
+            }
+            return Ok(ExitCode::Invalid);
+        }
     };
     let plan = load::plan(&scenario);
-    let mut stdout = std::io::stdout().lock();
+    if args.output == OutputFormat::Json {
+        print_json(&report::machine::plan(&scenario, &plan))?;
+    }
+    let mut stdout = human(args.output);
     report::plan::render(&scenario, &plan, &style, &mut stdout)?;
     if !scenario.gates.thresholds.is_empty() {
         writeln!(stdout, "\nthresholds, judged at the end of the run:")?;
@@ -84,21 +129,40 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::Invalid);
         }
     };
-    let finished = run_scenario(Arc::new(scenario), &args.out, style)?;
+    let live = match args.metrics_listen.map(crate::live::Endpoint::bind).transpose() {
+        Ok(endpoint) => endpoint,
+        Err(e) => {
+            eprintln!("error: --metrics-listen: {e:#}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
+    if let Some(endpoint) = &live {
+        eprintln!("live metrics: http://{}/metrics", endpoint.local_addr());
+    }
+    let finished = run_scenario_live(Arc::new(scenario), &args.out, style, live.as_ref())?;
     if let Some((path, mut file)) = junit {
         file.write_all(report::junit::render(&finished.summary).as_bytes())
             .with_context(|| format!("cannot write the JUnit report to {}", path.display()))?;
     }
-    report::terminal::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
-    writeln!(std::io::stdout().lock())?;
-    report::verdict::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout)?;
-    writeln!(stdout, "Run directory: {}", finished.dir.path().display())?;
+    let mut out = human(args.output);
+    report::terminal::render(&finished.summary, &style, &mut out)?;
+    writeln!(out)?;
+    report::verdict::render(&finished.summary, &style, &mut out)?;
+    writeln!(out)?;
+    writeln!(out, "Run directory: {}", finished.dir.path().display())?;
     for file in &finished.files {
-        writeln!(stdout, "  {}", file.display())?;
+        writeln!(out, "  {}", file.display())?;
     }
-    Ok(exit_code(&finished.summary))
+    drop(out);
+    let code = exit_code(&finished.summary);
+    if args.output == OutputFormat::Json {
+        let value = report::machine::run(&finished.summary, finished.dir.path(), &finished.files, code as i32);
+        print_json(&value)?;
+    }
+    if let (Some(_), Some(linger)) = (&live, args.metrics_linger) {
+        std::thread::sleep(linger);
+    }
+    Ok(code)
 }
 
 /// Build a quick-mode scenario from `--url` and its flags, or print why not.
@@ -144,6 +208,16 @@ pub struct Finished {
 /// Plan, run and report one scenario: the whole pipeline without the command line. Progress
 /// goes to stderr; the summary is returned and written under `out`.
 pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style) -> anyhow::Result<Finished> {
+    run_scenario_live(scenario, out, style, None)
+}
+
+/// [`run_scenario`], serving live metrics on `live` while the run goes (`--metrics-listen`).
+pub fn run_scenario_live(
+    scenario: Arc<Scenario>,
+    out: &std::path::Path,
+    style: Style,
+    live: Option<&crate::live::Endpoint>,
+) -> anyhow::Result<Finished> {
     let plan = load::plan(&scenario);
     // Created before any load is sent, so a bad output path fails first.
     let dir = RunDir::create(out, &scenario.name, SystemTime::now())
@@ -162,15 +236,17 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
     };
     let clients = Clients::new(scenario.http.connections).context("cannot set up the HTTP client")?;
 
-    eprintln!(
-        "{} {} — {} users, {} + {} grace, against {}",
-        style.bold("running"),
-        scenario.name,
-        crate::format::count(plan.arrivals.len() as u64),
-        crate::format::clock(scenario.duration),
-        crate::format::clock(scenario.grace),
-        base_url
-    );
+    if !style.quiet {
+        eprintln!(
+            "{} {} — {} users, {} + {} grace, against {}",
+            style.bold("running"),
+            scenario.name,
+            crate::format::count(plan.arrivals.len() as u64),
+            crate::format::clock(scenario.duration),
+            crate::format::clock(scenario.grace),
+            base_url
+        );
+    }
     let generator = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("schoolday-user")
@@ -201,7 +277,16 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
             });
             hook
         });
-        let (every_second, aborted) = every_second(&scenario, &plan, &base_url, &stop, &dir);
+        let live = live.map(|endpoint| LiveFigures {
+            page: endpoint.page(),
+            labels: report::prometheus::RunLabels {
+                run: dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                scenario: scenario.name.clone(),
+                shard: None,
+            },
+            scheduled: plan_scheduled(&scenario, &plan),
+        });
+        let (every_second, aborted) = every_second(&scenario, &plan, &base_url, &stop, &dir, live);
         let hooks = runtime::Hooks { on_storm, every_second: Some(every_second) };
         let mut output = runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx, hooks).await;
         let _ = display.await;
@@ -239,6 +324,7 @@ fn every_second(
     base_url: &str,
     stop: &CancellationToken,
     dir: &RunDir,
+    live: Option<LiveFigures>,
 ) -> (runtime::SecondHook, Option<crate::abort::Reason>) {
     let (mut judge, reason) = match scenario.gates.abort_on_fail {
         Some(after) if !scenario.gates.thresholds.is_empty() => {
@@ -253,6 +339,10 @@ fn every_second(
     let hook: runtime::SecondHook = Box::new(move |collector, t, last| {
         if let Some(judge) = judge.as_mut() {
             judge(collector, t, last);
+        }
+        if let Some(live) = &live {
+            let state = report::prometheus::RunState { elapsed_s: t, finished: last };
+            live.page.publish(report::prometheus::render(collector, &live.scheduled, &live.labels, state));
         }
         if logs.is_none() && !logs_failed {
             match report::hlog::LiveLogs::create(&dir, collector.layout(), started_at) {
@@ -274,6 +364,22 @@ fn every_second(
         }
     });
     (hook, reason)
+}
+
+/// What `--metrics-listen` needs each second: where to publish, and the run's labels.
+struct LiveFigures {
+    page: crate::live::Page,
+    labels: report::prometheus::RunLabels,
+    scheduled: Vec<u64>,
+}
+
+/// Users scheduled per persona, in scenario order.
+fn plan_scheduled(scenario: &Scenario, plan: &load::Plan) -> Vec<u64> {
+    let mut scheduled = vec![0u64; scenario.personas.len()];
+    for arrival in &plan.arrivals {
+        scheduled[arrival.persona as usize] += 1;
+    }
+    scheduled
 }
 
 /// What the run means for a script waiting on it. Precedence, first match wins (see
@@ -376,9 +482,13 @@ fn capacity(args: CapacityArgs, style: Style) -> anyhow::Result<ExitCode> {
         Ok((finished.summary, finished.dir.path().to_path_buf()))
     };
     let report = crate::capacity::search(&scenario, &bytes, &claim, &options, dir.path(), &mut run)?;
-    let mut stdout = std::io::stdout().lock();
-    crate::capacity::render::terminal(&report, &style, &mut stdout)?;
-    writeln!(stdout, "\nEvidence pack: {}", dir.path().display())?;
+    let mut out = human(args.output);
+    crate::capacity::render::terminal(&report, &style, &mut out)?;
+    writeln!(out, "\nEvidence pack: {}", dir.path().display())?;
+    drop(out);
+    if args.output == OutputFormat::Json {
+        print_json(&crate::report::machine::capacity(&report, dir.path()))?;
+    }
     Ok(match report.verdict {
         crate::capacity::step::Verdict::Pass => ExitCode::Success,
         crate::capacity::step::Verdict::Fail => ExitCode::ThresholdsFailed,
@@ -437,9 +547,13 @@ fn rerender(args: ReportArgs, style: Style) -> anyhow::Result<ExitCode> {
 
 fn compare(args: CompareArgs, style: Style) -> anyhow::Result<ExitCode> {
     let (comparison, page) = report::compare(&args.runs, &args.out).context("cannot compare the runs")?;
-    let mut stdout = std::io::stdout().lock();
-    comparison.terminal(&style, &mut stdout)?;
-    writeln!(stdout)?;
-    writeln!(stdout, "Comparison page: {}", page.display())?;
+    let mut out = human(args.output);
+    comparison.terminal(&style, &mut out)?;
+    writeln!(out)?;
+    writeln!(out, "Comparison page: {}", page.display())?;
+    drop(out);
+    if args.output == OutputFormat::Json {
+        print_json(&report::machine::compare(&comparison, &page))?;
+    }
     Ok(ExitCode::Success)
 }

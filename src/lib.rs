@@ -16,6 +16,7 @@ pub mod demo;
 pub mod exit_code;
 pub mod format;
 pub mod http;
+pub mod live;
 pub mod load;
 pub mod metrics;
 pub mod quick;

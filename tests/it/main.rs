@@ -9,6 +9,7 @@ mod failures;
 mod gates;
 mod quick;
 mod run;
+mod tooling;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
