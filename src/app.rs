@@ -534,6 +534,19 @@ fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn rerender(args: ReportArgs, style: Style) -> anyhow::Result<ExitCode> {
+    if let Some(wanted) = &args.histogram {
+        let summary = report::load(&args.run).with_context(|| format!("cannot read {}", args.run.display()))?;
+        return match report::histogram::find(&summary, wanted) {
+            Ok(step) => {
+                report::histogram::render(step, &mut std::io::stdout().lock())?;
+                Ok(ExitCode::Success)
+            }
+            Err(e) => {
+                eprintln!("error: --histogram: {e}");
+                Ok(ExitCode::Invalid)
+            }
+        };
+    }
     let (summary, files) =
         report::rerender(&args.run).with_context(|| format!("cannot re-render {}", args.run.display()))?;
     let mut stdout = std::io::stdout().lock();

@@ -5,6 +5,7 @@ pub mod charts;
 pub mod compare;
 pub mod csv;
 pub mod escape;
+pub mod histogram;
 pub mod hlog;
 pub mod html;
 pub mod junit;

@@ -159,7 +159,17 @@ fn summaries_match_the_summary_schema_with_a_real_validator() {
     let schema: Value = serde_json::from_str(schoolday::scenario::schema::SUMMARY_JSON).unwrap();
     let validator = jsonschema::draft7::new(&schema).unwrap();
     let dir = temp_dir("tooling-summary");
-    let (summary, _) = super::run(&dir, SCRAPED);
+    let (summary, run_dir) = super::run(&dir, SCRAPED);
+    let bars = schoolday(&["report", run_dir.to_str().unwrap(), "--histogram", "pupil.agenda"]);
+    assert_eq!(bars.status.code(), Some(0), "{}", String::from_utf8_lossy(&bars.stderr));
+    let text = String::from_utf8(bars.stdout).unwrap();
+    let counted: u64 = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(2).unwrap().replace(',', "").parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counted, summary.steps[1].latency.count, "the bars count every step once:\n{text}");
+    assert!(text.contains("p50") && text.contains("p99"), "{text}");
     let mut value = serde_json::to_value(&summary).unwrap();
     let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{}: {e}", e.instance_path())).collect();
     assert!(errors.is_empty(), "{errors:#?}");
