@@ -158,6 +158,8 @@ fn the_schema_explains_and_completes() {
 fn summaries_match_the_summary_schema_with_a_real_validator() {
     let schema: Value = serde_json::from_str(schoolday::scenario::schema::SUMMARY_JSON).unwrap();
     let validator = jsonschema::draft7::new(&schema).unwrap();
+    // A run: it must not overlap the tests that need the generator on schedule.
+    let _serial = super::exclusive();
     let dir = temp_dir("tooling-summary");
     let (summary, run_dir) = super::run(&dir, SCRAPED);
     let bars = schoolday(&["report", run_dir.to_str().unwrap(), "--histogram", "pupil.agenda"]);
