@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::analysis::{self, Summary};
 use crate::cli::{
-    CapacityArgs, Cli, Command, CompareArgs, Connections, ImportCommand, KubeArgs, MergeArgs, QuickArgs, ReportArgs,
-    RunArgs, TargetArgs, ValidateArgs,
+    CapacityArgs, Cli, Command, CompareArgs, Connections, ImportCommand, KubeArgs, MergeArgs, OutputFormat, QuickArgs,
+    ReportArgs, RunArgs, SchemaArgs, SchemaKind, TargetArgs, ValidateArgs,
 };
 use crate::demo::{EmbeddedConfig, EmbeddedTarget};
 use crate::exit_code::ExitCode;
@@ -23,7 +23,7 @@ use crate::runtime::{self, Progress};
 use crate::scenario::{self, ConnectionMode, Scenario, Target};
 
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
-    let style = Style::detect(cli.color.into());
+    let style = Style { quiet: cli.quiet, ..Style::detect(cli.color.into()) };
     match cli.command {
         Command::Run(args) => run(*args, style),
         Command::Validate(args) => validate(args, style),
@@ -34,7 +34,42 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Merge(args) => merge(args, style),
         Command::Kube(args) => kube(args),
         Command::Import(command) => import(command),
+        Command::Schema(args) => schema(args),
+        Command::Completions(args) => {
+            crate::cli::completions(args.shell, &mut std::io::stdout().lock());
+            Ok(ExitCode::Success)
+        }
+        Command::Man => {
+            crate::cli::man(&mut std::io::stdout().lock())?;
+            Ok(ExitCode::Success)
+        }
     }
+}
+
+/// Where a command's human text goes: stdout, or stderr when stdout carries `--output json`.
+fn human(output: OutputFormat) -> Box<dyn Write> {
+    match output {
+        OutputFormat::Human => Box::new(std::io::stdout().lock()),
+        OutputFormat::Json => Box::new(std::io::stderr().lock()),
+    }
+}
+
+/// Print one JSON document on stdout (`--output json`).
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, value)?;
+    writeln!(stdout)?;
+    Ok(())
+}
+
+/// `schoolday schema [scenario|summary]`.
+fn schema(args: SchemaArgs) -> anyhow::Result<ExitCode> {
+    let text = match args.which {
+        SchemaKind::Scenario => scenario::schema::scenario_json(),
+        SchemaKind::Summary => scenario::schema::SUMMARY_JSON.to_string(),
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitCode::Success)
 }
 
 /// Load a scenario, or print why not.
@@ -46,12 +81,21 @@ fn load_scenario(path: &std::path::Path) -> Result<Scenario, ExitCode> {
 }
 
 fn validate(args: ValidateArgs, style: Style) -> anyhow::Result<ExitCode> {
-    let scenario = match load_scenario(&args.scenario) {
+    let scenario = match scenario::load_file(&args.scenario) {
         Ok(s) => s,
-        Err(code) => return Ok(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            if args.output == OutputFormat::Json {
+                print_json(&report::machine::invalid(&args.scenario, &e.to_string()))?;
+            }
+            return Ok(ExitCode::Invalid);
+        }
     };
     let plan = load::plan(&scenario);
-    let mut stdout = std::io::stdout().lock();
+    if args.output == OutputFormat::Json {
+        print_json(&report::machine::plan(&scenario, &plan))?;
+    }
+    let mut stdout = human(args.output);
     report::plan::render(&scenario, &plan, &style, &mut stdout)?;
     if !scenario.gates.thresholds.is_empty() {
         writeln!(stdout, "\nthresholds, judged at the end of the run:")?;
@@ -95,7 +139,17 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::Invalid);
         }
     };
-    let finished = match run_scenario_as(Arc::new(scenario), &args.out, style, &launch) {
+    let live = match args.metrics_listen.map(crate::live::Endpoint::bind).transpose() {
+        Ok(endpoint) => endpoint,
+        Err(e) => {
+            eprintln!("error: --metrics-listen: {e:#}");
+            return Ok(ExitCode::Invalid);
+        }
+    };
+    if let Some(endpoint) = &live {
+        eprintln!("live metrics: http://{}/metrics", endpoint.local_addr());
+    }
+    let finished = match run_scenario_as(Arc::new(scenario), &args.out, style, &launch, live.as_ref()) {
         Err(e) if e.downcast_ref::<crate::start::Late>().is_some() => {
             eprintln!("error: {e}");
             return Ok(ExitCode::LateStart);
@@ -105,18 +159,26 @@ fn run(args: RunArgs, style: Style) -> anyhow::Result<ExitCode> {
     if let Some(export) = junit {
         finish_export(export, &report::junit::render(&finished.summary))?;
     }
-    report::terminal::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
-    writeln!(std::io::stdout().lock())?;
-    report::verdict::render(&finished.summary, &style, &mut std::io::stdout().lock())?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout)?;
-    report::shards::terminal(&finished.summary, &style, &mut stdout)?;
-    writeln!(stdout, "Run directory: {}", finished.dir.path().display())?;
+    let mut out = human(args.output);
+    report::terminal::render(&finished.summary, &style, &mut out)?;
+    writeln!(out)?;
+    report::verdict::render(&finished.summary, &style, &mut out)?;
+    writeln!(out)?;
+    report::shards::terminal(&finished.summary, &style, &mut out)?;
+    writeln!(out, "Run directory: {}", finished.dir.path().display())?;
     for file in &finished.files {
-        writeln!(stdout, "  {}", file.display())?;
+        writeln!(out, "  {}", file.display())?;
     }
-    drop(stdout);
-    Ok(crate::launch::exit_code(&launch, exit_code(&finished.summary)))
+    drop(out);
+    let code = crate::launch::exit_code(&launch, exit_code(&finished.summary));
+    if args.output == OutputFormat::Json {
+        let value = report::machine::run(&finished.summary, finished.dir.path(), &finished.files, code as i32);
+        print_json(&value)?;
+    }
+    if let (Some(_), Some(linger)) = (&live, args.metrics_linger) {
+        std::thread::sleep(linger);
+    }
+    Ok(code)
 }
 
 /// `--target`, `--shard`, `--shards`, `--start-at`: how this process takes part in the run.
@@ -182,17 +244,19 @@ pub struct Finished {
 /// Plan, run and report one scenario: the whole pipeline without the command line. Progress
 /// goes to stderr; the summary is returned and written under `out`.
 pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style) -> anyhow::Result<Finished> {
-    run_scenario_as(scenario, out, style, &crate::launch::Launch::default())
+    run_scenario_as(scenario, out, style, &crate::launch::Launch::default(), None)
 }
 
 /// [`run_scenario`] as one shard of a run, or after a start barrier: `launch` says which part
 /// of the plan to play and when to start. A shard too late for its barrier returns a
-/// [`crate::start::Late`] error, leaving no run directory behind.
+/// [`crate::start::Late`] error, leaving no run directory behind. `live` serves live metrics
+/// while the run goes (`--metrics-listen`).
 pub fn run_scenario_as(
     scenario: Arc<Scenario>,
     out: &std::path::Path,
     style: Style,
     launch: &crate::launch::Launch,
+    live: Option<&crate::live::Endpoint>,
 ) -> anyhow::Result<Finished> {
     if let Some(at) = launch.start_at {
         crate::start::check_not_late(at, launch.tolerance)?;
@@ -232,15 +296,17 @@ pub fn run_scenario_as(
     };
     let clients = Clients::new(scenario.http.connections).context("cannot set up the HTTP client")?;
 
-    eprintln!(
-        "{} {} — {} users, {} + {} grace, against {}",
-        style.bold("running"),
-        scenario.name,
-        crate::format::count(plan.arrivals.len() as u64),
-        crate::format::clock(scenario.duration),
-        crate::format::clock(scenario.grace),
-        base_url
-    );
+    if !style.quiet {
+        eprintln!(
+            "{} {} — {} users, {} + {} grace, against {}",
+            style.bold("running"),
+            scenario.name,
+            crate::format::count(plan.arrivals.len() as u64),
+            crate::format::clock(scenario.duration),
+            crate::format::clock(scenario.grace),
+            base_url
+        );
+    }
     if let Some(at) = launch.start_at {
         eprintln!("waiting for the start barrier at {}", humantime::format_rfc3339_millis(at));
         if let Err(late) = crate::start::wait_until(at, launch.tolerance) {
@@ -259,7 +325,16 @@ pub fn run_scenario_as(
             });
             hook
         });
-        let (every_second, aborted) = every_second(&scenario, &plan, &base_url, &stop, &dir);
+        let live = live.map(|endpoint| LiveFigures {
+            page: endpoint.page(),
+            labels: report::prometheus::RunLabels {
+                run: dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                scenario: scenario.name.clone(),
+                shard: launch.shard.map(|s| format!("{}/{}", s.index, s.count)),
+            },
+            scheduled: plan_scheduled(&scenario, &plan),
+        });
+        let (every_second, aborted) = every_second(&scenario, &plan, &base_url, &stop, &dir, live);
         let hooks = runtime::Hooks { on_storm, every_second: Some(every_second) };
         let mut output = runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx, hooks).await;
         let _ = display.await;
@@ -321,6 +396,7 @@ fn every_second(
     base_url: &str,
     stop: &CancellationToken,
     dir: &RunDir,
+    live: Option<LiveFigures>,
 ) -> (runtime::SecondHook, Option<crate::abort::Reason>) {
     let (mut judge, reason) = match scenario.gates.abort_on_fail {
         Some(after) if !scenario.gates.thresholds.is_empty() => {
@@ -335,6 +411,10 @@ fn every_second(
     let hook: runtime::SecondHook = Box::new(move |collector, t, last| {
         if let Some(judge) = judge.as_mut() {
             judge(collector, t, last);
+        }
+        if let Some(live) = &live {
+            let state = report::prometheus::RunState { elapsed_s: t, finished: last };
+            live.page.publish(report::prometheus::render(collector, &live.scheduled, &live.labels, state));
         }
         if logs.is_none() && !logs_failed {
             match report::hlog::LiveLogs::create(&dir, collector.layout(), started_at) {
@@ -355,6 +435,22 @@ fn every_second(
         }
     });
     (hook, reason)
+}
+
+/// What `--metrics-listen` needs each second: where to publish, and the run's labels.
+struct LiveFigures {
+    page: crate::live::Page,
+    labels: report::prometheus::RunLabels,
+    scheduled: Vec<u64>,
+}
+
+/// Users scheduled per persona, in scenario order.
+fn plan_scheduled(scenario: &Scenario, plan: &load::Plan) -> Vec<u64> {
+    let mut scheduled = vec![0u64; scenario.personas.len()];
+    for arrival in &plan.arrivals {
+        scheduled[arrival.persona as usize] += 1;
+    }
+    scheduled
 }
 
 /// What the run means for a script waiting on it. Precedence, first match wins (see
@@ -478,9 +574,13 @@ fn capacity(args: CapacityArgs, style: Style) -> anyhow::Result<ExitCode> {
         Ok(report) => report,
         Err(e) => return refused(e),
     };
-    let mut stdout = std::io::stdout().lock();
-    crate::capacity::render::terminal(&report, &style, &mut stdout)?;
-    writeln!(stdout, "\nEvidence pack: {}", dir.path().display())?;
+    let mut out = human(args.output);
+    crate::capacity::render::terminal(&report, &style, &mut out)?;
+    writeln!(out, "\nEvidence pack: {}", dir.path().display())?;
+    drop(out);
+    if args.output == OutputFormat::Json {
+        print_json(&crate::report::machine::capacity(&report, dir.path()))?;
+    }
     Ok(match report.verdict {
         crate::capacity::step::Verdict::Pass => ExitCode::Success,
         crate::capacity::step::Verdict::Fail => ExitCode::ThresholdsFailed,
@@ -540,6 +640,19 @@ fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn rerender(args: ReportArgs, style: Style) -> anyhow::Result<ExitCode> {
+    if let Some(wanted) = &args.histogram {
+        let saved = report::load(&args.run).with_context(|| format!("cannot read {}", args.run.display()))?;
+        return match report::histogram::find(&saved.summary, wanted) {
+            Ok(step) => {
+                report::histogram::render(step, &mut std::io::stdout().lock())?;
+                Ok(ExitCode::Success)
+            }
+            Err(e) => {
+                eprintln!("error: --histogram: {e}");
+                Ok(ExitCode::Invalid)
+            }
+        };
+    }
     let (saved, files) = match report::rerender(&args.run) {
         Ok(done) => done,
         Err(report::Error::Load(report::LoadError::Missing { .. })) if report::recovered::possible(&args.run) => {
@@ -590,10 +703,14 @@ fn compare(args: CompareArgs, style: Style) -> anyhow::Result<ExitCode> {
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
-    let mut stdout = std::io::stdout().lock();
-    comparison.terminal(&style, &mut stdout)?;
-    writeln!(stdout)?;
-    writeln!(stdout, "Comparison page: {}", page.display())?;
+    let mut out = human(args.output);
+    comparison.terminal(&style, &mut out)?;
+    writeln!(out)?;
+    writeln!(out, "Comparison page: {}", page.display())?;
+    drop(out);
+    if args.output == OutputFormat::Json {
+        print_json(&report::machine::compare(&comparison, &page))?;
+    }
     Ok(ExitCode::Success)
 }
 

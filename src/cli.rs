@@ -21,6 +21,9 @@ pub struct Cli {
     /// When to colour the output.
     #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
     pub color: Color,
+    /// No progress display (results and errors are still printed).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -47,6 +50,13 @@ pub enum Command {
     /// Write a scenario from a browser recording (HAR) or a web server's access log.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Print a JSON Schema: the scenario's (for editors: yaml-language-server, VS Code's YAML
+    /// extension) or summary.json's.
+    Schema(SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `schoolday man > ~/.local/share/man/man1/schoolday.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +193,49 @@ pub struct ImportLogArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema.
+    #[arg(value_enum, default_value_t = SchemaKind::Scenario)]
+    pub which: SchemaKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SchemaKind {
+    /// The scenario YAML (docs/scenario.schema.json).
+    Scenario,
+    /// The run's summary.json (docs/summary.schema.json).
+    Summary,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// What a command prints on stdout: text for people, or one JSON document for scripts (the
+/// human text then goes to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OutputFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// Write the completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    use clap::CommandFactory;
+    clap_complete::generate(shell, &mut Cli::command(), "schoolday", out);
+}
+
+/// Write the man page (roff) of the whole command line.
+pub fn man(out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap::CommandFactory;
+    clap_mangen::Man::new(Cli::command()).render(out)
+}
+
+#[derive(Debug, Args)]
 pub struct CapacityArgs {
     /// The scenario file (YAML); the claimed persona's journey is what each step runs.
     pub scenario: PathBuf,
@@ -222,12 +275,19 @@ pub struct CapacityArgs {
     /// Override the scenario's seed (the first of the repeats).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// `json`: the machine-readable result on stdout, human text on stderr.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// A run directory (or its summary.json).
     pub run: PathBuf,
+    /// Print the latency histogram of this step as text bars (`persona.step`, or the step's
+    /// name when it is unique) instead of re-rendering.
+    #[arg(long, value_name = "STEP")]
+    pub histogram: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +299,9 @@ pub struct CompareArgs {
     /// a directory (created if missing) that gets `compare.html`.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
+    /// `json`: the machine-readable result on stdout, human text on stderr.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
@@ -262,6 +325,17 @@ pub struct RunArgs {
     /// scenario's `generator.lag_p99_limit`.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub lag_limit: Option<std::time::Duration>,
+    /// `json`: the machine-readable result on stdout, human text on stderr.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
+    /// Serve live Prometheus metrics on this address during the run (e.g. 127.0.0.1:9464;
+    /// off by default). Scrape `/metrics`.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// After the run, keep serving its final figures this long, so that the next scrape
+    /// sees them (e.g. your scrape interval, `15s`).
+    #[arg(long, value_name = "DURATION", requires = "metrics_listen", value_parser = humantime::parse_duration)]
+    pub metrics_linger: Option<std::time::Duration>,
     /// Send the load to this base URL instead of the scenario's target.
     #[arg(long, value_name = "URL", conflicts_with = "url")]
     pub target: Option<String>,
@@ -357,6 +431,9 @@ pub enum Connections {
 pub struct ValidateArgs {
     /// The scenario file (YAML).
     pub scenario: PathBuf,
+    /// `json`: the machine-readable result on stdout, human text on stderr.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,7 @@ pub mod http;
 pub mod import;
 pub mod kube;
 pub mod launch;
+pub mod live;
 pub mod load;
 pub mod merge;
 pub mod metrics;

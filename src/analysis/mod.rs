@@ -7,8 +7,6 @@ pub(crate) mod fixture;
 pub mod kneedle;
 mod recovery;
 pub mod saturation;
-#[cfg(test)]
-mod schema_check;
 pub mod shards;
 mod summary;
 pub mod thresholds;

@@ -44,7 +44,8 @@ pub enum Value {
 }
 
 impl Value {
-    fn number(&self) -> Option<f64> {
+    /// The value as a number, for comparisons and `--output json` (`never` is infinite).
+    pub fn number(&self) -> Option<f64> {
         match *self {
             Value::Missing => None,
             Value::Rate(v) | Value::Seconds(v) | Value::Share(v) => Some(v),

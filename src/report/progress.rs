@@ -16,6 +16,11 @@ const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 /// Follow `progress` until the sender is dropped. `planned` is duration + grace.
 pub async fn show(mut progress: watch::Receiver<Progress>, planned: Duration, style: Style) {
+    if style.quiet {
+        // `--quiet`: follow the run to its end, print nothing.
+        while progress.changed().await.is_ok() {}
+        return;
+    }
     let bar = style.live_progress.then(|| {
         let bar = ProgressBar::with_draw_target(Some(planned.as_secs().max(1)), ProgressDrawTarget::stderr());
         bar.set_style(

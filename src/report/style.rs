@@ -9,6 +9,8 @@ pub struct Style {
     /// stderr is an interactive terminal outside CI: draw progress bars. Otherwise progress
     /// is plain periodic lines.
     pub live_progress: bool,
+    /// `--quiet`: no progress at all.
+    pub quiet: bool,
 }
 
 /// When to colour: the core's own choice (the command line's `--color` maps onto it in
@@ -29,11 +31,11 @@ impl Style {
             ColorChoice::Never => false,
             ColorChoice::Auto => !no_color && std::io::stdout().is_terminal(),
         };
-        Style { color, live_progress: !ci && std::io::stderr().is_terminal() }
+        Style { color, live_progress: !ci && std::io::stderr().is_terminal(), quiet: false }
     }
 
     pub fn plain() -> Self {
-        Style { color: false, live_progress: false }
+        Style { color: false, live_progress: false, quiet: false }
     }
 
     pub fn paint(&self, code: &str, text: &str) -> String {

@@ -31,6 +31,7 @@ mod names;
 mod persona;
 mod raw;
 mod request;
+pub mod schema;
 mod suggest;
 pub mod template;
 pub mod thresholds;

@@ -80,7 +80,7 @@ pub struct HttpSettings {
 }
 
 /// How virtual users map onto TCP connections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConnectionMode {
     /// Each user opens its own connections (a new TCP/TLS handshake per user, as browsers on

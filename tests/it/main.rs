@@ -18,6 +18,7 @@ mod run;
 mod saved;
 mod secrets;
 mod shard;
+mod tooling;
 mod validity;
 
 use std::path::{Path, PathBuf};
