@@ -19,9 +19,10 @@ use crate::scenario::{ConnectionMode, Scenario, Target};
 /// Bumped whenever a field changes meaning or disappears (additions keep the version).
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The least lag p99 a run is allowed without an explicit limit: scheduling noise that any
-/// machine may have (`validity.rs` raises it where the run's latencies are longer).
-pub const LAG_P99_LIMIT: Duration = Duration::from_millis(5);
+/// The least lag p99 a run is allowed without an explicit limit: the scheduling noise of a
+/// shared or virtual machine (`validity.rs` says how it was measured, and raises the limit
+/// where the run's latencies are longer).
+pub const LAG_P99_LIMIT: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {

@@ -9,9 +9,12 @@
 //!
 //! 1. **Latencies.** More than 1% of starts (lag p99) may not be later than a tenth of the
 //!    latency the run is judged by: the tightest latency threshold (`p95 < 250ms` → 25 ms),
-//!    or without one the median step latency the run measured; never less than 5 ms
+//!    or without one the median step latency the run measured; never less than 10 ms
 //!    ([`LAG_P99_LIMIT`]). Below that, lateness moves no reported latency, and so no verdict,
-//!    by more than a tenth.
+//!    by more than a tenth. The floor is the machine's, not the generator's: on an idle
+//!    2-vCPU virtual machine an OS thread asking to wake every 2 ms wakes up to 2.3 ms late at
+//!    p99 and 7–11 ms at worst, and tokio's timer adds its 1 ms tick, so the 60 requests/s
+//!    smoke run measured lag p99 of 5–6.4 ms in most runs: noise, not a generator behind.
 //! 2. **Offered load.** At every second until the last arrival, the users who actually arrived
 //!    may trail the plan by at most 2% of the run's arrivals (and at least 10 users): a
 //!    generator that cannot keep up falls steadily behind, scheduling noise does not.
@@ -129,7 +132,7 @@ impl GeneratorHealth {
 fn budget(latency_us: f64, basis: String) -> (Duration, String) {
     let share = Duration::from_secs_f64((latency_us * LATENCY_SHARE).max(0.0) / 1e6);
     if share <= LAG_P99_LIMIT {
-        (LAG_P99_LIMIT, "the 5 ms floor, scheduling noise that any machine may have".to_string())
+        (LAG_P99_LIMIT, "the 10 ms floor, the scheduling noise of a shared or virtual machine".to_string())
     } else {
         (share, basis)
     }
@@ -207,8 +210,8 @@ mod tests {
 
     #[test]
     fn scheduling_noise_small_against_the_thresholds_is_not_invalid() {
-        // ci-smoke on a busy machine: lag p99 8.7 ms against `p95 < 250ms`.
-        let mut i = inputs(8.7);
+        // ci-smoke on a busy machine: lag p99 12.7 ms against `p95 < 250ms`.
+        let mut i = inputs(12.7);
         i.latency_limit = Some((250_000.0, "pupil.login p95 < 250ms".into()));
         let health = assess(&i);
         assert!(health.healthy, "{health:?}");
@@ -218,14 +221,14 @@ mod tests {
         i.latency_limit = Some((20_000.0, "p95 < 20ms".into()));
         let health = assess(&i);
         assert!(!health.healthy);
-        assert_eq!(health.lag_p99_limit_us, 5_000, "a tenth of 20 ms is under the floor");
-        assert!(health.invalid.unwrap().starts_with("generator lag p99 8.7ms exceeds 5.0ms"));
+        assert_eq!(health.lag_p99_limit_us, 10_000, "a tenth of 20 ms is under the floor");
+        assert!(health.invalid.unwrap().starts_with("generator lag p99 12.7ms exceeds 10.0ms"));
     }
 
     #[test]
     fn without_thresholds_the_measured_latency_sets_the_budget() {
-        let mut i = inputs(8.7);
-        assert!(!assess(&i).healthy, "3 ms latencies: 8.7 ms of lag is most of what was measured");
+        let mut i = inputs(12.7);
+        assert!(!assess(&i).healthy, "3 ms latencies: 12.7 ms of lag is most of what was measured");
         i.median_latency_us = 400_000;
         let health = assess(&i);
         assert!(health.healthy, "400 ms latencies: {health:?}");
@@ -234,7 +237,7 @@ mod tests {
 
     #[test]
     fn an_explicit_limit_is_hard() {
-        let mut i = inputs(8.7);
+        let mut i = inputs(12.7);
         i.latency_limit = Some((10_000_000.0, "p95 < 10s".into()));
         i.hard_limit = Some(Duration::from_millis(5));
         let health = assess(&i);
