@@ -160,7 +160,7 @@ pub fn run_scenario(scenario: Arc<Scenario>, out: &std::path::Path, style: Style
         (None, Target::Url(url)) => url.to_string(),
         (None, Target::Embedded(_)) => unreachable!("an embedded target was started above"),
     };
-    let clients = Clients::new(scenario.http.connections).context("cannot set up the HTTP client")?;
+    let clients = Clients::new(&base_url, &scenario.http).context("cannot set up the HTTP client")?;
 
     eprintln!(
         "{} {} — {} users, {} + {} grace, against {}",

@@ -189,7 +189,12 @@ pub fn scenario(options: &Options) -> Result<Scenario, QuickError> {
         description: Some(description),
         source: PathBuf::from("(command line)"),
         target: Target::Url(base),
-        http: HttpSettings { timeout: options.timeout, headers, connections: options.connections },
+        http: HttpSettings {
+            timeout: options.timeout,
+            headers,
+            connections: options.connections,
+            ..HttpSettings::default()
+        },
         duration: options.duration,
         grace,
         seed: options.seed,

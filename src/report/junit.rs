@@ -77,4 +77,3 @@ fn case(xml: &mut String, class: &str, name: &str, failure: Option<&str>) {
         }
     }
 }
-

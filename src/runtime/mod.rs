@@ -42,7 +42,7 @@ pub struct RunContext {
     /// Per persona and request, the URL when the path is literal and there is no query:
     /// parsed once here instead of once per request (URL parsing was 7% of the generator's
     /// CPU in the benchmark).
-    literal_urls: Vec<Vec<Option<reqwest::Url>>>,
+    literal_urls: Vec<Vec<Option<http::Uri>>>,
 }
 
 /// Called when a storm strikes, e.g. to drop the embedded target's server-side sessions.
@@ -66,7 +66,7 @@ impl RunContext {
         self.recorder.layout().step_id(persona, request)
     }
 
-    fn literal_url(&self, persona: usize, request: usize) -> Option<&reqwest::Url> {
+    fn literal_url(&self, persona: usize, request: usize) -> Option<&http::Uri> {
         self.literal_urls.get(persona)?.get(request)?.as_ref()
     }
 }
@@ -156,7 +156,7 @@ pub async fn run(
                     .iter()
                     .map(|r| {
                         let path = r.path.as_literal().filter(|_| r.query.is_empty())?;
-                        reqwest::Url::parse(&format!("{}{path}", base_url.trim_end_matches('/'))).ok()
+                        request::to_uri(&format!("{}{path}", base_url.trim_end_matches('/'))).ok()
                     })
                     .collect()
             })

@@ -19,6 +19,7 @@
 mod arrival;
 mod behaviour;
 pub mod claim;
+pub mod client;
 mod compile;
 pub mod embedded;
 mod error;
@@ -39,6 +40,7 @@ mod yaml_error;
 #[cfg(test)]
 mod tests;
 
+pub use client::{ClientSettings, HttpVersion, Identity, Timeouts, TlsSettings};
 pub use error::ScenarioError;
 pub use model::*;
 pub use thresholds::Threshold;

@@ -17,8 +17,6 @@ use indexmap::IndexMap;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-use crate::scenario::model::ConnectionMode;
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a scenario: a mapping with `name`, `target`, `duration` and `personas`")]
 pub struct RawScenario {
@@ -128,7 +126,12 @@ pub struct RawServiceTimes {
 pub struct RawHttp {
     pub timeout: Option<Scalar>,
     pub headers: Option<IndexMap<String, Scalar>>,
-    pub connections: Option<ConnectionMode>,
+    /// `per-user`, `shared` or `{ shared: 64 }`, read in `client.rs`.
+    pub connections: Option<serde_yaml::Value>,
+    pub version: Option<Scalar>,
+    pub tls: Option<crate::scenario::client::RawTls>,
+    pub local_addresses: Option<Vec<Scalar>>,
+    pub timeouts: Option<crate::scenario::client::RawTimeouts>,
 }
 
 #[derive(Debug, Deserialize)]
