@@ -59,6 +59,7 @@ pub fn hook(
             elapsed: Duration::from_secs(t as u64),
             interrupted: false,
             scheduled: scheduled.clone(),
+            client: Default::default(),
         };
         let summary = analysis::summarize(&scenario, &plan, &output, &base_url, None);
         let results = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);

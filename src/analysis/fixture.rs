@@ -156,6 +156,7 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
             attempts: BTreeMap::from([("first".to_string(), step_sent[i].max(step_ok[i] + step_err[i]))]),
             steps_ok: step_ok[i],
             steps_failed: step_err[i],
+            http_versions: vec!["HTTP/1.1".into()],
         })
         .collect();
     let personas = ["pupil", "parent"]
@@ -238,6 +239,7 @@ fn build(peak: f64, capacity: f64, seconds: u32) -> Summary {
         saturation: None,
         recovery: Vec::new(),
         thresholds: Vec::new(),
+        http: Default::default(),
     }
 }
 

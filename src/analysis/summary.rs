@@ -48,6 +48,27 @@ pub struct Summary {
     /// Recovery after each storm: time back to the pre-storm goodput, or a metastable flag.
     #[serde(default)]
     pub recovery: Vec<super::Recovery>,
+    /// What the HTTP client says: certificates unchecked, why requests failed in words.
+    #[serde(default)]
+    pub http: HttpInfo,
+}
+
+/// The HTTP client's side of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HttpInfo {
+    /// `tls.insecure` was on: certificates were not checked.
+    #[serde(default)]
+    pub tls_insecure: bool,
+    /// The distinct reasons requests failed, most frequent first (at most 16).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<crate::http::Note>,
+    /// Failures whose reason was not among those kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_failures: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,6 +193,9 @@ pub struct StepSummary {
     pub steps_ok: u64,
     #[serde(default)]
     pub steps_failed: u64,
+    /// The HTTP versions this step's responses came in (`HTTP/1.1`, `HTTP/2`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_versions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -251,6 +275,7 @@ pub fn summarize(
             attempts: cause_map(&tally.attempts),
             steps_ok: tally.steps_ok,
             steps_failed: tally.steps_failed,
+            http_versions: output.client.versions.get(id).into_iter().flatten().map(|v| v.to_string()).collect(),
         });
     }
     let mut all_errors = [0u64; ErrorKind::COUNT];
@@ -356,6 +381,11 @@ pub fn summarize(
         timeline: timeline.clone(),
         saturation: None,
         recovery: super::recoveries(scenario, timeline),
+        http: HttpInfo {
+            tls_insecure: output.client.insecure,
+            failures: output.client.failures.0.clone(),
+            other_failures: output.client.failures.1,
+        },
     };
     summary.saturation = Some(super::saturation::analyze(&summary, &Default::default()));
     summary

@@ -7,7 +7,7 @@
 
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::metrics::ErrorKind;
 
@@ -15,7 +15,7 @@ use crate::metrics::ErrorKind;
 const KEPT: usize = 16;
 
 /// One distinct failure message and how often it happened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     pub kind: ErrorKind,
     pub message: String,

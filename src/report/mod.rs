@@ -15,6 +15,7 @@ pub mod style;
 pub mod terminal;
 pub mod thresholds;
 pub mod verdict;
+pub mod wire;
 #[cfg(test)]
 mod write_tests;
 

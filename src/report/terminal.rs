@@ -29,6 +29,9 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
             clock(secs(s.run.elapsed_s)),
         ))
     )?;
+    if let Some(warning) = super::wire::insecure_warning(s) {
+        writeln!(out, "{}", style.yellow(warning))?;
+    }
     if let Some(why) = &s.run.aborted {
         writeln!(out, "{}", style.red(&format!("STOPPED EARLY (abort_on_fail): {why}")))?;
     }
@@ -67,6 +70,12 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
         line.push_str(&format!(", {} cut off in flight at the end", count(r.cut_off)));
     }
     writeln!(out, "{line}")?;
+    if let Some(versions) = super::wire::versions(s) {
+        writeln!(out, "{}", style.dim(&versions))?;
+    }
+    for failure in super::wire::failures(s) {
+        writeln!(out, "  {}", style.yellow(&failure))?;
+    }
 
     writeln!(out)?;
     writeln!(out, "{}", style.bold("Users — did they get what they came for?"))?;

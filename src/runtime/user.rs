@@ -450,6 +450,7 @@ impl<'a> User<'a> {
                     Failure::Transport(kind)
                 }
                 Ok(received) => {
+                    self.ctx.saw_version(step, received.version);
                     self.store_cookies(&received);
                     if let Some(room) = &self.behaviour.waiting_room {
                         if is_queued(room, &received, body.as_deref()) {

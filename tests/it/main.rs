@@ -5,8 +5,10 @@
 mod behaviour;
 mod bench;
 mod cli;
+mod connections;
 mod failures;
 mod gates;
+mod loopback;
 mod quick;
 mod run;
 
