@@ -46,12 +46,13 @@ impl Target {
 
     /// HTTPS with `cert` (ALPN: h2, http/1.1).
     pub fn https(cert: &Cert) -> Target {
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der.clone()], cert.key())
-            .unwrap();
+        let mut config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![cert.der.clone()], cert.key())
+                .unwrap();
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Target::start(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
     }
@@ -152,7 +153,8 @@ impl Cert {
     /// Self-signed for `names`, valid now (or expired since 2001 when `expired`).
     pub fn new(names: &[&str], expired: bool) -> Cert {
         let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
         if expired {
             params.not_before = rcgen::date_time_ymd(2000, 1, 1);
             params.not_after = rcgen::date_time_ymd(2001, 1, 1);
