@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::scenario::error::{At, ScenarioError, Source};
 use crate::scenario::model::ConnectionMode;
 use crate::scenario::raw::Scalar;
+use crate::scenario::suggest;
 use crate::scenario::validate::duration_at;
 
 type Result<T> = std::result::Result<T, ScenarioError>;
@@ -124,6 +125,13 @@ pub fn connections(src: &Source, value: &serde_yaml::Value) -> Result<(Connectio
                 Some(n @ 1..=1_000_000) => Ok((ConnectionMode::Shared, Some(n as u32))),
                 _ => Err(bad(format!("a shared pool holds 1 to 1000000 connections, not `{}`", yaml_text(size)))),
             }
+        }
+        serde_yaml::Value::String(s) => {
+            let error = src.error(path, At::Value, format!("unknown variant `{s}`"));
+            Err(match suggest::did_you_mean(s, ["per-user", "shared"]) {
+                Some(hint) => error.with_hint(hint),
+                None => error.with_hint(CONNECTIONS_HINT),
+            })
         }
         other => Err(bad(format!("`{}` is not a connection mode", yaml_text(other)))),
     }
@@ -246,5 +254,61 @@ fn pem(error: rustls::pki_types::pem::Error) -> String {
         Error::Io(e) => format!("cannot read it: {e}"),
         Error::NoItemsFound => "it holds no PEM block of that kind".into(),
         other => format!("not valid PEM: {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::scenario::{load_str, ConnectionMode, HttpVersion};
+
+    fn with_http(http: &str) -> String {
+        format!(
+            "name: t\ntarget: https://127.0.0.1:8443\nduration: 1s\nhttp: {http}\npersonas:\n  p:\n    population: 1\n    \
+             arrival: {{ shape: burst, at: 0s }}\n    journey:\n      - {{ get: /, goal: true }}\n"
+        )
+    }
+
+    fn error(http: &str) -> String {
+        match load_str(&with_http(http), Path::new("t.yaml")) {
+            Ok(_) => panic!("`{http}` should not load"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn connection_modes_and_pool_sizes() {
+        let load = |http: &str| load_str(&with_http(http), Path::new("t.yaml")).unwrap().http;
+        let shared = load("{ connections: { shared: 64 } }");
+        assert_eq!((shared.connections, shared.client.pool), (ConnectionMode::Shared, Some(64)));
+        let shared = load("{ connections: shared }");
+        assert_eq!((shared.connections, shared.client.pool), (ConnectionMode::Shared, None));
+        let default = load("{ timeout: 5s }");
+        assert_eq!((default.connections, default.client.version), (ConnectionMode::PerUser, HttpVersion::Auto));
+        assert!(!default.client.tls.insecure && !default.client.tls.resumption);
+        let all = load(
+            "{ version: http2, local_addresses: [127.0.0.2, 127.0.0.0/24], timeouts: { connect: 2s, first_byte: 9s }, \
+             tls: { insecure: true, resumption: true, server_name: ent.example.org } }",
+        );
+        assert_eq!(all.client.version, HttpVersion::Http2);
+        assert_eq!(all.client.local_addresses.len(), 2);
+        assert_eq!(all.client.timeouts.connect, Some(std::time::Duration::from_secs(2)));
+        assert_eq!(all.client.timeouts.tls, None);
+        assert!(all.client.tls.insecure && all.client.tls.resumption);
+        assert_eq!(all.client.tls.server_name.as_deref(), Some("ent.example.org"));
+    }
+
+    #[test]
+    fn mistakes_say_what_to_write() {
+        assert!(error("{ connections: { shared: 0 } }").contains("a shared pool holds 1 to 1000000 connections"));
+        assert!(error("{ connections: { pool: 4 } }").contains("`pool` is not a connection mode"));
+        assert!(error("{ version: h3 }").contains("`h3` is not an HTTP version"));
+        assert!(error("{ local_addresses: [10.0.0.300] }").contains("neither an IP address nor a CIDR range"));
+        assert!(error("{ timeouts: { tls: 0s } }").contains("http.timeouts.tls: a timeout must be more than 0s"));
+        assert!(error("{ timeouts: { read: 1s } }").contains("unknown field `read`"));
+        assert!(error("{ tls: { client_cert: c.pem } }").contains("a client certificate needs its key"));
+        let missing = error("{ tls: { ca: no-such-ca.pem } }");
+        assert!(missing.contains("certificate file `no-such-ca.pem`: cannot read it"), "{missing}");
     }
 }
