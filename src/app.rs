@@ -120,6 +120,11 @@ fn quick_scenario(args: &QuickArgs) -> Result<Scenario, ExitCode> {
             Connections::Shared => ConnectionMode::Shared,
         };
     }
+    if let Some(pool) = args.pool {
+        options.connections = ConnectionMode::Shared;
+        options.client.pool = Some(pool);
+    }
+    options.client.tls.insecure = args.insecure;
     if let Some(method) = &args.method {
         options.method = method.clone();
     }

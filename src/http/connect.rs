@@ -39,13 +39,6 @@ impl Conn {
             Conn::H2(s) => s.is_closed(),
         }
     }
-
-    pub fn version(&self) -> http::Version {
-        match self {
-            Conn::H1(_) => http::Version::HTTP_11,
-            Conn::H2(_) => http::Version::HTTP_2,
-        }
-    }
 }
 
 /// Everything needed to open a connection to the run's target.

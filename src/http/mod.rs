@@ -158,7 +158,6 @@ async fn send(
             Err(SendError::Failed(e)) => return Err(classify::send_failure(&connector, &e)),
         }
     };
-    let version = conn.version();
     let (parts, mut body) = response.into_parts();
     let mut bytes = 0u64;
     let mut keep = keep;
@@ -172,7 +171,7 @@ async fn send(
         }
     }
     slot.put(conn);
-    Ok(Received { status: parts.status.as_u16(), headers: parts.headers, bytes, version })
+    Ok(Received { status: parts.status.as_u16(), headers: parts.headers, bytes, version: parts.version })
 }
 
 /// HTTP/1.1 wants the path in the request line and the authority in `Host`; HTTP/2 takes
