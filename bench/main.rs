@@ -76,7 +76,9 @@ fn main() {
     let mut stalled = |spec_for: &dyn Fn(&str) -> case::Spec| {
         let (mut stall_target, stall_url) =
             start_target_with(pin(1, &target_exe), &["--stall-every", "5s", "--stall-for", "1s"]);
-        let mut measured = runner(&spec_for(&stall_url));
+        let spec = spec_for(&stall_url);
+        eprintln!("  {}", spec.to_text());
+        let mut measured = case::in_child(pin(0, &me), &spec);
         drop(stall_target.stdin.take());
         let mut rest = String::new();
         let _ = std::io::Read::read_to_string(stall_target.stdout.as_mut().expect("piped"), &mut rest);
