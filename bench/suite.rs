@@ -233,6 +233,10 @@ pub fn run(url: &str, size: Size, runner: Runner) -> Vec<Row> {
     rows
 }
 
+/// Runs a case built for a given URL against a fresh stalling target.
+#[allow(dead_code)]
+pub type Stalled<'a> = dyn FnMut(&dyn Fn(&str) -> Spec) -> BTreeMap<String, f64> + 'a;
+
 /// The targets cases 3b, 6, 7 and 8 need besides the plain one.
 #[allow(dead_code)] // only bench/main.rs runs these cases
 pub struct WireTargets<'a> {
@@ -242,7 +246,7 @@ pub struct WireTargets<'a> {
     pub tls: (&'a str, &'a str),
     /// Starts a target that stalls 1 s every 5 s, runs the case against its URL, stops it and
     /// returns the case's measurements with the target's truth (`truth_p99_us`).
-    pub stalled: &'a mut dyn FnMut(&dyn Fn(&str) -> Spec) -> BTreeMap<String, f64>,
+    pub stalled: &'a mut Stalled<'a>,
     /// Open files this process may hold: each held connection is one.
     pub descriptors: u64,
 }

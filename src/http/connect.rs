@@ -152,7 +152,7 @@ impl Connector {
         if self.local.is_empty() {
             return None;
         }
-        let total: u128 = self.local.iter().map(|n| host_count(n)).sum();
+        let total: u128 = self.local.iter().map(host_count).sum();
         let mut n = self.opened.fetch_add(1, Ordering::Relaxed) as u128 % total.max(1);
         for net in &self.local {
             let count = host_count(net);

@@ -45,7 +45,7 @@ impl Notes {
     pub fn snapshot(&self) -> (Vec<Note>, u64) {
         let guard = self.notes.lock().unwrap_or_else(|p| p.into_inner());
         let mut notes = guard.0.clone();
-        notes.sort_by(|a, b| b.count.cmp(&a.count));
+        notes.sort_by_key(|n| std::cmp::Reverse(n.count));
         (notes, guard.1)
     }
 }

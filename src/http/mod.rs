@@ -190,7 +190,9 @@ fn prepare(request: &mut http::Request<Body>, conn: &Conn, absolute: &http::Uri,
     }
 }
 
-/// Why a send did not give a response.
+/// Why a send did not give a response. (The unsent request is handed back by value: it is
+/// sent again at once, and boxing it would cost every request an allocation.)
+#[allow(clippy::large_enum_variant)]
 enum SendError {
     /// Never written: the connection was closed before it could carry the request.
     Unsent(http::Request<Body>),
