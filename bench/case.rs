@@ -39,6 +39,14 @@ pub struct Spec {
     pub rate: f64,
     pub per_user: u32,
     pub connections: ConnectionMode,
+    /// `shared: N` (0: a connection per concurrent request).
+    pub pool: u32,
+    /// Source addresses, a CIDR (`127.0.0.0/24`; empty: the system's choice).
+    pub local: String,
+    /// `http.version`: auto, http1 or http2.
+    pub version: String,
+    /// A PEM file to trust for an https target (bench-target's certificate, made at start).
+    pub ca: String,
     pub duration: Duration,
     pub ramp_up: Duration,
     pub out: PathBuf,
@@ -53,6 +61,10 @@ impl Spec {
             rate: 1.0,
             per_user: 10,
             connections: ConnectionMode::Shared,
+            pool: 0,
+            local: String::new(),
+            version: "auto".into(),
+            ca: String::new(),
             duration: Duration::from_secs(5),
             ramp_up: Duration::ZERO,
             out: std::env::temp_dir().join("schoolday-bench"),
@@ -68,6 +80,10 @@ impl Spec {
                 "per_user" => spec.per_user = value.parse().expect("per_user"),
                 "connections" if value == "per-user" => spec.connections = ConnectionMode::PerUser,
                 "connections" => spec.connections = ConnectionMode::Shared,
+                "pool" => spec.pool = value.parse().expect("pool"),
+                "local" => spec.local = value.to_string(),
+                "version" => spec.version = value.to_string(),
+                "ca" => spec.ca = value.to_string(),
                 "duration" => spec.duration = duration(),
                 "ramp_up" => spec.ramp_up = duration(),
                 "out" => spec.out = PathBuf::from(value),
@@ -79,7 +95,8 @@ impl Spec {
 
     pub fn to_text(&self) -> String {
         format!(
-            "kind={} url={} users={} rate={} per_user={} connections={} duration={}ms ramp_up={}ms out={}",
+            "kind={} url={} users={} rate={} per_user={} connections={} pool={} local={} version={} ca={} duration={}ms \
+             ramp_up={}ms out={}",
             self.kind,
             self.url,
             self.users,
@@ -89,6 +106,10 @@ impl Spec {
                 ConnectionMode::PerUser => "per-user",
                 ConnectionMode::Shared => "shared",
             },
+            self.pool,
+            self.local,
+            self.version,
+            self.ca,
             self.duration.as_millis(),
             self.ramp_up.as_millis(),
             self.out.display()
@@ -109,6 +130,7 @@ pub fn run(spec: &Spec) -> BTreeMap<String, f64> {
     let mut options = Options::new(&spec.url, load);
     options.duration = spec.duration;
     options.connections = spec.connections;
+    wire(spec, &mut options.client);
     let mut scenario = quick::scenario(&options).expect("a valid quick scenario");
     // Open arrivals keep quick mode's grace (the run ends as soon as the last user does);
     // closed-loop and idle users never end, so their run ends at `duration`.
@@ -152,7 +174,27 @@ pub fn run(spec: &Spec) -> BTreeMap<String, f64> {
     out.insert("lag_p99_us".into(), s.generator.lag.p99_us as f64);
     out.insert("lag_max_us".into(), s.generator.lag.max_us as f64);
     out.insert("latency_p99_us".into(), s.steps[0].latency.p99_us as f64);
+    out.insert("users_arrived".into(), s.personas[0].arrived as f64);
+    out.insert("h2".into(), f64::from(u8::from(s.steps[0].http_versions.iter().any(|v| v == "HTTP/2"))));
     out
+}
+
+/// The connection settings of `spec`: pool size, source addresses, version, trusted CA.
+fn wire(spec: &Spec, client: &mut schoolday::scenario::ClientSettings) {
+    client.pool = (spec.pool > 0).then_some(spec.pool);
+    if !spec.local.is_empty() {
+        client.local_addresses = vec![spec.local.parse().expect("local=CIDR")];
+    }
+    client.version = match spec.version.as_str() {
+        "http1" => schoolday::scenario::HttpVersion::Http1,
+        "http2" => schoolday::scenario::HttpVersion::Http2,
+        _ => schoolday::scenario::HttpVersion::Auto,
+    };
+    if !spec.ca.is_empty() {
+        use rustls::pki_types::pem::PemObject;
+        let certs = rustls::pki_types::CertificateDer::pem_file_iter(&spec.ca).expect("ca=FILE");
+        client.tls.ca = certs.collect::<Result<_, _>>().expect("a PEM certificate");
+    }
 }
 
 /// Run the case named by `SCHOOLDAY_BENCH_CASE` if it is set, print its `RESULT` line, and

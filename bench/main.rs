@@ -69,7 +69,32 @@ fn main() {
         return;
     }
     let size = if short { suite::SHORT } else { suite::FULL };
-    let rows = suite::run(&url, size, &mut runner);
+    let mut rows = suite::run(&url, size, &mut runner);
+    let (mut tls_target, tls_line) = start_target_with(pin(1, &target_exe), &["--tls"]);
+    let (tls_url, ca) = tls_line.split_once(" ca ").expect("listening ADDR ca FILE");
+    let tls_url = tls_url.replace("http://", "https://");
+    let mut stalled = |spec_for: &dyn Fn(&str) -> case::Spec| {
+        let (mut stall_target, stall_url) =
+            start_target_with(pin(1, &target_exe), &["--stall-every", "5s", "--stall-for", "1s"]);
+        let spec = spec_for(&stall_url);
+        eprintln!("  {}", spec.to_text());
+        let mut measured = case::in_child(pin(0, &me), &spec);
+        drop(stall_target.stdin.take());
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(stall_target.stdout.as_mut().expect("piped"), &mut rest);
+        let _ = stall_target.wait();
+        if let Some(p99) = rest.split_whitespace().find_map(|w| w.strip_prefix("p99_us=")) {
+            measured.insert("truth_p99_us".into(), p99.parse().unwrap_or(f64::NAN));
+        }
+        measured
+    };
+    let targets =
+        suite::WireTargets { plain: &url, tls: (&tls_url, ca), stalled: &mut stalled, descriptors: open_files_limit() };
+    let plain_us = rows.get(1).map(|r| r.value).unwrap_or(0.0);
+    let wire = suite::run_wire(targets, size, plain_us, &mut runner);
+    rows.extend(wire);
+    drop(tls_target.stdin.take());
+    let _ = tls_target.wait();
     let load_after = load_average();
     drop(target.stdin.take());
     let _ = target.wait();
@@ -113,9 +138,16 @@ fn main() {
 /// Where the hand-written part of RESULTS.md starts.
 const ANALYSIS_MARK: &str = "## Where we stand";
 
-fn start_target(mut command: Command) -> (Child, String) {
+fn start_target(command: Command) -> (Child, String) {
+    start_target_with(command, &[])
+}
+
+/// Start bench-target with `args`; returns it and what follows `listening` (its URL, and
+/// ` ca FILE` with `--tls`).
+fn start_target_with(mut command: Command, args: &[&str]) -> (Child, String) {
     let mut child = command
         .args(["--max-seconds", "900"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -124,8 +156,12 @@ fn start_target(mut command: Command) -> (Child, String) {
     BufReader::new(child.stdout.as_mut().expect("piped"))
         .read_line(&mut line)
         .expect("bench-target prints its address");
-    let addr = line.trim().strip_prefix("listening ").expect("listening ADDR");
-    (child, format!("http://{addr}/health"))
+    let rest = line.trim().strip_prefix("listening ").expect("listening ADDR");
+    let (addr, ca) = match rest.split_once(' ') {
+        Some((addr, ca)) => (addr, format!(" {ca}")),
+        None => (rest, String::new()),
+    };
+    (child, format!("http://{addr}/health{ca}"))
 }
 
 struct Machine {
@@ -145,6 +181,17 @@ impl Machine {
         let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count() as u32;
         Machine { cpu, cores, kernel: command_text("uname", &["-r"]) }
     }
+}
+
+/// The soft limit on open files (`ulimit -n`): every held connection takes one.
+fn open_files_limit() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024)
 }
 
 fn load_average() -> String {

@@ -28,6 +28,13 @@ pub struct Size {
     pub search_from: f64,
     pub search_run: Duration,
     pub search_probes: u32,
+    /// Case 3b: idle users each holding its own connection (capped by the descriptor limit).
+    pub held_users: u64,
+    /// Cases 6 and 7: length of the measured run.
+    pub tls_run: Duration,
+    /// Case 8: arrival rate and length against the stalling target.
+    pub stall_rate: f64,
+    pub stall_run: Duration,
 }
 
 /// What `bench/run` runs: about three minutes.
@@ -41,6 +48,10 @@ pub const FULL: Size = Size {
     search_from: 5_000.0,
     search_run: Duration::from_secs(5),
     search_probes: 7,
+    held_users: 100_000,
+    tls_run: Duration::from_secs(10),
+    stall_rate: 20_000.0,
+    stall_run: Duration::from_secs(10),
 };
 
 /// What the tests run: about ten seconds, in a debug build.
@@ -53,6 +64,10 @@ pub const SHORT: Size = Size {
     search_from: 500.0,
     search_run: Duration::from_secs(1),
     search_probes: 2,
+    held_users: 1_000,
+    tls_run: Duration::from_secs(1),
+    stall_rate: 500.0,
+    stall_run: Duration::from_secs(6),
 };
 
 /// Arrivals per second while idle users ramp up in case 3: fast, but kept to a rate the
@@ -215,6 +230,131 @@ pub fn run(url: &str, size: Size, runner: Runner) -> Vec<Row> {
         goal: "(k6, Goose: not published)".into(),
         detail: format!("one request each, shared pool; probes: {}", tried.join(", ")),
     });
+    rows
+}
+
+/// Runs a case built for a given URL against a fresh stalling target.
+#[allow(dead_code)]
+pub type Stalled<'a> = dyn FnMut(&dyn Fn(&str) -> Spec) -> BTreeMap<String, f64> + 'a;
+
+/// The targets cases 3b, 6, 7 and 8 need besides the plain one.
+#[allow(dead_code)] // only bench/main.rs runs these cases
+pub struct WireTargets<'a> {
+    /// The plain target's URL (case 3b).
+    pub plain: &'a str,
+    /// An https URL and the PEM file of its certificate (cases 6, 7).
+    pub tls: (&'a str, &'a str),
+    /// Starts a target that stalls 1 s every 5 s, runs the case against its URL, stops it and
+    /// returns the case's measurements with the target's truth (`truth_p99_us`).
+    pub stalled: &'a mut Stalled<'a>,
+    /// Open files this process may hold: each held connection is one.
+    pub descriptors: u64,
+}
+
+/// Cases 3b, 6, 7 and 8: per-user connections held, per-user HTTPS and HTTP/2, a stalling
+/// target. `plain_us` is case 2's CPU per request, to which case 6 adds handshakes.
+#[allow(dead_code)]
+pub fn run_wire(targets: WireTargets, size: Size, plain_us: f64, runner: Runner) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let base = |kind: &str, url: &str| Spec { kind: kind.to_string(), url: url.to_string(), ..Spec::parse("") };
+
+    // 3b. Idle users, each holding its own open keep-alive connection, spread over 127.0.0.0/24.
+    let users = size.held_users.min(targets.descriptors.saturating_sub(2_000)).max(2);
+    let ramp_up = Duration::from_secs_f64(users as f64 / IDLE_ARRIVALS_PER_S);
+    let idle = |users: u64| Spec {
+        users,
+        connections: ConnectionMode::PerUser,
+        local: "127.0.0.0/24".into(),
+        ramp_up,
+        duration: ramp_up + super::case::SETTLE + Duration::from_millis(500),
+        ..base("idle", targets.plain)
+    };
+    let empty = runner(&idle(1));
+    let held = runner(&idle(users));
+    let kib = (held["rss_kib"] - empty["rss_kib"]) / (users - 1) as f64;
+    rows.push(Row {
+        case: format!("3b. Memory per user holding its own connection, {} users", count(users)),
+        value: kib,
+        figure: format!("{kib:.1} KiB/user"),
+        goal: "≤ 1.5× wrk's 4.5 KiB per connection".into(),
+        detail: format!(
+            "127.0.0.0/24 source addresses, {} answered, {} errors{}",
+            held["requests"],
+            held["errors"],
+            if users < size.held_users {
+                format!(
+                    " (capped from {}: this process may open {} files)",
+                    count(size.held_users),
+                    targets.descriptors
+                )
+            } else {
+                String::new()
+            }
+        ),
+    });
+
+    // 6 and 7. Per-user HTTPS, a new user (and a full TLS 1.3 handshake) every 10 requests.
+    let (url, ca) = targets.tls;
+    for (case, version) in [
+        ("6. CPU per request, per-user HTTPS (HTTP/1.1)", "http1"),
+        ("7. CPU per request, per-user HTTP/2 over TLS", "auto"),
+    ] {
+        let spec = Spec {
+            rate: 1_000.0,
+            per_user: PER_USER,
+            connections: ConnectionMode::PerUser,
+            version: version.into(),
+            ca: ca.into(),
+            duration: size.tls_run,
+            ..base("sessions", url)
+        };
+        let m = runner(&spec);
+        let us = micros_per_request(&m);
+        let handshake_us = (us - plain_us) * PER_USER as f64;
+        rows.push(Row {
+            case: case.into(),
+            value: us,
+            figure: format!("{us:.1} µs/req"),
+            goal: "(h2load -n/-c: same run only)".into(),
+            detail: format!(
+                "{:.0} users/s, {:.0} req/s, ≈ {handshake_us:.0} µs per handshake over case 2, HTTP/2 {}, lag p99 {}, {} errors",
+                spec.rate,
+                m["requests"] / m["run_s"],
+                if m["h2"] > 0.0 { "yes" } else { "no" },
+                micros_text(m["lag_p99_us"]),
+                m["errors"]
+            ),
+        });
+    }
+
+    // 8. An open model against a target that stalls 1 s every 5 s, in both connection modes.
+    for (label, connections, pool) in
+        [("per-user", ConnectionMode::PerUser, 0), ("shared: 64", ConnectionMode::Shared, 64)]
+    {
+        let rate = size.stall_rate;
+        let duration = size.stall_run;
+        let m = (targets.stalled)(&|url: &str| Spec { rate, connections, pool, duration, ..base("open", url) });
+        let reported = m["latency_p99_us"];
+        let truth = m.get("truth_p99_us").copied().unwrap_or(f64::NAN);
+        rows.push(Row {
+            case: format!("8. Stalling target, {} arrivals/s, {label}", count(rate as u64)),
+            value: m["lag_p99_us"],
+            figure: format!(
+                "lag p99 {} · p99 {} vs server {}",
+                micros_text(m["lag_p99_us"]),
+                micros_text(reported),
+                micros_text(truth)
+            ),
+            goal: "lag p99 < 1 ms, p99 within 2% of the server's".into(),
+            detail: format!(
+                "{} requests, {} errors, generator CPU {:.0}%{}",
+                m["requests"],
+                m["errors"],
+                100.0 * m["cpu_s"] / m["wall_s"],
+                if pool > 0 { "; the pool queues on the client, so the server sees less than users wait" } else { "" }
+            ),
+        });
+    }
     rows
 }
 

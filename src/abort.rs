@@ -50,6 +50,7 @@ pub fn hook(
             started_at,
             elapsed: Duration::from_secs(t as u64),
             interrupted: false,
+            client: None,
         };
         let summary = analysis::summarize(&scenario, measured, &due, &arrivals_due, &base_url, None);
         let results = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);

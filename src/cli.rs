@@ -389,6 +389,13 @@ pub struct QuickArgs {
     /// One connection per user (new handshakes, like browsers) or one shared keep-alive pool.
     #[arg(long, value_enum, requires = "url")]
     pub connections: Option<Connections>,
+    /// A fixed shared pool of N connections (like wrk's -c): requests wait on the client for
+    /// a free one, and the wait counts in their latency. Implies `--connections shared`.
+    #[arg(long, requires = "url", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub pool: Option<u32>,
+    /// Accept any TLS certificate (the report says so).
+    #[arg(long, requires = "url")]
+    pub insecure: bool,
     /// HTTP method.
     #[arg(long, requires = "url")]
     pub method: Option<String>,

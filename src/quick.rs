@@ -24,8 +24,8 @@ use http::{HeaderName, Method};
 
 use crate::scenario::template::Template;
 use crate::scenario::{
-    Arrival, Body, Check, ConnectionMode, HttpSettings, Journey, Op, Persona, RequestSpec, Scenario, Shape, Spacing,
-    Target, Think, UserSource,
+    Arrival, Body, Check, ClientSettings, ConnectionMode, HttpSettings, Journey, Op, Persona, RequestSpec, Scenario,
+    Shape, Spacing, Target, Think, UserSource,
 };
 
 /// How long an open-loop run waits for requests still in flight after `duration`: the same
@@ -54,6 +54,8 @@ pub struct Options {
     pub duration: Duration,
     pub load: Load,
     pub connections: ConnectionMode,
+    /// Pool size, TLS and the rest of the wire settings (`--pool`, `--insecure`).
+    pub client: ClientSettings,
     pub method: String,
     /// `Name: value` lines.
     pub headers: Vec<String>,
@@ -70,6 +72,7 @@ impl Options {
             duration: Duration::from_secs(30),
             load,
             connections: ConnectionMode::PerUser,
+            client: ClientSettings::default(),
             method: "GET".to_string(),
             headers: Vec::new(),
             body: None,
@@ -198,7 +201,12 @@ pub fn scenario(options: &Options) -> Result<Scenario, QuickError> {
         description: Some(description),
         source: PathBuf::from("(command line)"),
         target: Target::Url(base),
-        http: HttpSettings { timeout: options.timeout, headers, connections: options.connections },
+        http: HttpSettings {
+            timeout: options.timeout,
+            headers,
+            connections: options.connections,
+            client: options.client.clone(),
+        },
         duration: options.duration,
         grace,
         seed: options.seed,

@@ -208,6 +208,7 @@ impl Morning {
                     attempts: BTreeMap::from([("first".to_string(), sent)]),
                     steps_ok: self.step_ok[i],
                     steps_failed: self.step_err[i],
+                    http_versions: vec!["HTTP/1.1".into()],
                 }
             })
             .collect()
@@ -288,6 +289,7 @@ impl Morning {
             outages: Vec::new(),
             shards: Vec::new(),
             thresholds: Vec::new(),
+            http: Default::default(),
         }
     }
 }

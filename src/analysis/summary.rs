@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::load::Plan;
 use crate::metrics::{Cause, ErrorKind, Layout, Outcome, RunMetrics, Second, Tally};
-use crate::runtime::RunOutput;
+use crate::runtime::{ClientOutput, RunOutput};
 use crate::scenario::{ConnectionMode, Scenario, Target};
 
 /// Bumped whenever a field changes meaning or disappears (additions keep the version).
@@ -56,6 +56,37 @@ pub struct Summary {
     /// A distributed run: this shard (one entry) or, merged, every shard in index order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shards: Vec<super::shards::ShardRun>,
+    /// What the HTTP client says: certificates unchecked, why requests failed in words.
+    #[serde(default)]
+    pub http: HttpInfo,
+}
+
+/// The HTTP client's side of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HttpInfo {
+    /// `tls.insecure` was on: certificates were not checked.
+    #[serde(default)]
+    pub tls_insecure: bool,
+    /// The distinct reasons requests failed, most frequent first (at most 16).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<crate::http::Note>,
+    /// Failures whose reason was not among those kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_failures: u64,
+}
+
+impl HttpInfo {
+    fn of(client: &ClientOutput) -> Self {
+        HttpInfo {
+            tls_insecure: client.insecure,
+            failures: client.failures.0.clone(),
+            other_failures: client.failures.1,
+        }
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -190,6 +221,9 @@ pub struct StepSummary {
     pub steps_ok: u64,
     #[serde(default)]
     pub steps_failed: u64,
+    /// The HTTP versions this step's responses came in (`HTTP/1.1`, `HTTP/2`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_versions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -273,6 +307,8 @@ pub struct Measured<'a> {
     pub elapsed: Duration,
     /// Stopped early by a person (Ctrl-C).
     pub interrupted: bool,
+    /// What the HTTP client saw (versions, failure reasons); `None` during the run.
+    pub client: Option<&'a ClientOutput>,
 }
 
 impl<'a> Measured<'a> {
@@ -286,6 +322,7 @@ impl<'a> Measured<'a> {
             started_at: output.started_at,
             elapsed: output.elapsed,
             interrupted: output.interrupted,
+            client: Some(&output.client),
         }
     }
 }
@@ -347,6 +384,7 @@ pub fn summarize(
         recovery: super::recoveries(scenario, measured.timeline),
         outages: super::outages(measured.timeline),
         shards: Vec::new(),
+        http: measured.client.map(HttpInfo::of).unwrap_or_default(),
     };
     summary.saturation = Some(super::saturation::analyze(&summary, &Default::default()));
     summary
@@ -410,6 +448,13 @@ fn step_summaries(scenario: &Scenario, measured: Measured<'_>) -> Vec<StepSummar
                 attempts: cause_map(&tally.attempts),
                 steps_ok: tally.steps_ok,
                 steps_failed: tally.steps_failed,
+                http_versions: measured
+                    .client
+                    .and_then(|c| c.versions.get(id))
+                    .into_iter()
+                    .flatten()
+                    .map(|v| v.to_string())
+                    .collect(),
             }
         })
         .collect()

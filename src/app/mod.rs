@@ -220,6 +220,11 @@ fn quick_scenario(args: &QuickArgs) -> Result<Scenario, ExitCode> {
             Connections::Shared => ConnectionMode::Shared,
         };
     }
+    if let Some(pool) = args.pool {
+        options.connections = ConnectionMode::Shared;
+        options.client.pool = Some(pool);
+    }
+    options.client.tls.insecure = args.insecure;
     if let Some(method) = &args.method {
         options.method = method.clone();
     }
@@ -294,7 +299,7 @@ pub fn run_scenario_as(
         (None, Target::Url(url)) => url.to_string(),
         (None, Target::Embedded(_)) => unreachable!("an embedded target was started above"),
     };
-    let clients = Clients::new(scenario.http.connections).context("cannot set up the HTTP client")?;
+    let clients = Clients::new(&base_url, &scenario.http).context("cannot set up the HTTP client")?;
 
     if !style.quiet {
         eprintln!(

@@ -1,94 +1,93 @@
-//! The HTTP client side: one reqwest client per virtual user (or one shared), and one
-//! request's exchange with every failure classified into an [`ErrorKind`].
+//! The HTTP client side, built for a load generator: hyper's connection API driven directly,
+//! a small connection slot per virtual user (or one shared pool), and one request's exchange
+//! with every failure classified into an [`ErrorKind`] and explained once in [`Note`]s.
 //!
-//! TLS is rustls with the ring provider and the platform verifier, configured once and
-//! handed to every per-user client, so a user costs a connection pool, not a copy of the root
-//! store. System proxies are ignored: load traffic must go where the scenario says, never
-//! through a proxy picked up from the environment.
+//! A full client per user (reqwest's, ~20 KiB with its pool, its layers and a pool key hashed
+//! on every request) was most of the generator's CPU and memory per user. A user here holds
+//! one handle to its own connection; the TLS configuration, the target's address and the
+//! failure notes are the run's, shared. Bodies stream past and are counted; only what a check
+//! or a capture needs is kept, up to [`KEEP_LIMIT`]. System proxies are ignored: load traffic
+//! goes where the scenario says, never through a proxy picked up from the environment.
+//! Redirects are not followed: one request step is one HTTP request, so the harness's counts
+//! match the target's, and a redirect is an answer to check.
+
+mod classify;
+mod connect;
+mod diagnose;
+mod slot;
+mod tls;
 
 pub mod html;
 
 use std::sync::{Arc, Once};
+use std::time::{Duration, SystemTime};
 
-use reqwest::header::HeaderMap;
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, HOST};
+use http_body_util::BodyExt;
 
 use crate::metrics::ErrorKind;
-use crate::scenario::ConnectionMode;
+use crate::scenario::{ConnectionMode, HttpSettings};
+pub use connect::Body;
+use connect::{Conn, Connector};
+pub use diagnose::{Note, KEPT as NOTES_KEPT};
+use slot::Pool;
+pub use slot::Slot;
+
+/// The most of a body kept for checks and captures; the rest is counted, not held, so that a
+/// 1 GiB download costs no memory. Far above any page a check or a JSON capture reads.
+pub const KEEP_LIMIT: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("cannot set up TLS: {0}")]
     Tls(#[from] rustls::Error),
-    #[error("cannot build the HTTP client: {0}")]
-    Client(#[from] reqwest::Error),
+    #[error("cannot use the `tls.ca` certificate: {0}")]
+    Ca(String),
+    #[error("`{0}` has no host and port to connect to")]
+    Url(String),
+    #[error("source address {0} cannot reach {1}: one is IPv4, the other IPv6")]
+    Family(String, String),
 }
 
-/// Makes the HTTP client each virtual user talks through.
+/// Makes the connection slot each virtual user talks through.
 pub struct Clients {
     mode: ConnectionMode,
-    tls: Arc<rustls::ClientConfig>,
-    shared: Option<reqwest::Client>,
+    connector: Arc<Connector>,
+    shared: Option<Arc<Pool>>,
+    insecure: bool,
 }
 
 impl Clients {
-    pub fn new(mode: ConnectionMode) -> Result<Self, HttpError> {
+    /// Set up for a run against `base_url`: resolve it, build the TLS configuration.
+    pub fn new(base_url: &str, settings: &HttpSettings) -> Result<Self, HttpError> {
         install_crypto_provider();
-        use rustls_platform_verifier::BuilderVerifierExt;
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_platform_verifier()?
-            .with_no_client_auth();
-        let mut clients = Clients { mode, tls: Arc::new(tls), shared: None };
-        if mode == ConnectionMode::Shared {
-            clients.shared = Some(clients.build()?);
-        }
-        // Fail at start-up, not in the first user, if a client cannot be built.
-        drop(clients.build()?);
-        Ok(clients)
+        let url = url::Url::parse(base_url).map_err(|_| HttpError::Url(base_url.to_string()))?;
+        let connector = Arc::new(Connector::new(&url, settings)?);
+        let shared =
+            (settings.connections == ConnectionMode::Shared).then(|| Arc::new(Pool::new(settings.client.pool)));
+        Ok(Clients { mode: settings.connections, connector, shared, insecure: settings.client.tls.insecure })
     }
 
     pub fn mode(&self) -> ConnectionMode {
         self.mode
     }
 
-    /// The client for a newly arrived user: its own (new connections, closed when the user
-    /// drops it) or a handle on the shared pool.
-    pub fn for_user(&self) -> reqwest::Client {
-        match &self.shared {
-            Some(shared) => shared.clone(),
-            // Building can only fail on configuration, which `new` has already exercised.
-            None => self.build().unwrap_or_else(|_| reqwest::Client::new()),
-        }
+    /// Whether certificates go unchecked (`tls.insecure`): reports must say so.
+    pub fn insecure(&self) -> bool {
+        self.insecure
     }
 
-    fn build(&self) -> Result<reqwest::Client, reqwest::Error> {
-        reqwest::Client::builder()
-            .no_proxy()
-            // One request step is one HTTP request, so the harness's counts match the
-            // target's: redirects are answers to check, not hops to follow silently.
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
-            .tls_backend_preconfigured(rustls::ClientConfig::clone(&self.tls))
-            .dns_resolver(Arc::new(Resolver))
-            .build()
+    /// The slot for a newly arrived user: empty (it connects on its first request) or a
+    /// handle on the shared pool.
+    pub fn for_user(&self) -> Slot {
+        Slot::new(self.connector.clone(), self.shared.clone())
     }
-}
 
-/// Names resolved by the system (getaddrinfo, as reqwest's default resolver does), except the
-/// names RFC 6761 §6.4 reserves never to resolve (`.invalid`): those fail at once, as a
-/// connect error, without asking any resolver, so nothing leaves the machine for them.
-struct Resolver;
-
-impl reqwest::dns::Resolve for Resolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
-        Box::pin(async move {
-            if host == "invalid" || host.ends_with(".invalid") {
-                return Err(format!("{host}: names under .invalid never resolve (RFC 6761)").into());
-            }
-            let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
+    /// Why requests failed so far, most frequent first, and how many failures are beyond the
+    /// kept messages.
+    pub fn notes(&self) -> (Vec<Note>, u64) {
+        self.connector.notes.snapshot()
     }
 }
 
@@ -100,6 +99,12 @@ fn install_crypto_provider() {
     });
 }
 
+/// A request ready to send: an absolute URI on the run's target, and the attempt's timeout.
+pub struct Outgoing {
+    pub request: http::Request<Body>,
+    pub timeout: Duration,
+}
+
 /// What came back for one request.
 #[derive(Debug)]
 pub struct Received {
@@ -107,75 +112,120 @@ pub struct Received {
     pub headers: HeaderMap,
     /// Body size as received.
     pub bytes: u64,
+    pub version: http::Version,
 }
 
-/// Send `request` and read the whole response. The body is appended to `keep` when given,
-/// otherwise only counted as it streams past.
-pub async fn exchange(
-    client: &reqwest::Client,
-    request: reqwest::Request,
-    mut keep: Option<&mut Vec<u8>>,
+/// Send `out` and read the whole response. The body is appended to `keep` (up to
+/// [`KEEP_LIMIT`]) when given, otherwise only counted as it streams past.
+pub async fn exchange(slot: &mut Slot, out: Outgoing, keep: Option<&mut Vec<u8>>) -> Result<Received, ErrorKind> {
+    let Outgoing { request, timeout } = out;
+    let notes = slot.connector.clone();
+    match tokio::time::timeout(timeout, send(slot, request, keep)).await {
+        Ok(result) => result,
+        Err(_) => Err(notes.notes.fail(ErrorKind::Timeout, || {
+            format!("no complete answer from {} within {}", notes.server, crate::format::duration(timeout))
+        })),
+    }
+}
+
+async fn send(
+    slot: &mut Slot,
+    mut request: http::Request<Body>,
+    keep: Option<&mut Vec<u8>>,
 ) -> Result<Received, ErrorKind> {
-    let mut response = client.execute(request).await.map_err(|e| classify(&e))?;
-    let status = response.status().as_u16();
-    let headers = std::mem::take(response.headers_mut());
-    let mut bytes = 0u64;
-    while let Some(chunk) = response.chunk().await.map_err(|e| classify(&e))? {
-        bytes += chunk.len() as u64;
-        if let Some(buf) = keep.as_deref_mut() {
-            buf.extend_from_slice(&chunk);
-        }
-    }
-    Ok(Received { status, headers, bytes })
-}
-
-/// Map a client error to the kind of failure a report should show.
-pub fn classify(err: &reqwest::Error) -> ErrorKind {
-    if err.is_timeout() {
-        return ErrorKind::Timeout;
-    }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    let mut saw_hyper_parse = false;
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind as Io;
-            match io.kind() {
-                Io::TimedOut => return ErrorKind::Timeout,
-                Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
-                    return if err.is_connect() { ErrorKind::Connect } else { ErrorKind::Reset }
-                }
-                _ => {}
+    let pool = slot.pool();
+    let _permit = Slot::permit(pool.as_deref()).await;
+    let (mut conn, mut reused) = slot.take().await?;
+    let absolute = request.uri().clone();
+    let connector = slot.connector.clone();
+    let response = loop {
+        prepare(&mut request, &conn, &absolute, &connector.host);
+        let sent = classify::within_first_byte(&connector, send_on(&mut conn, request));
+        match sent.await? {
+            Ok(response) => break response,
+            // Never written: the kept connection had closed. Send it on a new one, as a
+            // browser does, instead of reporting a reset the target never caused.
+            Err(SendError::Unsent(unsent)) if reused => {
+                request = unsent;
+                conn = slot.reopen().await?;
+                reused = false;
             }
-        }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() || h.is_canceled() {
-                return ErrorKind::Reset;
+            Err(SendError::Unsent(_)) => {
+                return Err(connector
+                    .notes
+                    .fail(ErrorKind::Reset, || format!("{} closed a new connection at once", connector.server)))
             }
-            if h.is_parse() || h.is_parse_status() || h.is_parse_too_large() {
-                saw_hyper_parse = true;
-            }
+            Err(SendError::Failed(e)) => return Err(classify::send_failure(&connector, &e)),
         }
-        source = e.source();
-    }
-    if err.is_connect() {
-        ErrorKind::Connect
-    } else if saw_hyper_parse || err.is_decode() || err.is_body() {
-        ErrorKind::Protocol
-    } else {
-        ErrorKind::Other
-    }
-}
-
-/// An HTTP date, `Sun, 06 Nov 1994 08:49:37 GMT` (RFC 9110 §5.6.7's preferred form, the only
-/// one servers send in practice), as used by `Retry-After` and cookie `Expires`.
-pub fn parse_http_date(text: &str) -> Option<std::time::SystemTime> {
-    let parts: Vec<&str> = text.split_whitespace().collect();
-    let [_, day, month, year, time, _] = parts.as_slice() else {
-        return None;
     };
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        .iter()
-        .position(|m| m.eq_ignore_ascii_case(month))?
-        + 1;
-    humantime::parse_rfc3339(&format!("{year}-{month:02}-{day:0>2}T{time}Z")).ok()
+    let (parts, mut body) = response.into_parts();
+    let mut bytes = 0u64;
+    let mut keep = keep;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| classify::body_failure(&connector, &e))?;
+        if let Ok(data) = frame.into_data() {
+            bytes += data.len() as u64;
+            if let Some(buf) = keep.as_deref_mut() {
+                keep_prefix(buf, &data);
+            }
+        }
+    }
+    slot.put(conn);
+    Ok(Received { status: parts.status.as_u16(), headers: parts.headers, bytes, version: parts.version })
+}
+
+/// HTTP/1.1 wants the path in the request line and the authority in `Host`; HTTP/2 takes
+/// both from the absolute URI.
+fn prepare(request: &mut http::Request<Body>, conn: &Conn, absolute: &http::Uri, host: &HeaderValue) {
+    match conn {
+        Conn::H1(_) => {
+            let path = absolute.path_and_query().cloned().unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+            *request.uri_mut() = http::Uri::from(path);
+            request.headers_mut().entry(HOST).or_insert_with(|| host.clone());
+        }
+        Conn::H2(_) => {
+            *request.uri_mut() = absolute.clone();
+            *request.version_mut() = http::Version::HTTP_2;
+        }
+    }
+}
+
+/// Why a send did not give a response. (The unsent request is handed back by value: it is
+/// sent again at once, and boxing it would cost every request an allocation.)
+#[allow(clippy::large_enum_variant)]
+enum SendError {
+    /// Never written: the connection was closed before it could carry the request.
+    Unsent(http::Request<Body>),
+    Failed(hyper::Error),
+}
+
+async fn send_on(
+    conn: &mut Conn,
+    request: http::Request<Body>,
+) -> Result<http::Response<hyper::body::Incoming>, SendError> {
+    let sent = match conn {
+        Conn::H1(sender) => {
+            // A kept connection the server has just closed reports it here.
+            if sender.ready().await.is_err() {
+                return Err(SendError::Unsent(request));
+            }
+            sender.try_send_request(request).await
+        }
+        Conn::H2(sender) => sender.try_send_request(request).await,
+    };
+    sent.map_err(|mut e| match e.take_message() {
+        Some(request) => SendError::Unsent(request),
+        None => SendError::Failed(e.into_error()),
+    })
+}
+
+fn keep_prefix(buf: &mut Vec<u8>, data: &Bytes) {
+    let room = KEEP_LIMIT.saturating_sub(buf.len());
+    buf.extend_from_slice(&data[..data.len().min(room)]);
+}
+
+/// An HTTP date in any of the three forms RFC 9110 §5.6.7 allows (IMF-fixdate, RFC 850 with
+/// dashes, asctime), as used by `Retry-After` and cookie `Expires`.
+pub fn parse_http_date(text: &str) -> Option<SystemTime> {
+    httpdate::parse_http_date(text.trim()).ok()
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use super::*;
-use crate::scenario::{Arrival, ConnectionMode, HttpSettings, Journey, Persona, Shape, Spacing, Target, UserSource};
+use crate::scenario::{Arrival, HttpSettings, Journey, Persona, Shape, Spacing, Target, UserSource};
 
 /// A scenario with only what the planner reads filled in meaningfully.
 pub(crate) fn scenario(seed: u64, duration_secs: u64, personas: Vec<Persona>) -> Scenario {
@@ -15,7 +15,7 @@ pub(crate) fn scenario(seed: u64, duration_secs: u64, personas: Vec<Persona>) ->
         description: None,
         source: "test.yaml".into(),
         target: Target::Embedded(Default::default()),
-        http: HttpSettings { timeout: Duration::from_secs(10), headers: vec![], connections: ConnectionMode::PerUser },
+        http: HttpSettings { timeout: Duration::from_secs(10), ..HttpSettings::default() },
         duration: Duration::from_secs(duration_secs),
         grace: Duration::ZERO,
         seed,

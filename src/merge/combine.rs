@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 
 use crate::analysis::{
-    decode_histogram, GeneratorHealth, Latency, PersonaSummary, RequestTotals, StepSummary, Summary, GOAL_WINDOWS,
+    decode_histogram, GeneratorHealth, HttpInfo, Latency, PersonaSummary, RequestTotals, StepSummary, Summary,
+    GOAL_WINDOWS,
 };
+use crate::http::Note;
 
 use super::MergeError;
 
@@ -92,6 +94,7 @@ pub fn steps(shards: &[&Summary]) -> Result<Vec<StepSummary>, MergeError> {
             attempts: add_maps(all.iter().map(|s| &s.attempts)),
             steps_ok: all.iter().map(|s| s.steps_ok).sum(),
             steps_failed: all.iter().map(|s| s.steps_failed).sum(),
+            http_versions: union(all.iter().map(|s| &s.http_versions)),
             ..step.clone()
         });
     }
@@ -161,6 +164,39 @@ pub fn personas(shards: &[&Summary]) -> Result<Vec<PersonaSummary>, MergeError> 
         return Err(MergeError::Layout { what: "the list of personas".into() });
     }
     Ok(out)
+}
+
+/// The versions any shard saw, in the first shard's order, then the others'.
+fn union<'a>(lists: impl Iterator<Item = &'a Vec<String>>) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    for version in lists.flatten() {
+        if !all.contains(version) {
+            all.push(version.clone());
+        }
+    }
+    all
+}
+
+/// The HTTP client's notes of every shard: the same reason (kind and words) counted once with
+/// the shards' counts added, most frequent first, as many kept as one run keeps; the reasons
+/// beyond those join the failures no shard kept words for.
+pub fn http(shards: &[&Summary]) -> HttpInfo {
+    let mut failures: Vec<Note> = Vec::new();
+    for note in shards.iter().flat_map(|s| &s.http.failures) {
+        match failures.iter_mut().find(|n| n.kind == note.kind && n.message == note.message) {
+            Some(kept) => kept.count += note.count,
+            None => failures.push(note.clone()),
+        }
+    }
+    failures.sort_by_key(|n| std::cmp::Reverse(n.count));
+    let kept = crate::http::NOTES_KEPT;
+    let beyond: u64 = failures.iter().skip(kept).map(|n| n.count).sum();
+    failures.truncate(kept);
+    HttpInfo {
+        tls_insecure: shards.iter().any(|s| s.http.tls_insecure),
+        failures,
+        other_failures: shards.iter().map(|s| s.http.other_failures).sum::<u64>() + beyond,
+    }
 }
 
 #[cfg(test)]

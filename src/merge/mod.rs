@@ -110,6 +110,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Merged, MergeError> {
         recovery: Vec::new(),
         outages: Vec::new(),
         shards: shards.iter().map(|s| s.shard.clone()).collect::<Vec<ShardRun>>(),
+        http: combine::http(&summaries),
     };
     summary.recovery = crate::analysis::recoveries(&scenario, &summary.timeline);
     summary.outages = crate::analysis::outages(&summary.timeline);

@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
-    /// The TCP (or TLS) connection could not be established: refused, unreachable, DNS.
+    /// The TCP connection could not be established: refused, unreachable, no route.
     Connect,
+    /// The TLS handshake failed: a certificate refused (expired, wrong host, unknown issuer),
+    /// a port that does not speak TLS, a client certificate the server wanted.
+    Tls,
     /// No complete response within the request timeout.
     Timeout,
     /// The connection was reset or closed in the middle of the exchange (a body shorter than
@@ -33,8 +36,9 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::Connect,
+        ErrorKind::Tls,
         ErrorKind::Timeout,
         ErrorKind::Reset,
         ErrorKind::Status4xx,
@@ -54,6 +58,7 @@ impl ErrorKind {
     pub fn name(self) -> &'static str {
         match self {
             ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
             ErrorKind::Timeout => "timeout",
             ErrorKind::Reset => "reset",
             ErrorKind::Status4xx => "http_4xx",

@@ -297,6 +297,15 @@ fn capacity(out: &mut String, s: &Summary) {
 fn steps_table(out: &mut String, s: &Summary) {
     grid(out, &super::tables::steps(s));
     out.push_str("<p class=\"note\">Latency counts from each request's intended start: time a user spent waiting for the generator counts too, so nothing is hidden (no coordinated omission).</p>");
+    if let Some(warning) = super::wire::insecure_warning(s) {
+        let _ = write!(out, "<p class=\"warn\">{}</p>", esc(warning));
+    }
+    if let Some(versions) = super::wire::versions(s) {
+        let _ = write!(out, "<p class=\"note\">{}</p>", esc(&versions));
+    }
+    for failure in super::wire::failures(s) {
+        let _ = write!(out, "<p class=\"bad\">{}</p>", esc(&failure));
+    }
 }
 
 fn users_table(out: &mut String, s: &Summary) {

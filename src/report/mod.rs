@@ -21,6 +21,7 @@ pub mod tables;
 pub mod terminal;
 pub mod thresholds;
 pub mod verdict;
+pub mod wire;
 #[cfg(test)]
 mod write_tests;
 

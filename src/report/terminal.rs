@@ -30,6 +30,9 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
             clock(secs(s.run.elapsed_s)),
         ))
     )?;
+    if let Some(warning) = super::wire::insecure_warning(s) {
+        writeln!(out, "{}", style.yellow(warning))?;
+    }
     if let Some(why) = &s.run.aborted {
         writeln!(out, "{}", style.red(&format!("STOPPED EARLY (abort_on_fail): {why}")))?;
     }
@@ -51,6 +54,12 @@ pub fn render(summary: &Summary, style: &Style, out: &mut dyn Write) -> io::Resu
         line.push_str(&format!(", {} cut off in flight at the end", count(r.cut_off)));
     }
     writeln!(out, "{line}")?;
+    if let Some(versions) = super::wire::versions(s) {
+        writeln!(out, "{}", style.dim(&versions))?;
+    }
+    for failure in super::wire::failures(s) {
+        writeln!(out, "  {}", style.yellow(&failure))?;
+    }
 
     closed_loops(s, style, out)?;
     if s.personas.iter().any(|p| p.closed_loop.is_none()) {

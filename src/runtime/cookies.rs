@@ -3,7 +3,8 @@
 //! A run talks to one target, so cookies are keyed by name only: domain and path scoping would
 //! cost memory in every user and change nothing. Expiry is honoured in the one form that
 //! matters for sessions: a `Max-Age` of zero or less, or an `Expires` in the past (used to
-//! delete a cookie on logout).
+//! delete a cookie on logout), in any of HTTP's three date forms or the Netscape cookie form
+//! with dashes (`Thu, 01-Jan-1970 00:00:01 GMT`, what PHP sends).
 
 use std::time::SystemTime;
 
@@ -67,7 +68,11 @@ impl CookieJar {
 }
 
 fn httpdate_in_past(value: &str) -> bool {
-    match humantime::parse_rfc3339_weak(value).ok().or_else(|| crate::http::parse_http_date(value)) {
+    let parsed = crate::http::parse_http_date(value)
+        // The Netscape form is IMF-fixdate with dashes in the date.
+        .or_else(|| crate::http::parse_http_date(&value.replacen('-', " ", 2)))
+        .or_else(|| humantime::parse_rfc3339_weak(value).ok());
+    match parsed {
         Some(when) => when <= SystemTime::now(),
         None => false,
     }
@@ -100,6 +105,17 @@ mod tests {
         assert!(jar.is_empty());
         jar.store("b=2; Expires=Fri, 01 Jan 2100 00:00:00 GMT");
         assert_eq!(jar.get("b"), Some("2"));
+        // The two obsolete HTTP-date forms servers still send: RFC 850 (dashes) and asctime.
+        jar.store("b=; Expires=Thursday, 01-Jan-70 00:00:01 GMT");
+        assert_eq!(jar.get("b"), None, "a dashed Expires in the past deletes the cookie");
+        jar.store("c=3");
+        jar.store("c=; Expires=Thu Jan  1 00:00:01 1970");
+        assert_eq!(jar.get("c"), None, "an asctime Expires in the past deletes the cookie");
+        jar.store("d=4");
+        jar.store("d=deleted; Expires=Thu, 01-Jan-1970 00:00:01 GMT");
+        assert_eq!(jar.get("d"), None, "the Netscape form with dashes (PHP's) deletes the cookie");
+        jar.store("e=5; Expires=Fri, 01-Jan-2100 00:00:00 GMT");
+        assert_eq!(jar.get("e"), Some("5"), "a dashed date in the future keeps it");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod request;
 pub mod retry;
 mod user;
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -44,7 +45,24 @@ pub struct RunContext {
     /// Per persona and request, the URL when the path is literal and there is no query:
     /// parsed once here instead of once per request (URL parsing was 7% of the generator's
     /// CPU in the benchmark).
-    literal_urls: Vec<Vec<Option<reqwest::Url>>>,
+    literal_urls: Vec<Vec<Option<http::Uri>>>,
+    /// Per step of the layout, the HTTP versions its responses came in (bits of `VERSIONS`).
+    versions: Vec<AtomicU8>,
+}
+
+/// The versions a step can report, by bit.
+const VERSIONS: [(http::Version, &str); 3] =
+    [(http::Version::HTTP_11, "HTTP/1.1"), (http::Version::HTTP_2, "HTTP/2"), (http::Version::HTTP_10, "HTTP/1.0")];
+
+/// What the HTTP client says about a run, beyond the metrics.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOutput {
+    /// Per layout step, the HTTP versions its responses came in ("HTTP/1.1", "HTTP/2").
+    pub versions: Vec<Vec<&'static str>>,
+    /// Why requests failed, in words, most frequent first; and failures beyond those kept.
+    pub failures: (Vec<crate::http::Note>, u64),
+    /// Certificates went unchecked (`tls.insecure`).
+    pub insecure: bool,
 }
 
 /// Called when a storm strikes, e.g. to drop the embedded target's server-side sessions.
@@ -65,7 +83,9 @@ pub struct Hooks {
 
 impl RunContext {
     fn new(scenario: Arc<Scenario>, base_url: &str, clients: Clients, recorder: Arc<Recorder>) -> Self {
+        let steps = recorder.layout().steps.len();
         RunContext {
+            versions: (0..steps).map(|_| AtomicU8::new(0)).collect(),
             base_url: base_url.trim_end_matches('/').to_string(),
             clients,
             recorder,
@@ -85,7 +105,7 @@ impl RunContext {
                         .iter()
                         .map(|r| {
                             let path = r.path.as_literal().filter(|_| r.query.is_empty())?;
-                            reqwest::Url::parse(&format!("{}{path}", base_url.trim_end_matches('/'))).ok()
+                            request::to_uri(&format!("{}{path}", base_url.trim_end_matches('/'))).ok()
                         })
                         .collect()
                 })
@@ -98,8 +118,30 @@ impl RunContext {
         self.recorder.layout().step_id(persona, request)
     }
 
-    fn literal_url(&self, persona: usize, request: usize) -> Option<&reqwest::Url> {
+    fn literal_url(&self, persona: usize, request: usize) -> Option<&http::Uri> {
         self.literal_urls.get(persona)?.get(request)?.as_ref()
+    }
+
+    /// Note the version a response of layout step `step` came in (a relaxed bit set: no lock
+    /// on the request path).
+    fn saw_version(&self, step: usize, version: http::Version) {
+        if let (Some(bits), Some(bit)) = (self.versions.get(step), VERSIONS.iter().position(|(v, _)| *v == version)) {
+            if bits.load(Ordering::Relaxed) & (1 << bit) == 0 {
+                bits.fetch_or(1 << bit, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn client_output(&self) -> ClientOutput {
+        let versions = self
+            .versions
+            .iter()
+            .map(|bits| {
+                let bits = bits.load(Ordering::Relaxed);
+                VERSIONS.iter().enumerate().filter(|(i, _)| bits & (1 << i) != 0).map(|(_, (_, name))| *name).collect()
+            })
+            .collect();
+        ClientOutput { versions, failures: self.clients.notes(), insecure: self.clients.insecure() }
     }
 }
 
@@ -130,6 +172,7 @@ pub struct RunOutput {
     pub interrupted: bool,
     /// Users scheduled, per persona (some may not have arrived if interrupted).
     pub scheduled: Vec<u64>,
+    pub client: ClientOutput,
 }
 
 /// Lead time between setting up and the first appointment, so that set-up work does not
@@ -211,7 +254,8 @@ pub async fn run(
         hook(&collector, last, true);
     }
     let metrics = collector.into_metrics();
-    RunOutput { metrics, started_at, elapsed, interrupted, scheduled }
+    let client = ctx.client_output();
+    RunOutput { metrics, started_at, elapsed, interrupted, scheduled, client }
 }
 
 /// Keep every arrival's appointment: spawn each user on `users` at its intended instant.

@@ -1,10 +1,10 @@
 //! Turning a request step into an HTTP request for one user, and a response back into
 //! stored cookies, captured values and a verdict (the step's check).
 
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, COOKIE, SET_COOKIE};
 
 use super::user::User;
-use crate::http::Received;
+use crate::http::{Body as RequestBody, Outgoing, Received};
 use crate::metrics::ErrorKind;
 use crate::scenario::template::{Context, MissingVar};
 use crate::scenario::{Body, CaptureSource, JsonKey, RequestSpec, UserSource};
@@ -16,14 +16,15 @@ impl User<'_> {
         r: usize,
         spec: &RequestSpec,
         timeout: std::time::Duration,
-    ) -> Result<reqwest::Request, ErrorKind> {
+    ) -> Result<Outgoing, ErrorKind> {
         let missing = |_: MissingVar| ErrorKind::Capture;
         let url = match self.ctx.literal_url(self.persona_index, r) {
             Some(url) => url.clone(),
             None => self.url(spec)?,
         };
-        let mut request = reqwest::Request::new(spec.method.clone(), url);
-        *request.timeout_mut() = Some(timeout);
+        let mut request = http::Request::new(RequestBody::default());
+        *request.method_mut() = spec.method.clone();
+        *request.uri_mut() = url;
         let mut value = String::new();
         let headers = request.headers_mut();
         for (name, template) in self.ctx.scenario.http.headers.iter().chain(&spec.headers) {
@@ -75,14 +76,14 @@ impl User<'_> {
             }
         };
         if let Some(body) = body {
-            *request.body_mut() = Some(body.into());
+            *request.body_mut() = RequestBody::new(body.into());
         }
-        Ok(request)
+        Ok(Outgoing { request, timeout })
     }
 
     /// The URL of `spec` for this user: rendered and parsed for paths with placeholders or a
     /// query (literal ones are parsed once per run, see `RunContext::literal_url`).
-    fn url(&self, spec: &RequestSpec) -> Result<reqwest::Url, ErrorKind> {
+    fn url(&self, spec: &RequestSpec) -> Result<http::Uri, ErrorKind> {
         let missing = |_: MissingVar| ErrorKind::Capture;
         let mut text = String::with_capacity(64);
         text.push_str(&self.ctx.base_url);
@@ -98,7 +99,7 @@ impl User<'_> {
             text.push('=');
             text.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
         }
-        reqwest::Url::parse(&text).map_err(|_| ErrorKind::Other)
+        to_uri(&text)
     }
 
     /// Keep the cookies a response sets, whatever its status (a waiting room's ticket comes
@@ -196,6 +197,13 @@ impl Context for User<'_> {
     fn iteration(&self) -> u32 {
         self.loops.last().map(|(_, _, i)| *i).unwrap_or(1)
     }
+}
+
+/// Parse as a browser would (percent-encoding what a rendered path may hold, such as spaces),
+/// then hand hyper its URI type.
+pub(super) fn to_uri(text: &str) -> Result<http::Uri, ErrorKind> {
+    let url = url::Url::parse(text).map_err(|_| ErrorKind::Other)?;
+    http::Uri::try_from(url.as_str()).map_err(|_| ErrorKind::Other)
 }
 
 fn header_value(text: &str) -> Result<HeaderValue, ErrorKind> {

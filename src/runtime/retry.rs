@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use http::header::{HeaderMap, RETRY_AFTER};
 
 use crate::metrics::ErrorKind;
 use crate::rng::Rng;
@@ -218,14 +218,7 @@ mod tests {
     }
 
     fn httpdate_text(t: SystemTime) -> String {
-        // 2026-11-24T14:05:12Z → Tue, 24 Nov 2026 14:05:12 GMT (the weekday is not checked).
-        let text = humantime::format_rfc3339_seconds(t).to_string();
-        let (date, time) = text.trim_end_matches('Z').split_once('T').unwrap();
-        let mut parts = date.split('-');
-        let (y, m, d) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
-        let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-            [m.parse::<usize>().unwrap() - 1];
-        format!("Tue, {d} {month} {y} {time} GMT")
+        httpdate::fmt_http_date(t)
     }
 
     #[test]

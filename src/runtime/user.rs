@@ -131,7 +131,7 @@ pub(super) struct User<'a> {
     rng: Rng,
     /// Innermost loop last: (LoopStart op index, iteration count, current 1-based iteration).
     pub(super) loops: Vec<(usize, u32, u32)>,
-    client: reqwest::Client,
+    client: crate::http::Slot,
     budget: BudgetState,
     signals: Signals,
     goal_reached: bool,
@@ -282,11 +282,11 @@ impl<'a> User<'a> {
         Ok(())
     }
 
-    /// Forget the session: cookies, and connections (a new client). Captured values stay;
-    /// the login replay overwrites the ones that name a session.
+    /// Forget the session: cookies, and connections (the next request connects anew).
+    /// Captured values stay; the login replay overwrites the ones that name a session.
     fn drop_session(&mut self) {
         self.cookies.clear();
-        self.client = self.ctx.clients.for_user();
+        self.client.close();
     }
 
     /// Replay the login steps after the session was lost.
@@ -416,14 +416,17 @@ impl<'a> User<'a> {
         let exchanged = self
             .signals
             .wait(
-                with_patience(self.behaviour.page_patience, exchange(&self.client, request, body.as_mut())),
+                with_patience(self.behaviour.page_patience, exchange(&mut self.client, request, body.as_mut())),
                 events,
                 &mut self.rng,
             )
             .await;
         let ended = Instant::now();
         let happened = match exchanged {
-            Ok(Some(Ok(received))) => self.classify(spec, &received, body.as_deref()),
+            Ok(Some(Ok(received))) => {
+                self.ctx.saw_version(run.step, received.version);
+                self.classify(spec, &received, body.as_deref())
+            }
             Ok(Some(Err(kind))) => {
                 Happened::Failed { kind, failure: Failure::Transport(kind), status: None, server_asked: None }
             }
@@ -551,7 +554,7 @@ fn is_queued(room: &WaitingRoomClient, received: &Received, body: Option<&[u8]>)
         (300..400).contains(&received.status)
             && received
                 .headers
-                .get(reqwest::header::LOCATION)
+                .get(http::header::LOCATION)
                 .and_then(|l| l.to_str().ok())
                 .is_some_and(|l| l.contains(needle))
     });

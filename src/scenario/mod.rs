@@ -21,6 +21,7 @@ mod arrival;
 mod arrival_csv;
 mod behaviour;
 pub mod claim;
+pub mod client;
 mod compile;
 pub mod embedded;
 mod error;
@@ -43,6 +44,7 @@ mod yaml_error;
 #[cfg(test)]
 mod tests;
 
+pub use client::{ClientSettings, HttpVersion, Identity, Timeouts, TlsSettings};
 pub use error::ScenarioError;
 pub use model::*;
 pub use thresholds::Threshold;

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::client::ClientSettings;
 use super::embedded::EmbeddedConfig;
 use crate::scenario::template::{JsonTemplate, Template};
 
@@ -77,6 +78,19 @@ pub struct HttpSettings {
     /// Headers sent with every request.
     pub headers: Vec<(http::HeaderName, Template)>,
     pub connections: ConnectionMode,
+    /// Pool size, version, TLS, source addresses, phase timeouts.
+    pub client: ClientSettings,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            timeout: Duration::from_secs(30),
+            headers: Vec::new(),
+            connections: ConnectionMode::PerUser,
+            client: ClientSettings::default(),
+        }
+    }
 }
 
 /// How virtual users map onto TCP connections.

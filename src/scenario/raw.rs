@@ -18,7 +18,6 @@ use schemars::JsonSchema;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
-use crate::scenario::model::ConnectionMode;
 use crate::scenario::schema as sch;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -203,8 +202,19 @@ pub struct RawHttp {
     pub timeout: Option<Scalar>,
     /// Sent with every request; values are templates using only `user.id`, `user.index` and `iteration`.
     pub headers: Option<IndexMap<String, Scalar>>,
-    /// `per-user` (each user opens its own connections, as browsers do) or `shared` (one keep-alive pool).
-    pub connections: Option<ConnectionMode>,
+    /// `per-user` (each user its own connections, as browsers do: the default), `shared` (one keep-alive pool) or `{ shared: 64 }` (a fixed pool of 64).
+    #[schemars(with = "Option<sch::Connections>")]
+    pub connections: Option<serde_yaml::Value>,
+    /// `auto` (HTTP/2 when the server offers it by ALPN, the default), `http1` or `http2`.
+    #[schemars(with = "Option<sch::HttpVersionText>")]
+    pub version: Option<Scalar>,
+    /// TLS for https targets: extra CA, client certificate, server name, resumption.
+    pub tls: Option<crate::scenario::client::RawTls>,
+    /// Source addresses (IPs or CIDR ranges) new connections are bound to, round robin.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub local_addresses: Option<Vec<Scalar>>,
+    /// Per-phase timeouts of a new connection and of the first response byte.
+    pub timeouts: Option<crate::scenario::client::RawTimeouts>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

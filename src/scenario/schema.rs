@@ -196,6 +196,34 @@ text_schema!(
     })
 );
 
+text_schema!(
+    /// `http.connections`.
+    Connections,
+    "connections",
+    json_schema!({
+        "description": "`per-user` (each user its own connections, as browsers, the default), `shared` (one keep-alive pool) or `{ shared: 64 }` (a fixed pool of 64).",
+        "anyOf": [
+            { "enum": ["per-user", "shared"] },
+            {
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["shared"],
+                "properties": { "shared": { "type": "integer", "minimum": 1, "maximum": 1_000_000 } }
+            }
+        ]
+    })
+);
+
+text_schema!(
+    /// `http.version`.
+    HttpVersionText,
+    "http_version",
+    json_schema!({
+        "description": "`auto` (HTTP/2 when the server offers it by ALPN), `http1` or `http2`.",
+        "enum": ["auto", "http1", "http1.1", "http2"]
+    })
+);
+
 impl JsonSchema for Scalar {
     fn schema_name() -> Cow<'static, str> {
         "scalar".into()

@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
+use super::client;
 use super::embedded::EmbeddedConfig;
 use crate::scenario::claim::{parse_claim, Claim};
 use crate::scenario::error::{At, ScenarioError, Source};
 use crate::scenario::locate::join;
-use crate::scenario::model::{ConnectionMode, Gates, HttpSettings, Persona, Scenario, Target, Think};
+use crate::scenario::model::{Gates, HttpSettings, Persona, Scenario, Target, Think};
 use crate::scenario::names::{compile, Names};
 use crate::scenario::persona::persona;
 use crate::scenario::raw::{RawEmbedded, RawHttp, RawScenario, RawThink, RawThreshold, Scalar};
@@ -240,8 +241,7 @@ fn embedded_config(src: &Source, raw: Option<&RawEmbedded>) -> Result<EmbeddedCo
 }
 
 fn http(src: &Source, raw: Option<&RawHttp>) -> Result<HttpSettings> {
-    let mut settings =
-        HttpSettings { timeout: Duration::from_secs(30), headers: Vec::new(), connections: ConnectionMode::PerUser };
+    let mut settings = HttpSettings::default();
     let Some(raw) = raw else { return Ok(settings) };
     if let Some(text) = &raw.timeout {
         settings.timeout = duration_at(src, "http.timeout", text)?;
@@ -254,7 +254,7 @@ fn http(src: &Source, raw: Option<&RawHttp>) -> Result<HttpSettings> {
         let path = join("http.headers", key);
         settings.headers.push((header_name(src, &path, key)?, compile(src, &path, value.as_str(), &names)?));
     }
-    settings.connections = raw.connections.unwrap_or(ConnectionMode::PerUser);
+    client_settings(src, raw, &mut settings)?;
     Ok(settings)
 }
 
@@ -388,6 +388,26 @@ fn overload(src: &Source, raw: &RawEmbedded, config: &mut EmbeddedConfig) -> Res
             return Err(src.error(&join(&path, "to"), At::Value, "`to` must be after `from`"));
         }
         config.blocks.push(Block { user_prefix: block.users.clone(), from, to });
+    }
+    Ok(())
+}
+
+/// The connection side of `http:` (see `client.rs`).
+fn client_settings(src: &Source, raw: &RawHttp, settings: &mut HttpSettings) -> Result<()> {
+    if let Some(value) = &raw.connections {
+        (settings.connections, settings.client.pool) = client::connections(src, value)?;
+    }
+    if let Some(text) = &raw.version {
+        settings.client.version = client::version(src, text)?;
+    }
+    if let Some(tls) = &raw.tls {
+        settings.client.tls = client::tls(src, tls)?;
+    }
+    if let Some(items) = &raw.local_addresses {
+        settings.client.local_addresses = client::local_addresses(src, items)?;
+    }
+    if let Some(timeouts) = &raw.timeouts {
+        settings.client.timeouts = client::timeouts(src, timeouts)?;
     }
     Ok(())
 }

@@ -1,0 +1,81 @@
+//! From what hyper, rustls and the socket say to the [`ErrorKind`] a report counts, with the
+//! message kept in the run's notes.
+//!
+//! The rules: nothing came back in time → `timeout`; the connection went away under the
+//! exchange → `reset`; bytes came back that are not HTTP → `protocol`. A connection that never
+//! opened is `connect` (or `tls`), classified where it is opened (`connect.rs`).
+
+use std::future::Future;
+
+use super::connect::Connector;
+use crate::metrics::ErrorKind;
+
+/// `fut` (a request waiting for its response head) within `http.timeouts.first_byte`.
+pub async fn within_first_byte<F: Future>(connector: &Connector, fut: F) -> Result<F::Output, ErrorKind> {
+    let Some(limit) = connector.first_byte() else { return Ok(fut.await) };
+    tokio::time::timeout(limit, fut).await.map_err(|_| {
+        connector.notes.fail(ErrorKind::Timeout, || {
+            format!("no first byte from {} within {}", connector.server, crate::format::duration(limit))
+        })
+    })
+}
+
+/// A request that was sent and got no response head.
+pub fn send_failure(connector: &Connector, error: &hyper::Error) -> ErrorKind {
+    let kind = kind_of(error);
+    connector.notes.fail(kind, || format!("{} before the answer: {}", connector.server, chain(error)))
+}
+
+/// A response whose body did not arrive whole.
+pub fn body_failure(connector: &Connector, error: &hyper::Error) -> ErrorKind {
+    let kind = kind_of(error);
+    connector.notes.fail(kind, || format!("{} in the middle of a body: {}", connector.server, chain(error)))
+}
+
+fn kind_of(error: &hyper::Error) -> ErrorKind {
+    if error.is_timeout() {
+        return ErrorKind::Timeout;
+    }
+    if error.is_parse() || error.is_parse_status() || error.is_parse_too_large() || error.is_parse_version_h2() {
+        return ErrorKind::Protocol;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as Io;
+            match io.kind() {
+                Io::TimedOut => return ErrorKind::Timeout,
+                Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
+                    return ErrorKind::Reset
+                }
+                // rustls reports a broken record this way.
+                Io::InvalidData => return ErrorKind::Protocol,
+                _ => {}
+            }
+        }
+        if let Some(h2) = e.downcast_ref::<h2::Error>() {
+            return if h2.is_reset() || h2.is_go_away() || h2.is_io() { ErrorKind::Reset } else { ErrorKind::Protocol };
+        }
+        source = e.source();
+    }
+    if error.is_incomplete_message() || error.is_canceled() || error.is_closed() || error.is_body_write_aborted() {
+        ErrorKind::Reset
+    } else {
+        ErrorKind::Other
+    }
+}
+
+/// The error and its causes, `: `-separated (hyper's own messages say little alone).
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let next = e.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = e.source();
+    }
+    text
+}
