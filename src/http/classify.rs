@@ -48,8 +48,9 @@ fn kind_of(error: &hyper::Error) -> ErrorKind {
                 Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
                     return ErrorKind::Reset
                 }
-                // rustls reports a broken record this way.
-                Io::InvalidData => return ErrorKind::Protocol,
+                // rustls reports a broken record as invalid data; hyper's HTTP/1.1 body decoder
+                // a bad chunk size line (or extension) as invalid input.
+                Io::InvalidData | Io::InvalidInput => return ErrorKind::Protocol,
                 _ => {}
             }
         }

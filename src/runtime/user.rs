@@ -8,6 +8,7 @@
 //! journey, the templates, the TLS configuration) is borrowed from the run.
 
 use std::future::Future;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,8 +80,16 @@ struct Signals {
 impl Signals {
     /// Wait for `fut`, unless the run ends, patience runs out or a storm hits this user
     /// (`affected` decides, for each storm, whether it does).
-    async fn wait<F: Future>(&mut self, fut: F, events: &[Event], rng: &mut Rng) -> Result<F::Output, Interrupt> {
-        tokio::pin!(fut);
+    ///
+    /// `fut` comes pinned by the caller: held by value here, it would be held twice (an async
+    /// fn keeps its argument beside the pinned copy), and the exchange under it is most of a
+    /// user's task.
+    async fn wait<F: Future>(
+        &mut self,
+        mut fut: Pin<&mut F>,
+        events: &[Event],
+        rng: &mut Rng,
+    ) -> Result<F::Output, Interrupt> {
         loop {
             let give_up = async {
                 match self.give_up_at {
@@ -111,7 +120,7 @@ impl Signals {
                         return Err(Interrupt::Storm);
                     }
                 }
-                out = &mut fut => return Ok(out),
+                out = fut.as_mut() => return Ok(out),
             }
         }
     }
@@ -194,7 +203,7 @@ impl<'a> User<'a> {
                     let away = self.rng.duration_between(low, high);
                     self.signals.give_up_at = None;
                     let events = &self.ctx.scenario.events;
-                    if self.signals.wait(tokio::time::sleep(away), events, &mut self.rng).await
+                    if self.signals.wait(pin!(tokio::time::sleep(away)), events, &mut self.rng).await
                         == Err(Interrupt::CutOff)
                     {
                         return Outcome::Abandoned;
@@ -234,7 +243,7 @@ impl<'a> User<'a> {
                 Op::Think(think) => {
                     let due = intended + sample_think(think, &mut self.rng);
                     let events = &self.ctx.scenario.events;
-                    match self.signals.wait(tokio::time::sleep_until(due), events, &mut self.rng).await {
+                    match self.signals.wait(pin!(tokio::time::sleep_until(due)), events, &mut self.rng).await {
                         Ok(()) => {
                             self.ctx.recorder.step_lag(Instant::now().saturating_duration_since(due));
                             intended = due;
@@ -413,14 +422,11 @@ impl<'a> User<'a> {
         let keep = spec.needs_body() || self.behaviour.waiting_room.as_ref().is_some_and(|w| w.json_field.is_some());
         let mut body = keep.then(Vec::new);
         let events = &self.ctx.scenario.events;
-        let exchanged = self
-            .signals
-            .wait(
-                with_patience(self.behaviour.page_patience, exchange(&mut self.client, request, body.as_mut())),
-                events,
-                &mut self.rng,
-            )
-            .await;
+        let exchanged = {
+            let patience = self.behaviour.page_patience;
+            let exchange = pin!(WithPatience::new(patience, exchange(&mut self.client, request, body.as_mut())));
+            self.signals.wait(exchange, events, &mut self.rng).await
+        };
         let ended = Instant::now();
         let happened = match exchanged {
             Ok(Some(Ok(received))) => {
@@ -509,7 +515,7 @@ impl<'a> User<'a> {
     /// storm drops the session meanwhile (the next attempt logs in again first).
     async fn pause(&mut self, delay: Duration, then: Cause, after_storm: Cause) -> Result<Cause, End> {
         let events = &self.ctx.scenario.events;
-        match self.signals.wait(tokio::time::sleep(delay), events, &mut self.rng).await {
+        match self.signals.wait(pin!(tokio::time::sleep(delay)), events, &mut self.rng).await {
             Ok(()) => Ok(then),
             Err(Interrupt::Storm) => {
                 self.drop_session();
@@ -540,11 +546,36 @@ struct Attempt {
     ended: Instant,
 }
 
-/// Wait for `fut`, or `None` when a person's page patience runs out first.
-async fn with_patience<F: Future>(patience: Option<Duration>, fut: F) -> Option<F::Output> {
-    match patience {
-        None => Some(fut.await),
-        Some(limit) => tokio::time::timeout(limit, fut).await.ok(),
+pin_project_lite::pin_project! {
+    /// `fut`, or `None` when a person's page patience runs out first. A future of its own,
+    /// not an async fn, so that `fut` (the exchange) is held once: an async fn would hold its
+    /// argument and the `Timeout` built from it, side by side, in every user's task.
+    struct WithPatience<F> {
+        #[pin]
+        fut: F,
+        #[pin]
+        patience: Option<tokio::time::Sleep>,
+    }
+}
+
+impl<F: Future> WithPatience<F> {
+    fn new(patience: Option<Duration>, fut: F) -> Self {
+        WithPatience { fut, patience: patience.map(tokio::time::sleep) }
+    }
+}
+
+impl<F: Future> Future for WithPatience<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let this = self.project();
+        if let std::task::Poll::Ready(out) = this.fut.poll(cx) {
+            return std::task::Poll::Ready(Some(out));
+        }
+        match this.patience.as_pin_mut() {
+            Some(sleep) => sleep.poll(cx).map(|()| None),
+            None => std::task::Poll::Pending,
+        }
     }
 }
 

@@ -208,7 +208,7 @@ text_schema!(
                 "type": "object",
                 "additionalProperties": false,
                 "required": ["shared"],
-                "properties": { "shared": { "type": "integer", "minimum": 1, "maximum": 1_000_000 } }
+                "properties": { "shared": { "description": "How many connections the shared pool holds.", "type": "integer", "minimum": 1, "maximum": 1_000_000 } }
             }
         ]
     })
