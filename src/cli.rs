@@ -448,6 +448,10 @@ pub struct TargetArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
+    /// Serve the `embedded:` sizing of this scenario (the flags below override it), e.g. to
+    /// run the target in its own process and the scenario with `run --target URL`.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<std::path::PathBuf>,
     /// Requests served at once.
     #[arg(long)]
     pub workers: Option<usize>,

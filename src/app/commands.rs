@@ -114,7 +114,22 @@ fn refused(e: anyhow::Error) -> anyhow::Result<ExitCode> {
 }
 
 pub(super) fn serve_target(args: TargetArgs) -> anyhow::Result<ExitCode> {
-    let mut config = EmbeddedConfig::default();
+    let mut config = match &args.scenario {
+        None => EmbeddedConfig::default(),
+        Some(path) => match super::load_scenario(path) {
+            Ok(scenario) => match scenario.target {
+                crate::scenario::Target::Embedded(config) => config,
+                crate::scenario::Target::Url(url) => {
+                    eprintln!(
+                        "error: {} targets {url}, not the embedded workspace: there is no sizing to serve",
+                        path.display()
+                    );
+                    return Ok(ExitCode::Invalid);
+                }
+            },
+            Err(code) => return Ok(code),
+        },
+    };
     if let Some(workers) = args.workers {
         config.workers = workers;
     }

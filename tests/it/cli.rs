@@ -161,6 +161,30 @@ fn the_standalone_target_serves_until_ctrl_c_and_prints_what_it_saw() {
     assert_eq!(counts["received"]["GET /health"], 3, "{counts}");
 }
 
+#[test]
+fn the_standalone_target_serves_a_scenarios_sizing_and_refuses_a_url_scenario() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_schoolday"))
+        .args(["target", "--port", "0", "--scenario", "scenarios/monday-8am.yaml", "--queue", "50"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    // monday-8am.yaml sizes the workspace with 6 workers; the flag overrides its queue of 300.
+    assert!(line.contains("(6 workers, queue 50)"), "{line}");
+
+    let dir = temp_dir("cli-target-url");
+    let file = dir.join("url.yaml");
+    std::fs::write(&file, TINY_RUN.replace("target: embedded", "target: http://127.0.0.1:9/")).unwrap();
+    let out = schoolday(&["target", "--port", "0", "--scenario", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not the embedded workspace"), "{}", text(&out.stderr));
+}
+
 /// A run short enough for a CLI test that needs saved runs, not figures.
 const TINY_RUN: &str = r#"
 name: tiny
