@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::html::esc;
+use super::rundir::slug;
 use super::style::Style;
+use crate::analysis::thresholds::step_ceiling;
 use crate::analysis::verdict::Status;
-use crate::analysis::Summary;
+use crate::analysis::{StepSummary, Summary};
 use crate::format::{clock, count, micros, percent};
 
 /// A change smaller than this (relative) is noise between runs, not a difference.
@@ -143,7 +145,7 @@ pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<(Comparison, PathBuf, Vec
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", parent.display())))?;
     }
-    super::rundir::write_atomically(&path, comparison.html().as_bytes())?;
+    super::rundir::write_atomically(&path, comparison.html()?.as_bytes())?;
     Ok((comparison, path, warnings))
 }
 
@@ -156,6 +158,11 @@ fn page_path(out: &Path) -> PathBuf {
     } else {
         out.join("compare.html")
     }
+}
+
+/// `persona`'s step `name` in a run, matched by name across runs.
+fn step_of<'a>(s: &'a Summary, persona: &str, name: &str) -> Option<&'a StepSummary> {
+    s.steps.iter().find(|x| x.persona == persona && x.name == name)
 }
 
 impl Comparison {
@@ -254,7 +261,7 @@ impl Comparison {
             });
         }
         for (persona, name) in &steps {
-            let find = |s: &Summary| s.steps.iter().find(|x| &x.persona == persona && &x.name == name).cloned();
+            let find = |s: &Summary| step_of(s, persona, name).cloned();
             row("latency", format!("{persona}/{name} p95"), Better::Lower, &|s| {
                 find(s)
                     .filter(|x| x.latency.count > 0)
@@ -338,9 +345,56 @@ impl Comparison {
         Ok(())
     }
 
-    /// The comparison page: verdicts side by side, then the table with the differences
-    /// highlighted. Self-contained like report.html.
-    pub fn html(&self) -> String {
+    /// The steps every run has, in the baseline's order, where at least one run finished a
+    /// request: (persona, step).
+    pub fn common_steps(&self) -> Vec<(&str, &str)> {
+        let Some((_, baseline)) = self.runs.first() else {
+            return Vec::new();
+        };
+        baseline
+            .steps
+            .iter()
+            .filter(|st| {
+                let found = || self.runs.iter().map(|(_, s)| step_of(s, &st.persona, &st.name));
+                found().all(|x| x.is_some()) && found().flatten().any(|x| x.latency.count > 0)
+            })
+            .map(|st| (st.persona.as_str(), st.name.as_str()))
+            .collect()
+    }
+
+    /// The section of the page with each common step's histograms overlaid, one colour per run.
+    fn histograms(&self) -> io::Result<String> {
+        let mut out = String::new();
+        let steps = self.common_steps();
+        if steps.is_empty() {
+            return Ok(out);
+        }
+        out.push_str("<section id=\"histograms\"><h2>Latency histograms</h2><div class=\"grid\">");
+        for (persona, name) in steps {
+            let runs: Vec<(&str, &StepSummary)> = self
+                .runs
+                .iter()
+                .filter_map(|(label, s)| step_of(s, persona, name).map(|x| (label.as_str(), x)))
+                .collect();
+            let ceiling = step_ceiling(&self.runs[0].1, persona, name);
+            let title = format!("{persona} / {name}: how long requests took");
+            let svg = super::charts::overlay_svg(&title, &runs, ceiling)?;
+            let caption = format!(
+                "Each run's requests by latency from the intended start, as shares of its own requests, on one grid of \
+                 buckets; the dashed lines are each run's p95{}. A hump that moved right is slower for most users, \
+                 not only in the tail.",
+                ceiling.map(|t| format!(", the green line the baseline's threshold `{}`", t.name)).unwrap_or_default()
+            );
+            let id = format!("histogram-{}-{}", slug(persona), slug(name));
+            super::html::figure_of(&mut out, &id, &svg, &title, &caption);
+        }
+        out.push_str("</div></section>\n");
+        Ok(out)
+    }
+
+    /// The comparison page: verdicts side by side, the table with the differences highlighted,
+    /// then each common step's histograms overlaid. Self-contained like report.html.
+    pub fn html(&self) -> io::Result<String> {
         let mut out = String::new();
         let _ = write!(
             out,
@@ -407,8 +461,10 @@ impl Comparison {
             }
             out.push_str("</tr>");
         }
-        out.push_str("</table></section>\n</main></body></html>\n");
-        out
+        out.push_str("</table></section>\n");
+        out.push_str(&self.histograms()?);
+        out.push_str("</main></body></html>\n");
+        Ok(out)
     }
 }
 
@@ -440,7 +496,7 @@ mod tests {
         c.terminal(&Style::plain(), &mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(text.contains("saturated after") && text.contains("never"), "{text}");
-        let html = c.html();
+        let html = c.html().unwrap();
         assert!(html.contains("class=\"better\"") && !html.contains("<script"));
     }
 
