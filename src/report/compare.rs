@@ -501,6 +501,44 @@ mod tests {
     }
 
     #[test]
+    fn the_page_overlays_the_histograms_of_every_common_step_one_colour_per_run() {
+        use crate::report::charts::look::{AMBER, LEAF, SKY};
+        use crate::report::charts::probe::{hex, latency_ticks, text_x, verticals, x_of};
+        let mut slow = analysed(fixture::saturating());
+        let names = crate::scenario::thresholds::Names { personas: vec![("pupil".into(), vec!["login".into()])] };
+        let rule = crate::scenario::thresholds::parse("pupil.login p95 < 2s", &names).unwrap();
+        slow.thresholds = crate::analysis::thresholds::evaluate(&[rule], &slow);
+        let mut fast = analysed(fixture::calm());
+        // A step only one run has is compared in the table, not overlaid.
+        fast.steps.retain(|st| st.persona != "parent" || st.name != "grades");
+        let c = Comparison::of(vec![("slow".into(), slow.clone()), ("fast".into(), fast.clone())]);
+        let common = c.common_steps();
+        assert_eq!(common.len(), 4, "{common:?}");
+        assert!(!common.contains(&("parent", "grades")));
+        let html = c.html().unwrap();
+        let section = &html[html.find("<section id=\"histograms\">").expect("a histograms section")..];
+        assert_eq!(section.matches("<figure id=\"chart-histogram-").count(), 4);
+        let start = section.find("id=\"chart-histogram-pupil-login\"").unwrap();
+        let svg = &section[start..start + section[start..].find("</figure>").unwrap()];
+        assert!(svg.contains("pupil / login: how long requests took"));
+        assert!(svg.contains("the baseline&#39;s threshold `pupil.login p95 &lt; 2s`"), "{svg}");
+        let ticks = latency_ticks(svg).expect("a labelled latency axis");
+        let threshold = verticals(svg, LEAF);
+        assert!(threshold.len() == 1 && (threshold[0] - x_of(ticks, 2e6)).abs() <= 2.0, "{threshold:?}");
+        for (i, (label, run)) in [("slow", &slow), ("fast", &fast)].into_iter().enumerate() {
+            let step = &run.steps[0];
+            let color = [SKY, AMBER][i];
+            let legend = format!("[{}] {label}: {} requests", i + 1, count(step.latency.count));
+            assert!(text_x(svg, &legend).is_some(), "the legend names run {legend}");
+            assert!(svg.contains(&format!("<polygon opacity=\"0.18\" fill=\"{}\"", hex(color))), "{label}'s bars");
+            let want = x_of(ticks, step.latency.p95_us as f64);
+            let at = verticals(svg, color);
+            assert!(at.iter().any(|x| (x - want).abs() <= 2.0), "{label}'s p95 at {want:.0}, lines at {at:?}");
+            assert!(text_x(svg, &format!("[{}] p95 {}", i + 1, micros(step.latency.p95_us))).is_some());
+        }
+    }
+
+    #[test]
     fn compares_saved_runs_and_reports_missing_ones() {
         let root = std::env::temp_dir().join(format!("schoolday-compare-{}", std::process::id()));
         let (a, b) = (root.join("a"), root.join("b"));
