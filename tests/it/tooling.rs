@@ -1,7 +1,7 @@
 //! The conventions of other tools, checked with those tools' own parsers: the scenario and
 //! summary JSON Schemas with a real validator (the `jsonschema` crate), the live endpoint with
 //! a Prometheus text parser, the Grafana dashboard against the metrics served, and the
-//! shell's completions, man page, `--output json` (run, validate, compare, capacity) and the text bars.
+//! shell's completions, man page, `--output json` (run, validate, compare) and the text bars.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -485,78 +485,4 @@ fn report_histogram_marks_the_steps_tightest_threshold() {
     let last = text.lines().last().unwrap();
     assert!(last.starts_with("  ≤    5.00s") && last.ends_with(" threshold < 5s"), "{text}");
     assert_eq!(text.matches("threshold <").count(), 1, "the tighter rule only: {text}");
-}
-
-#[test]
-fn capacity_output_json_is_the_evidence_packs_report() {
-    let _machine = super::exclusive();
-    let dir = temp_dir("json-capacity");
-    let scenario = dir.join("capacity.yaml");
-    // 4 workers × 20 ms per login: 2 users in session are about 90 logins/s, well within.
-    std::fs::write(
-        &scenario,
-        r#"
-name: json capacity
-target: embedded
-embedded: { workers: 4, queue: 60, service_time: { login: 20ms }, login_cpu: 0s }
-duration: 10s
-http: { timeout: 5s, connections: shared }
-generator: { lag_p99_limit: 50ms }
-personas:
-  pupil:
-    population: 100
-    arrival: { shape: constant, rate: 10/s, spacing: even }
-    journey:
-      - { name: login, post: /login, json: { user: "{{ user.id }}", password: demo }, goal: true }
-claim: "pupil 2 concurrent, p95 < 500ms, errors < 2%"
-"#,
-    )
-    .unwrap();
-    // The smallest search the capacity tests run: one step, one seed, 1 s + 3 s (too short to
-    // conclude, so indicative).
-    let out = schoolday(&[
-        "capacity",
-        scenario.to_str().unwrap(),
-        "--fractions",
-        "1",
-        "--warmup",
-        "1s",
-        "--step-duration",
-        "3s",
-        "--repeat",
-        "1",
-        "--indicative",
-        "--out",
-        dir.join("out").to_str().unwrap(),
-        "--output",
-        "json",
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("Capacity verdict"), "the human report goes to stderr: {stderr}");
-    let json: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
-    let evidence = PathBuf::from(json["evidence_dir"].as_str().unwrap());
-    assert!(evidence.starts_with(dir.join("out")), "{evidence:?}");
-    let written: Value = serde_json::from_slice(&std::fs::read(evidence.join("capacity.json")).unwrap()).unwrap();
-    let report = &json["report"];
-    assert_eq!(report, &written, "stdout holds the report written to capacity.json");
-    assert_eq!(report["claim"]["text"], "pupil 2 concurrent, p95 < 500ms, errors < 2%");
-    assert_eq!(report["claim"]["concurrency"], 2);
-    assert_eq!(report["settings"]["indicative"], true);
-    assert_eq!(report["verdict"], "PASS", "{report}");
-    // X = N / (Z + R): no think time, R about the 20 ms a login takes.
-    let c = &report["conversion"];
-    let response_s = c["response_s"].as_f64().unwrap();
-    assert!((0.019..0.2).contains(&response_s), "{c}");
-    assert!((c["rate"].as_f64().unwrap() - 2.0 / response_s).abs() < 1e-6, "{c}");
-    let steps = report["runs"][0]["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 1, "{steps:?}");
-    let step = &steps[0];
-    assert_eq!((step["fraction"].as_f64(), step["verdict"].as_str()), (Some(1.0), Some("PASS")));
-    assert_eq!(step["errors"]["k"], 0);
-    let rate = step["rate"].as_f64().unwrap();
-    assert!(step["throughput"].as_f64().unwrap() > rate * 0.7, "served about what was offered: {step}");
-    assert!(step["errors"]["n"].as_u64().unwrap() as f64 > rate * 3.0 * 0.7, "3 s of requests judged: {step}");
-    let run_dir = evidence.join(step["run_dir"].as_str().unwrap());
-    assert!(run_dir.join("summary.json").is_file(), "{run_dir:?}");
 }
