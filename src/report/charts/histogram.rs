@@ -17,8 +17,6 @@ use plotters::prelude::*;
 
 use super::look::*;
 use crate::analysis::thresholds::ThresholdResult;
-#[cfg(test)]
-use crate::analysis::Summary;
 use crate::analysis::{decode_histogram, StepSummary};
 use crate::format::{count, micros};
 use crate::report::histogram::{bounds, counts, even_bounds, limit_us};
@@ -111,13 +109,15 @@ fn latency_axis(range: Range<f64>) -> WithKeyPoints<LogCoord<f64>> {
     // A label centred on the plot's right edge would be cut in half.
     let clear = |v: &u64| (*v as f64 / range.start).ln() <= 0.96 * (range.end / range.start).ln();
     let mut labels: Vec<u64> = bounds(lo, hi).into_iter().filter(inside).filter(clear).collect();
+    let decade = |v: &u64| *v > 0 && 10u64.pow(v.ilog10()) == *v;
     if labels.len() > 12 {
-        labels.retain(|v| v.to_string().starts_with('1'));
+        labels.retain(decade);
     }
+    // Each decade's multiples 1…9 of the one below (1 µs…9 µs come with 10 µs).
     let light: Vec<f64> = bounds(lo, hi)
         .into_iter()
-        .filter(|v| v.to_string().starts_with('1'))
-        .flat_map(|decade| (1..10).map(move |m| (decade / 10).max(1) * m))
+        .filter(|v| decade(v) && *v >= 10)
+        .flat_map(|d| (1..10).map(move |m| d / 10 * m))
         .filter(inside)
         .map(|v| v as f64)
         .collect();
@@ -204,7 +204,8 @@ fn run_color(i: usize) -> RGBColor {
 }
 
 /// Several runs' histograms of one step on one grid, as shares of each run's requests, with
-/// each run's p95 and the (baseline's) threshold marked. `runs` are (label, step).
+/// each run's p95 and the (baseline's) threshold marked. `runs` are (label, step); a run that
+/// finished no request of the step is named in the legend all the same.
 pub fn draw_overlay<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -215,42 +216,44 @@ where
     DB::ErrorType: 'static,
 {
     let area = frame(root, title)?;
-    let mut measured = Vec::new();
-    for (i, (label, step)) in runs.iter().enumerate() {
-        match histogram(step) {
-            Ok(h) => measured.push((i, *label, *step, h)),
-            Err(why) if runs.len() == 1 => return nothing(&area, why),
-            Err(_) => {}
-        }
-    }
-    if measured.is_empty() {
+    let measured: Vec<Result<Histogram<u64>, &str>> = runs.iter().map(|(_, step)| histogram(step)).collect();
+    let histograms: Vec<&Histogram<u64>> = measured.iter().flatten().collect();
+    if histograms.is_empty() {
         return nothing(&area, "no request of this step finished in any run");
     }
-    let mut marks: Vec<Mark> = measured
-        .iter()
-        .map(|(i, _, step, _)| Mark {
-            x_us: step.latency.p95_us.max(1) as f64,
-            label: format!("[{}] p95 {}", i + 1, micros(step.latency.p95_us)),
-            color: run_color(*i),
-            solid: false,
-        })
-        .collect();
+    let mut marks = p95_marks(runs, &measured);
     marks.extend(ceiling.map(threshold_mark));
-    let histograms: Vec<&Histogram<u64>> = measured.iter().map(|m| &m.3).collect();
     let (range, edges) = axis(&histograms, &marks);
-    let all: Vec<Vec<Bar>> = histograms.iter().map(|h| bars(h, &edges, true)).collect();
-    let top = top_of(&all);
+    let all: Vec<Option<Vec<Bar>>> = measured.iter().map(|h| h.as_ref().ok().map(|h| bars(h, &edges, true))).collect();
+    let top = top_of(&all.iter().flatten().cloned().collect::<Vec<_>>());
     let mut chart = axes(&area, range, top, "share of the run's requests (%)")?;
-    for ((i, label, _, h), bars) in measured.iter().zip(&all) {
-        let color = run_color(*i);
-        let stairs: Vec<(f64, f64)> = bars.iter().flat_map(|b| [(b.low, b.value), (b.high, b.value)]).collect();
+    for (i, ((label, _), (h, bars))) in runs.iter().zip(measured.iter().zip(&all)).enumerate() {
+        let color = run_color(i);
+        let stairs: Vec<(f64, f64)> =
+            bars.iter().flatten().flat_map(|b| [(b.low, b.value), (b.high, b.value)]).collect();
+        let what = h.as_ref().map(|h| format!("{} requests", count(h.len()))).unwrap_or_else(|why| why.to_string());
         chart
             .draw_series(AreaSeries::new(stairs, 0.0, color.mix(0.18)).border_style(color.stroke_width(2)))?
-            .label(format!("[{}] {label}: {} requests", i + 1, count(h.len())))
+            .label(format!("[{}] {label}: {what}", i + 1))
             .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], color.mix(0.5).filled()));
     }
     legend_at(&mut chart, SeriesLabelPosition::MiddleRight, 14)?;
     draw_marks(&mut chart, &marks, top)
+}
+
+/// Each run's p95, in its colour, for the runs that have one.
+fn p95_marks(runs: &[(&str, &StepSummary)], measured: &[Result<Histogram<u64>, &str>]) -> Vec<Mark> {
+    runs.iter()
+        .zip(measured)
+        .enumerate()
+        .filter(|(_, (_, h))| h.is_ok())
+        .map(|(i, ((_, step), _))| Mark {
+            x_us: step.latency.p95_us.max(1) as f64,
+            label: format!("[{}] p95 {}", i + 1, micros(step.latency.p95_us)),
+            color: run_color(i),
+            solid: false,
+        })
+        .collect()
 }
 
 /// Where each mark's label goes: its left edge (pixels) and its row from the top. A label
@@ -318,7 +321,7 @@ where
 mod tests {
     use super::super::probe::{latency_ticks, text_x, verticals, x_of};
     use super::*;
-    use crate::analysis::{fixture, thresholds};
+    use crate::analysis::{fixture, thresholds, Summary};
     use crate::scenario::thresholds::{parse, Names};
 
     /// The saturating fixture with a threshold on pupil.login, and the login step's chart.
@@ -375,6 +378,19 @@ mod tests {
         assert!(verticals(&svg, LEAF).is_empty() && !svg.contains("threshold"));
         assert_eq!(verticals(&svg, AMBER).len(), 1);
         assert!(!chart.caption.contains("threshold"));
+    }
+
+    #[test]
+    fn an_overlay_names_a_run_that_finished_nothing_and_draws_the_others() {
+        let s = fixture::saturating();
+        let empty = StepSummary { latency: Default::default(), ..s.steps[0].clone() };
+        let svg = super::super::overlay_svg("t", &[("a", &s.steps[0]), ("b", &empty)], None).unwrap();
+        let legend = format!("[1] a: {} requests", count(s.steps[0].latency.count));
+        assert!(text_x(&svg, &legend).is_some(), "{svg}");
+        assert!(text_x(&svg, "[2] b: no request of this step finished").is_some(), "{svg}");
+        assert_eq!(verticals(&svg, SKY).len(), 1, "only the run with requests has a p95");
+        let none = super::super::overlay_svg("t", &[("b", &empty)], None).unwrap();
+        assert!(none.contains("no request of this step finished in any run"));
     }
 
     #[test]
