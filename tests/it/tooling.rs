@@ -475,6 +475,8 @@ fn compare_output_json_holds_each_runs_figures_and_verdicts() {
 
 #[test]
 fn report_histogram_marks_the_steps_tightest_threshold() {
+    // A run: it must not overlap the tests that need the generator on schedule.
+    let _machine = super::exclusive();
     let (summary, dir) = login_run("bars", "2ms");
     let out = schoolday(&["report", dir.to_str().unwrap(), "--histogram", "login"]);
     let text = String::from_utf8_lossy(&out.stdout);
