@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::summary::{decode_histogram, Latency, PersonaSummary, StepSummary, Summary};
-use crate::scenario::thresholds::{Metric, Op, Scope, Stat, Threshold, Unit};
+use crate::scenario::thresholds::{parse, tightest_latency_ceiling, Metric, Names, Op, Scope, Stat, Threshold, Unit};
 
 /// One threshold and how the run measured against it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +44,31 @@ pub fn evaluate(thresholds: &[Threshold], summary: &Summary) -> Vec<ThresholdRes
 /// Whether every threshold passed (true when there are none).
 pub fn all_pass(results: &[ThresholdResult]) -> bool {
     results.iter().all(|r| r.pass)
+}
+
+/// The tightest latency ceiling (`p95 < 2s`) whose scope covers `persona`'s step `step`, as
+/// judged in `summary`: what a latency chart of the step marks. The summary keeps each rule as
+/// written, so its scope is read again against the run's own personas and steps (a saved run
+/// needs no scenario file); a rule that no longer reads is left out rather than guessed at.
+pub fn step_ceiling<'a>(summary: &'a Summary, persona: &str, step: &str) -> Option<&'a ThresholdResult> {
+    let mut names = Names::default();
+    for p in &summary.personas {
+        names.personas.push((p.name.clone(), Vec::new()));
+    }
+    for st in &summary.steps {
+        match names.personas.iter_mut().find(|(p, _)| p == &st.persona) {
+            Some((_, steps)) => steps.push(st.name.clone()),
+            None => names.personas.push((st.persona.clone(), vec![st.name.clone()])),
+        }
+    }
+    let rules: Vec<(Threshold, &ThresholdResult)> = summary
+        .thresholds
+        .iter()
+        .filter_map(|r| parse(&r.name, &names).ok().map(|t| (t, r)))
+        .filter(|(t, _)| t.scope.covers(persona, step))
+        .collect();
+    let tightest = tightest_latency_ceiling(rules.iter().map(|(t, _)| t))?;
+    rules.iter().find(|(t, _)| std::ptr::eq(t, tightest)).map(|(_, r)| *r)
 }
 
 fn judge(t: &Threshold, summary: &Summary) -> ThresholdResult {
@@ -123,11 +148,7 @@ fn measure(metric: &Metric, scope: &Scope, s: &Summary) -> Result<f64, &'static 
 }
 
 fn steps_in<'a>(scope: &'a Scope, s: &'a Summary) -> impl Iterator<Item = &'a StepSummary> + 'a {
-    s.steps.iter().filter(move |st| match scope {
-        Scope::Run => true,
-        Scope::Persona(p) => &st.persona == p,
-        Scope::Step { persona, step } => &st.persona == persona && &st.name == step,
-    })
+    s.steps.iter().filter(move |st| scope.covers(&st.persona, &st.name))
 }
 
 fn personas_in<'a>(scope: &'a Scope, s: &'a Summary) -> impl Iterator<Item = &'a PersonaSummary> + 'a {

@@ -29,7 +29,7 @@ use hdrhistogram::Histogram;
 use super::summary::{GeneratorHealth, Latency, LAG_P99_LIMIT};
 use crate::load::Plan;
 use crate::metrics::{Second, Tally};
-use crate::scenario::thresholds::{Metric, Op};
+use crate::scenario::thresholds::tightest_latency_ceiling;
 use crate::scenario::Scenario;
 
 /// The share of the judged latency that lag p99 may reach.
@@ -43,13 +43,7 @@ const ARRIVALS_SLACK: u64 = 10;
 /// Judge the generator of a finished run.
 /// `arrivals_due[t]` is how many arrivals the plan had due before second `t` ([`due_by_second`]).
 pub fn judge(scenario: &Scenario, totals: &Tally, timeline: &[Second], arrivals_due: &[u64]) -> GeneratorHealth {
-    let latency_limit = scenario
-        .gates
-        .thresholds
-        .iter()
-        .filter(|t| matches!(t.metric, Metric::Latency(_)) && matches!(t.op, Op::Lt | Op::Le))
-        .min_by(|a, b| a.limit.total_cmp(&b.limit))
-        .map(|t| (t.limit, t.text.clone()));
+    let latency_limit = tightest_latency_ceiling(&scenario.gates.thresholds).map(|t| (t.limit, t.text.clone()));
     let inputs = Inputs {
         hard_limit: scenario.gates.lag_limit,
         latency_limit,

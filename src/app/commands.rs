@@ -170,7 +170,8 @@ pub(super) fn rerender(args: ReportArgs, style: Style) -> anyhow::Result<ExitCod
         let saved = report::load(&args.run).with_context(|| format!("cannot read {}", args.run.display()))?;
         return match report::histogram::find(&saved.summary, wanted) {
             Ok(step) => {
-                report::histogram::render(step, &mut std::io::stdout().lock())?;
+                let ceiling = crate::analysis::thresholds::step_ceiling(&saved.summary, &step.persona, &step.name);
+                report::histogram::render(step, ceiling, &mut std::io::stdout().lock())?;
                 Ok(ExitCode::Success)
             }
             Err(e) => {

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::html::esc;
+use super::rundir::slug;
 use super::style::Style;
+use crate::analysis::thresholds::step_ceiling;
 use crate::analysis::verdict::Status;
-use crate::analysis::Summary;
+use crate::analysis::{StepSummary, Summary};
 use crate::format::{clock, count, micros, percent};
 
 /// A change smaller than this (relative) is noise between runs, not a difference.
@@ -143,7 +145,7 @@ pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<(Comparison, PathBuf, Vec
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", parent.display())))?;
     }
-    super::rundir::write_atomically(&path, comparison.html().as_bytes())?;
+    super::rundir::write_atomically(&path, comparison.html()?.as_bytes())?;
     Ok((comparison, path, warnings))
 }
 
@@ -156,6 +158,11 @@ fn page_path(out: &Path) -> PathBuf {
     } else {
         out.join("compare.html")
     }
+}
+
+/// `persona`'s step `name` in a run, matched by name across runs.
+fn step_of<'a>(s: &'a Summary, persona: &str, name: &str) -> Option<&'a StepSummary> {
+    s.steps.iter().find(|x| x.persona == persona && x.name == name)
 }
 
 impl Comparison {
@@ -254,7 +261,7 @@ impl Comparison {
             });
         }
         for (persona, name) in &steps {
-            let find = |s: &Summary| s.steps.iter().find(|x| &x.persona == persona && &x.name == name).cloned();
+            let find = |s: &Summary| step_of(s, persona, name).cloned();
             row("latency", format!("{persona}/{name} p95"), Better::Lower, &|s| {
                 find(s)
                     .filter(|x| x.latency.count > 0)
@@ -338,9 +345,56 @@ impl Comparison {
         Ok(())
     }
 
-    /// The comparison page: verdicts side by side, then the table with the differences
-    /// highlighted. Self-contained like report.html.
-    pub fn html(&self) -> String {
+    /// The steps every run has, in the baseline's order, where at least one run finished a
+    /// request: (persona, step).
+    pub fn common_steps(&self) -> Vec<(&str, &str)> {
+        let Some((_, baseline)) = self.runs.first() else {
+            return Vec::new();
+        };
+        baseline
+            .steps
+            .iter()
+            .filter(|st| {
+                let found = || self.runs.iter().map(|(_, s)| step_of(s, &st.persona, &st.name));
+                found().all(|x| x.is_some()) && found().flatten().any(|x| x.latency.count > 0)
+            })
+            .map(|st| (st.persona.as_str(), st.name.as_str()))
+            .collect()
+    }
+
+    /// The section of the page with each common step's histograms overlaid, one colour per run.
+    fn histograms(&self) -> io::Result<String> {
+        let mut out = String::new();
+        let steps = self.common_steps();
+        if steps.is_empty() {
+            return Ok(out);
+        }
+        out.push_str("<section id=\"histograms\"><h2>Latency histograms</h2><div class=\"grid\">");
+        for (persona, name) in steps {
+            let runs: Vec<(&str, &StepSummary)> = self
+                .runs
+                .iter()
+                .filter_map(|(label, s)| step_of(s, persona, name).map(|x| (label.as_str(), x)))
+                .collect();
+            let ceiling = step_ceiling(&self.runs[0].1, persona, name);
+            let title = format!("{persona} / {name}: how long requests took");
+            let svg = super::charts::overlay_svg(&title, &runs, ceiling)?;
+            let caption = format!(
+                "Each run's requests by latency from the intended start, as shares of its own requests, on one grid of \
+                 buckets; the dashed lines are each run's p95{}. A hump that moved right is slower for most users, \
+                 not only in the tail.",
+                ceiling.map(|t| format!(", the green line the baseline's threshold `{}`", t.name)).unwrap_or_default()
+            );
+            let id = format!("histogram-{}-{}", slug(persona), slug(name));
+            super::html::figure_of(&mut out, &id, &svg, &title, &caption);
+        }
+        out.push_str("</div></section>\n");
+        Ok(out)
+    }
+
+    /// The comparison page: verdicts side by side, the table with the differences highlighted,
+    /// then each common step's histograms overlaid. Self-contained like report.html.
+    pub fn html(&self) -> io::Result<String> {
         let mut out = String::new();
         let _ = write!(
             out,
@@ -407,8 +461,10 @@ impl Comparison {
             }
             out.push_str("</tr>");
         }
-        out.push_str("</table></section>\n</main></body></html>\n");
-        out
+        out.push_str("</table></section>\n");
+        out.push_str(&self.histograms()?);
+        out.push_str("</main></body></html>\n");
+        Ok(out)
     }
 }
 
@@ -440,8 +496,46 @@ mod tests {
         c.terminal(&Style::plain(), &mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(text.contains("saturated after") && text.contains("never"), "{text}");
-        let html = c.html();
+        let html = c.html().unwrap();
         assert!(html.contains("class=\"better\"") && !html.contains("<script"));
+    }
+
+    #[test]
+    fn the_page_overlays_the_histograms_of_every_common_step_one_colour_per_run() {
+        use crate::report::charts::look::{AMBER, LEAF, SKY};
+        use crate::report::charts::probe::{hex, latency_ticks, text_x, verticals, x_of};
+        let mut slow = analysed(fixture::saturating());
+        let names = crate::scenario::thresholds::Names { personas: vec![("pupil".into(), vec!["login".into()])] };
+        let rule = crate::scenario::thresholds::parse("pupil.login p95 < 2s", &names).unwrap();
+        slow.thresholds = crate::analysis::thresholds::evaluate(&[rule], &slow);
+        let mut fast = analysed(fixture::calm());
+        // A step only one run has is compared in the table, not overlaid.
+        fast.steps.retain(|st| st.persona != "parent" || st.name != "grades");
+        let c = Comparison::of(vec![("slow".into(), slow.clone()), ("fast".into(), fast.clone())]);
+        let common = c.common_steps();
+        assert_eq!(common.len(), 4, "{common:?}");
+        assert!(!common.contains(&("parent", "grades")));
+        let html = c.html().unwrap();
+        let section = &html[html.find("<section id=\"histograms\">").expect("a histograms section")..];
+        assert_eq!(section.matches("<figure id=\"chart-histogram-").count(), 4);
+        let start = section.find("id=\"chart-histogram-pupil-login\"").unwrap();
+        let svg = &section[start..start + section[start..].find("</figure>").unwrap()];
+        assert!(svg.contains("pupil / login: how long requests took"));
+        assert!(svg.contains("the baseline&#39;s threshold `pupil.login p95 &lt; 2s`"), "{svg}");
+        let ticks = latency_ticks(svg).expect("a labelled latency axis");
+        let threshold = verticals(svg, LEAF);
+        assert!(threshold.len() == 1 && (threshold[0] - x_of(ticks, 2e6)).abs() <= 2.0, "{threshold:?}");
+        for (i, (label, run)) in [("slow", &slow), ("fast", &fast)].into_iter().enumerate() {
+            let step = &run.steps[0];
+            let color = [SKY, AMBER][i];
+            let legend = format!("[{}] {label}: {} requests", i + 1, count(step.latency.count));
+            assert!(text_x(svg, &legend).is_some(), "the legend names run {legend}");
+            assert!(svg.contains(&format!("<polygon opacity=\"0.18\" fill=\"{}\"", hex(color))), "{label}'s bars");
+            let want = x_of(ticks, step.latency.p95_us as f64);
+            let at = verticals(svg, color);
+            assert!(at.iter().any(|x| (x - want).abs() <= 2.0), "{label}'s p95 at {want:.0}, lines at {at:?}");
+            assert!(text_x(svg, &format!("[{}] p95 {}", i + 1, micros(step.latency.p95_us))).is_some());
+        }
     }
 
     #[test]

@@ -58,13 +58,18 @@ pub fn inline_svg(svg: &str, title: &str) -> String {
 }
 
 fn figure(out: &mut String, r: &Rendered) {
+    figure_of(out, &r.chart.name, &r.svg, &r.chart.title, &r.chart.caption);
+}
+
+/// A chart in the page: its SVG inline, its title and caption below, `chart-<name>` as anchor.
+pub fn figure_of(out: &mut String, name: &str, svg: &str, title: &str, caption: &str) {
     let _ = writeln!(
         out,
         "<figure id=\"chart-{}\">{}<figcaption><strong>{}.</strong> {}</figcaption></figure>",
-        esc(&r.chart.name),
-        inline_svg(&r.svg, &r.chart.title),
-        esc(&r.chart.title),
-        esc(&r.chart.caption)
+        esc(name),
+        inline_svg(svg, title),
+        esc(title),
+        esc(caption)
     );
 }
 

@@ -47,7 +47,9 @@ fn writes_the_report_from_a_saturating_run() {
         assert!(!html.contains(forbidden), "no external resources: {forbidden}");
     }
     let names: Vec<String> = charts::plan(&summary).into_iter().map(|c| c.name).collect();
-    for expected in ["load", "knee", "usl", "latency-pupil-login", "spectrum-pupil", "goal", "lag"] {
+    for expected in
+        ["load", "knee", "usl", "latency-pupil-login", "spectrum-pupil", "histogram-pupil-login", "goal", "lag"]
+    {
         assert!(names.iter().any(|n| n == expected), "chart {expected}");
     }
     assert!(root.join("timeline.csv").exists());

@@ -57,6 +57,31 @@ pub enum Scope {
     },
 }
 
+impl Scope {
+    /// Whether the requests of `persona`'s step `step` are among those this scope measures.
+    pub fn covers(&self, persona: &str, step: &str) -> bool {
+        match self {
+            Scope::Run => true,
+            Scope::Persona(p) => p == persona,
+            Scope::Step { persona: p, step: s } => p == persona && s == step,
+        }
+    }
+}
+
+impl Threshold {
+    /// A latency the requests must stay under (`p95 < 2s`, `max <= 5s`): something a latency
+    /// axis can mark. Lower bounds (`p50 > 1ms`) say nothing about slowness.
+    pub fn is_latency_ceiling(&self) -> bool {
+        matches!(self.metric, Metric::Latency(_)) && matches!(self.op, Op::Lt | Op::Le)
+    }
+}
+
+/// The tightest latency ceiling among `thresholds`: the smallest limit, the one a run is
+/// judged by first (the generator's lag budget and the report's latency charts both use it).
+pub fn tightest_latency_ceiling<'a>(thresholds: impl IntoIterator<Item = &'a Threshold>) -> Option<&'a Threshold> {
+    thresholds.into_iter().filter(|t| t.is_latency_ceiling()).min_by(|a, b| a.limit.total_cmp(&b.limit))
+}
+
 /// A statistic of a latency distribution.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Stat {

@@ -1,6 +1,7 @@
 //! `schoolday capacity` against the demo target: a known capacity found, steps judged only
-//! once their users are in session, plans refused when they cannot conclude, and `--hold`
-//! holding N users (the target's own count of open sessions says so).
+//! once their users are in session, plans refused when they cannot conclude, `--hold` holding
+//! N users (the target's own count of open sessions says so), and `--output json` printing the
+//! report written to `capacity.json`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -130,6 +131,73 @@ fn a_capacity_search_finds_a_known_capacity_within_ten_percent() {
     for step in &report.runs[0].steps {
         assert!(out.join(&step.run_dir).join("summary.json").exists(), "{}", step.run_dir);
     }
+}
+
+#[test]
+fn capacity_output_json_is_the_evidence_packs_report() {
+    let _machine = super::exclusive();
+    let dir = temp_dir("json-capacity");
+    let scenario = dir.join("known.yaml");
+    std::fs::write(&scenario, KNOWN_CAPACITY).unwrap();
+    // 3 users in session are about 130 logins/s, within the 200/s (fewer when the machine is
+    // busy and a login takes longer). The smallest search the capacity tests run: one step, one
+    // seed, 1 s + 3 s (too short to conclude on p95, so indicative; errors < 5% is decided on a
+    // hundred requests without an error).
+    let out = schoolday(&[
+        "capacity",
+        scenario.to_str().unwrap(),
+        "--claim",
+        "pupil 3 concurrent, p95 < 500ms, errors < 5%",
+        "--fractions",
+        "1",
+        "--warmup",
+        "1s",
+        "--step-duration",
+        "3s",
+        "--repeat",
+        "1",
+        "--indicative",
+        "--out",
+        dir.join("out").to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("Capacity verdict"), "the human report goes to stderr: {stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let evidence = PathBuf::from(json["evidence_dir"].as_str().unwrap());
+    assert!(evidence.starts_with(dir.join("out")), "{evidence:?}");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(evidence.join("capacity.json")).unwrap()).unwrap();
+    let report = &json["report"];
+    assert_eq!(report, &written, "stdout holds the report written to capacity.json");
+    assert_eq!(report["claim"]["text"], "pupil 3 concurrent, p95 < 500ms, errors < 5%");
+    assert_eq!(report["claim"]["concurrency"], 3);
+    assert_eq!(report["settings"]["indicative"], true);
+    // The target holds this load; a generator fallen behind on a busy machine makes the step
+    // inconclusive instead, and the exit code says which.
+    let verdict = report["verdict"].as_str().unwrap();
+    let code = match verdict {
+        "PASS" => 0,
+        "INCONCLUSIVE" => 6,
+        other => panic!("the target holds 3 users in session, the search says {other}: {stderr}"),
+    };
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
+    // X = N / (Z + R): no think time, R about the 20 ms a login takes.
+    let c = &report["conversion"];
+    let response_s = c["response_s"].as_f64().unwrap();
+    assert!((0.019..0.2).contains(&response_s), "{c}");
+    assert!((c["rate"].as_f64().unwrap() - 3.0 / response_s).abs() < 1e-6, "{c}");
+    let steps = report["runs"][0]["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    let step = &steps[0];
+    assert_eq!((step["fraction"].as_f64(), step["verdict"].as_str()), (Some(1.0), Some(verdict)));
+    assert_eq!(step["errors"]["k"], 0);
+    let rate = step["rate"].as_f64().unwrap();
+    assert!(step["throughput"].as_f64().unwrap() > rate * 0.7, "served about what was offered: {step}");
+    assert!(step["errors"]["n"].as_u64().unwrap() as f64 > rate * 3.0 * 0.7, "3 s of requests judged: {step}");
+    let run_dir = evidence.join(step["run_dir"].as_str().unwrap());
+    assert!(run_dir.join("summary.json").is_file(), "{run_dir:?}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The conventions of other tools, checked with those tools' own parsers: the scenario and
 //! summary JSON Schemas with a real validator (the `jsonschema` crate), the live endpoint with
 //! a Prometheus text parser, the Grafana dashboard against the metrics served, and the
-//! shell's completions, man page and `--output json`.
+//! shell's completions, man page, `--output json` (run, validate, compare) and the text bars.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -396,4 +396,95 @@ fn output_json_puts_one_document_on_stdout_and_the_text_on_stderr() {
     let refused: Value = serde_json::from_slice(&bad.stdout).expect("stdout is JSON");
     assert_eq!(refused["valid"], false);
     assert!(refused["error"].as_str().is_some_and(|e| e.contains("unknown-field.yaml:")));
+}
+
+/// A short run of logins on the embedded target answering each in `service`.
+fn login_run(name: &str, service: &str) -> (schoolday::analysis::Summary, PathBuf) {
+    let yaml = format!(
+        r#"
+name: {name}
+target: embedded
+embedded: {{ service_time: {{ login: {service} }}, login_cpu: 0s }}
+duration: 1s
+grace: 2s
+generator: {{ lag_p99_limit: 1s }}
+personas:
+  pupil:
+    population: 10
+    arrival: {{ shape: constant, rate: 10/s }}
+    journey:
+      - {{ name: login, post: /login, json: {{ user: "{{{{ user.id }}}}", password: demo }}, goal: true }}
+thresholds: [ "pupil.login p95 < 5s", "pupil p99 < 10s" ]
+"#
+    );
+    super::run(&temp_dir(&format!("json-compare-{name}")), &yaml)
+}
+
+#[test]
+fn compare_output_json_holds_each_runs_figures_and_verdicts() {
+    let _machine = super::exclusive();
+    let (fast, a) = login_run("fast", "2ms");
+    let (slow, b) = login_run("slow", "60ms");
+    let page = temp_dir("json-compare-page").join("ab.html");
+    let out = schoolday(&[
+        "compare",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        page.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Runs compared") && stderr.contains("Comparison page:"),
+        "the table goes to stderr: {stderr}"
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    let label = |dir: &Path| dir.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(json["runs"], serde_json::json!([label(&a), label(&b)]));
+    assert_eq!(json["baseline"], label(&a).as_str());
+    assert_eq!(json["page"], page.to_str().unwrap());
+    let row = |name: &str| {
+        json["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["label"] == name)
+            .unwrap_or_else(|| panic!("no row {name}: {json}"))
+    };
+    let p95 = row("pupil/login p95");
+    assert_eq!((p95["group"].as_str(), p95["better"].as_str()), (Some("latency"), Some("lower")));
+    for (i, run) in [&fast, &slow].into_iter().enumerate() {
+        let measured = run.steps[0].latency.p95_us;
+        assert_eq!(p95["values"][i]["number"].as_f64(), Some(measured as f64), "run {i}: {p95}");
+        assert_eq!(p95["values"][i]["text"], schoolday::format::micros(measured));
+    }
+    assert!(slow.steps[0].latency.p95_us >= 60_000, "{:?}", slow.steps[0].latency);
+    assert_eq!(p95["values"][0]["verdict"], "same", "the baseline against itself");
+    assert_eq!(p95["values"][1]["verdict"], "worse", "{p95}");
+    for run in [&fast, &slow] {
+        assert_eq!((run.steps[0].ok, run.steps[0].errors.len()), (10, 0), "{:?}", run.steps[0]);
+    }
+    let failed = row("requests failed");
+    assert_eq!(failed["values"][1]["number"].as_f64(), Some(0.0));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("id=\"chart-histogram-pupil-login\""), "the page overlays the step's histograms");
+}
+
+#[test]
+fn report_histogram_marks_the_steps_tightest_threshold() {
+    // A run: it must not overlap the tests that need the generator on schedule.
+    let _machine = super::exclusive();
+    let (summary, dir) = login_run("bars", "2ms");
+    let out = schoolday(&["report", dir.to_str().unwrap(), "--histogram", "login"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let measured = schoolday::format::micros(summary.steps[0].latency.p95_us);
+    assert!(text.contains(&format!("threshold `pupil.login p95 < 5s`: measured {measured}, pass")), "{text}");
+    // The bars reach up to the limit, in whose bucket it is marked.
+    let last = text.lines().last().unwrap();
+    assert!(last.starts_with("  ≤    5.00s") && last.ends_with(" threshold < 5s"), "{text}");
+    assert_eq!(text.matches("threshold <").count(), 1, "the tighter rule only: {text}");
 }

@@ -188,3 +188,33 @@ fn results_round_trip_through_the_summary_json() {
     let plain = serde_json::to_value(summary()).unwrap();
     assert!(plain.get("thresholds").is_none());
 }
+
+#[test]
+fn a_step_is_marked_with_the_tightest_latency_ceiling_that_covers_it() {
+    let mut s = summary();
+    let rules = [
+        "pupil.login p95 < 2s",
+        "pupil p99 <= 500ms",
+        "pupil.homework p50 < 100ms",
+        "parent.login p95 < 50ms",
+        "pupil.login p50 > 1ms",
+        "pupil time_to_goal p95 < 1ms",
+        "error_rate < 1%",
+    ];
+    let parsed: Vec<_> = rules.iter().map(|r| parse(r, &names()).unwrap()).collect();
+    s.thresholds = evaluate(&parsed, &s);
+    fn ceiling<'a>(s: &'a Summary, persona: &str, step: &str) -> Option<&'a str> {
+        step_ceiling(s, persona, step).map(|r| r.name.as_str())
+    }
+    // The persona's 500 ms beats the step's own 2 s; lower bounds, other steps, other personas
+    // and time to goal do not count.
+    assert_eq!(ceiling(&s, "pupil", "login"), Some("pupil p99 <= 500ms"));
+    assert_eq!(ceiling(&s, "pupil", "homework"), Some("pupil.homework p50 < 100ms"));
+    assert_eq!(ceiling(&s, "parent", "login"), Some("parent.login p95 < 50ms"));
+    s.thresholds.retain(|t| t.name.starts_with("error"));
+    assert_eq!(ceiling(&s, "pupil", "login"), None);
+    // A rule that no longer reads against the run's names (a renamed step) is left out.
+    s.thresholds = evaluate(&[parse("pupil.login p95 < 2s", &names()).unwrap()], &s);
+    s.steps[0].name = "sign in".into();
+    assert_eq!(ceiling(&s, "pupil", "sign in"), None);
+}

@@ -6,10 +6,13 @@
 pub mod attempts;
 pub mod capacity;
 pub mod font;
+pub mod histogram;
 pub mod load;
 pub mod look;
 pub mod outcomes;
 pub mod over_time;
+#[cfg(test)]
+pub(crate) mod probe;
 pub mod spectrum;
 
 use std::io;
@@ -19,7 +22,8 @@ use plotters::prelude::*;
 
 use self::look::{Drawn, SIZE};
 use super::rundir::{slug, RunDir};
-use crate::analysis::{Saturation, Summary};
+use crate::analysis::thresholds::{step_ceiling, ThresholdResult};
+use crate::analysis::{Saturation, StepSummary, Summary};
 use crate::format::micros;
 
 /// The report section a chart belongs to.
@@ -41,6 +45,8 @@ enum Kind {
     /// Index into `summary.steps`.
     Latency(usize),
     Spectrum(String),
+    /// Index into `summary.steps`.
+    Histogram(usize),
     Outcomes,
     Attempts,
     Lag,
@@ -136,6 +142,10 @@ pub fn plan(summary: &Summary) -> Vec<Chart> {
                 .into(),
             Kind::Spectrum(persona.to_string()),
         ));
+        // Each of the persona's steps as a histogram, after the spectrum that compares them.
+        for (i, step) in summary.steps.iter().enumerate().filter(|(_, s)| s.persona == persona) {
+            out.push(histogram_chart(summary, i, step));
+        }
     }
     out.push(chart(
         "goal".into(),
@@ -173,6 +183,24 @@ pub fn plan(summary: &Summary) -> Vec<Chart> {
     out
 }
 
+fn histogram_chart(summary: &Summary, i: usize, step: &StepSummary) -> Chart {
+    let ceiling = step_ceiling(summary, &step.persona, &step.name)
+        .map(|t| format!(", the green line the tightest latency threshold on it, `{}`", t.name))
+        .unwrap_or_default();
+    Chart {
+        name: format!("histogram-{}-{}", slug(&step.persona), slug(&step.name)),
+        section: Section::Spectrum,
+        title: format!("{} / {}: how long requests took", step.persona, step.name),
+        caption: format!(
+            "Requests by latency from the intended start, in buckets of equal width on the log axis. Dashed lines \
+             are p50, p95 and p99{ceiling}. Two humps are two populations: a cache hit and a miss, a queue and no \
+             queue."
+        ),
+        size: SIZE,
+        kind: Kind::Histogram(i),
+    }
+}
+
 fn draw<DB: DrawingBackend>(chart: &Chart, summary: &Summary, root: &DrawingArea<DB, plotters::coord::Shift>) -> Drawn
 where
     DB::ErrorType: 'static,
@@ -194,6 +222,10 @@ where
             let steps: Vec<_> = summary.steps.iter().filter(|s| &s.persona == persona).collect();
             spectrum::draw(root, persona, &steps)
         }
+        Kind::Histogram(i) => {
+            let step = summary.steps.get(*i).ok_or("no such step")?;
+            histogram::draw(root, &chart.title, step, step_ceiling(summary, &step.persona, &step.name))
+        }
         Kind::Outcomes => outcomes::draw(root, &summary.personas),
         Kind::Attempts => attempts::draw(root, summary),
         Kind::Lag => {
@@ -207,19 +239,38 @@ where
     }
 }
 
-/// The chart as an SVG document.
-pub fn svg(chart: &Chart, summary: &Summary) -> io::Result<String> {
+/// An SVG document of `size` drawn by `draw`; `name` says which chart failed.
+fn render_svg(
+    size: (u32, u32),
+    name: &str,
+    draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>) -> Drawn,
+) -> io::Result<String> {
     // plotters measures text with the font even for SVG (to place labels and legends).
     if !font::ensure_registered() {
         return Err(io::Error::other("the bundled chart font could not be loaded"));
     }
     let mut out = String::new();
     {
-        let root = SVGBackend::with_string(&mut out, chart.size).into_drawing_area();
-        draw(chart, summary, &root).map_err(|e| io::Error::other(format!("chart {}: {e}", chart.name)))?;
-        root.present().map_err(|e| io::Error::other(format!("chart {}: {e}", chart.name)))?;
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
+        draw(&root).map_err(|e| io::Error::other(format!("chart {name}: {e}")))?;
+        root.present().map_err(|e| io::Error::other(format!("chart {name}: {e}")))?;
     }
     Ok(out)
+}
+
+/// The chart as an SVG document.
+pub fn svg(chart: &Chart, summary: &Summary) -> io::Result<String> {
+    render_svg(chart.size, &chart.name, |root| draw(chart, summary, root))
+}
+
+/// Several runs' histograms of one step overlaid, as an SVG document (for `compare`): `runs`
+/// are (label, the run's step), `ceiling` the baseline's threshold on the step.
+pub fn overlay_svg(
+    title: &str,
+    runs: &[(&str, &StepSummary)],
+    ceiling: Option<&ThresholdResult>,
+) -> io::Result<String> {
+    render_svg(SIZE, title, |root| histogram::draw_overlay(root, title, runs, ceiling))
 }
 
 /// The chart as RGB pixels (`size.0 × size.1 × 3` bytes), drawn with the bundled font.
