@@ -323,7 +323,11 @@ pub fn run_scenario_as(
         let stop = CancellationToken::new();
         tokio::spawn(on_interrupts(interrupts, stop.clone()));
         let (progress_tx, progress_rx) = watch::channel(Progress::default());
-        let display = tokio::spawn(report::progress::show(progress_rx, scenario.duration + scenario.grace, style));
+        let display = tokio::spawn(report::progress::show(
+            progress_rx,
+            report::progress::Planned { duration: scenario.duration, grace: scenario.grace },
+            style,
+        ));
         let on_storm: Option<runtime::StormHook> = target.clone().map(|t| {
             let hook: runtime::StormHook = Arc::new(move || {
                 t.drop_sessions();
@@ -371,7 +375,9 @@ pub fn run_scenario_as(
     summary.thresholds = analysis::thresholds::evaluate(&scenario.gates.thresholds, &summary);
     summary.run.aborted = aborted;
     crate::launch::record(&mut summary, launch, &scenario, &output);
+    let writing = report::progress::Writing::start(style);
     let files = report::write_files(&summary, &dir)?;
+    drop(writing);
     // Only now: while the report is written, a second Ctrl-C still exits at once.
     generator.shutdown_timeout(Duration::from_secs(2));
     Ok(Finished { summary, dir, files })
