@@ -72,6 +72,8 @@ impl Resolver for Names<'_> {
             format!(
                 "unknown template variable `{name}`: generated users only have `user.id` and `user.index` (add `users: {{ csv: file.csv }}` for more columns)"
             )
+        } else if let (Some(column), Some(_)) = (name.strip_prefix("user."), self.columns) {
+            format!("unknown template variable `{name}`: the users file has no column `{column}`; available here: {available}")
         } else {
             format!("unknown template variable `{name}`: available here: {available}")
         })

@@ -30,6 +30,15 @@ pub fn load_csv(src: &Source, path: &str, file: &str) -> Result<UserSource> {
         if column.is_empty() {
             return Err(fail(format!("column {} has no name in the header row", i + 1)));
         }
+        // Invisible in every message that lists the columns, and not what anyone meant: a
+        // file saved in another encoding, or binary data.
+        if let Some(c) = column.chars().find(|c| c.is_control()) {
+            return Err(fail(format!(
+                "column {} of the header row holds a control character ({}): is it a text CSV file?",
+                i + 1,
+                c.escape_unicode()
+            )));
+        }
         if columns[..i].contains(column) {
             return Err(fail(format!("column `{column}` appears twice in the header row")));
         }

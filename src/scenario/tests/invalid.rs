@@ -121,7 +121,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "csv-unknown-column",
-        r#"tests/fixtures/scenarios/invalid/csv-unknown-column.yaml:11:51: personas.pupil.journey[0].json.password: unknown template variable `user.pasword`: available here: `user.id`, `user.index`, `user.password`, `user.class` and `iteration`
+        r#"tests/fixtures/scenarios/invalid/csv-unknown-column.yaml:11:51: personas.pupil.journey[0].json.password: unknown template variable `user.pasword`: the users file has no column `pasword`; available here: `user.id`, `user.index`, `user.password`, `user.class` and `iteration`
   11 |         json: { user: "{{ user.id }}", password: "{{ user.pasword }}" }
      |                                                   ^
   hint: did you mean `user.password`?"#,

@@ -344,3 +344,20 @@ fn deadline_and_csv_mistakes_say_what_to_fix() {
     let Shape::Csv { stages, .. } = &loaded.personas[0].arrival.shape else { panic!() };
     assert_eq!(stages, &[(2.0, secs(60)), (0.5, secs(60))]);
 }
+
+/// Found by the long fuzz (`bench/fuzz`): a header that is not text, and a column the journey
+/// names that the file does not have, are both the users file's mistakes and say so.
+#[test]
+fn a_users_file_without_the_named_column_or_with_binary_header_says_so() {
+    let dir = std::env::temp_dir().join(format!("schoolday-users-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let scenario = "name: csv\ntarget: embedded\nduration: 10s\npersonas:\n  pupil:\n    users: { csv: users.csv }\n    arrival: { shape: constant, rate: 1/s }\n    journey:\n      - { post: /login, json: { password: \"{{ user.password }}\" }, goal: true }\n";
+    let path = dir.join("scenario.yaml");
+    std::fs::write(dir.join("users.csv"), b"\x0e\n\x00\n").unwrap();
+    let err = load_str(scenario, &path).unwrap_err().to_string();
+    assert!(err.contains("users file") && err.contains("control character (\\u{e})"), "{err}");
+    std::fs::write(dir.join("users.csv"), "id,class\nalice,6b\n").unwrap();
+    let err = load_str(scenario, &path).unwrap_err().to_string();
+    assert!(err.contains("the users file has no column `password`"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
