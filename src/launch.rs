@@ -13,9 +13,7 @@ use crate::load::Shard;
 use crate::runtime::RunOutput;
 use crate::scenario::{Scenario, Target};
 
-/// The name of the scenario's copy in a shard's run directory: `merge` re-reads the
-/// thresholds and events from it and checks its SHA-256 against every shard's.
-pub const SCENARIO_COPY: &str = "scenario.yaml";
+pub use crate::report::rundir::SCENARIO_COPY;
 
 #[derive(Debug, Clone, Default)]
 pub struct Launch {

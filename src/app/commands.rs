@@ -90,7 +90,7 @@ pub(super) fn capacity(args: CapacityArgs, style: Style) -> anyhow::Result<ExitC
     writeln!(out, "\nEvidence pack: {}", dir.path().display())?;
     drop(out);
     if args.output == OutputFormat::Json {
-        print_json(&crate::report::machine::capacity(&report, dir.path()))?;
+        print_json(&crate::capacity::render::json(&report, dir.path()))?;
     }
     Ok(match report.verdict {
         crate::capacity::step::Verdict::Pass => ExitCode::Success,
@@ -351,12 +351,29 @@ pub(super) fn import(command: ImportCommand) -> anyhow::Result<ExitCode> {
             (imported.scenario, args.out.unwrap_or_else(|| "scenario.yaml".into()))
         }
         ImportCommand::Log(args) => {
-            let options = match log_scenario::LogOptions::from_args(args) {
-                Ok(options) => options,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Ok(ExitCode::Invalid);
-                }
+            let checked =
+                match log_scenario::CheckedFlags::check(args.from.as_deref(), args.to.as_deref(), &args.personas) {
+                    Ok(checked) => checked,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Ok(ExitCode::Invalid);
+                    }
+                };
+            let options = log_scenario::LogOptions {
+                file: args.file,
+                from: checked.from,
+                to: checked.to,
+                format: args.format.map(|f| match f {
+                    crate::cli::LogFormat::Combined => crate::import::log_line::Format::Combined,
+                    crate::cli::LogFormat::Json => crate::import::log_line::Format::Json,
+                }),
+                gap: args.gap,
+                client: args.client,
+                rules: checked.rules,
+                out: args.out,
+                target: args.target,
+                clock: args.clock,
+                scale: args.scale,
             };
             match log_scenario::import(&options) {
                 Ok(imported) => {

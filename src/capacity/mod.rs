@@ -24,6 +24,7 @@
 //! (`app::run_scenario` in the binary), which keeps this module testable and the runtime
 //! unaware of capacity searches.
 
+mod chart;
 pub mod convert;
 pub mod evidence;
 pub mod page;

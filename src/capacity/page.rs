@@ -44,7 +44,7 @@ dl.evidence dt { color: var(--muted); } dl.evidence dd { margin: 0; overflow-wra
 
 /// The page.
 pub fn html(r: &CapacityReport) -> std::io::Result<String> {
-    let chart = crate::report::charts::capacity::claim_svg(r)?;
+    let chart = super::chart::claim_svg(r)?;
     let mark = indicative(r);
     let mut h = String::with_capacity(64 * 1024);
     let _ = write!(

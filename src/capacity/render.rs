@@ -110,3 +110,9 @@ pub fn terminal(r: &CapacityReport, style: &Style, out: &mut dyn Write) -> io::R
     }
     Ok(())
 }
+
+/// `schoolday capacity --output json`: the report written to `capacity.json`, and where the
+/// evidence pack is.
+pub fn json(report: &CapacityReport, dir: &std::path::Path) -> serde_json::Value {
+    serde_json::json!({ "evidence_dir": dir, "report": report })
+}

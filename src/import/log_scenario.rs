@@ -61,21 +61,28 @@ pub struct LogOptions {
     pub scale: f64,
 }
 
-impl LogOptions {
-    /// Checks the command line's values (times of day, persona rules).
-    pub fn from_args(args: crate::cli::ImportLogArgs) -> Result<LogOptions, ImportError> {
+/// The command line's times of day and persona rules, checked (the rest of [`LogOptions`]
+/// needs no checking and is taken as given).
+pub struct CheckedFlags {
+    pub from: Option<NaiveTime>,
+    pub to: Option<NaiveTime>,
+    pub rules: Vec<Rule>,
+}
+
+impl CheckedFlags {
+    /// `--from`, `--to` (times of day) and `--persona name=REGEX` rules, or why not.
+    pub fn check(from: Option<&str>, to: Option<&str>, personas: &[String]) -> Result<CheckedFlags, ImportError> {
         let usage = |message: String| ImportError::Usage { message };
-        let time = |flag: &str, text: &Option<String>| -> Result<Option<NaiveTime>, ImportError> {
-            text.as_deref()
-                .map(|t| {
-                    NaiveTime::parse_from_str(t, "%H:%M")
-                        .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M:%S"))
-                        .map_err(|_| usage(format!("--{flag} `{t}`: expected a time of day such as `07:00`")))
-                })
-                .transpose()
+        let time = |flag: &str, text: Option<&str>| -> Result<Option<NaiveTime>, ImportError> {
+            text.map(|t| {
+                NaiveTime::parse_from_str(t, "%H:%M")
+                    .or_else(|_| NaiveTime::parse_from_str(t, "%H:%M:%S"))
+                    .map_err(|_| usage(format!("--{flag} `{t}`: expected a time of day such as `07:00`")))
+            })
+            .transpose()
         };
         let mut rules = Vec::new();
-        for rule in &args.personas {
+        for rule in personas {
             let (name, pattern) = rule
                 .split_once('=')
                 .ok_or_else(|| usage(format!("--persona `{rule}`: expected `name=REGEX`, e.g. `parent=^/parents/`")))?;
@@ -90,23 +97,7 @@ impl LogOptions {
                 .map_err(|e| usage(format!("--persona `{rule}`: `{pattern}` is not a regex: {e}")))?;
             rules.push(Rule { persona: name.to_string(), pattern });
         }
-        let format = args.format.map(|f| match f {
-            crate::cli::LogFormat::Combined => Format::Combined,
-            crate::cli::LogFormat::Json => Format::Json,
-        });
-        Ok(LogOptions {
-            file: args.file,
-            from: time("from", &args.from)?,
-            to: time("to", &args.to)?,
-            format,
-            gap: args.gap,
-            client: args.client,
-            rules,
-            out: args.out,
-            target: args.target,
-            clock: args.clock,
-            scale: args.scale,
-        })
+        Ok(CheckedFlags { from: time("from", from)?, to: time("to", to)?, rules })
     }
 }
 

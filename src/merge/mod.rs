@@ -21,7 +21,7 @@ use std::time::SystemTime;
 
 use crate::analysis::shards::{sha256_hex, ShardRun};
 use crate::analysis::{RunInfo, Summary};
-use crate::launch::SCENARIO_COPY;
+use crate::report::rundir::SCENARIO_COPY;
 use crate::report::RunDir;
 use crate::scenario::Scenario;
 

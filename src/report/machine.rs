@@ -4,7 +4,7 @@
 //! goes to stderr and stdout holds exactly one JSON value: for `run`, the summary (the same
 //! document as `summary.json`, so `docs/summary.schema.json` describes it) with the run
 //! directory beside it; for `validate`, the plan or the error; for `compare`, the rows with
-//! each run's number and verdict; for `capacity`, the report written to `capacity.json`.
+//! each run's number and verdict (`capacity` prints its own, `capacity::render::json`).
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 
 use super::compare::{Better, Comparison};
 use crate::analysis::Summary;
-use crate::capacity::CapacityReport;
 use crate::load::Plan;
 use crate::scenario::Scenario;
 
@@ -98,9 +97,4 @@ pub fn compare(comparison: &Comparison, page: &Path) -> Value {
         "rows": rows,
         "page": page,
     })
-}
-
-/// `schoolday capacity --output json`.
-pub fn capacity(report: &CapacityReport, dir: &Path) -> Value {
-    json!({ "evidence_dir": dir, "report": report })
 }

@@ -9,6 +9,10 @@ use std::time::SystemTime;
 
 use crate::analysis::{Summary, SCHEMA_VERSION};
 
+/// The name of the scenario's copy in a shard's run directory: `merge` re-reads the
+/// thresholds and events from it and checks its SHA-256 against every shard's.
+pub const SCENARIO_COPY: &str = "scenario.yaml";
+
 #[derive(Debug, Clone)]
 pub struct RunDir {
     path: PathBuf,
