@@ -79,16 +79,6 @@ fn failing_server(
     (port, seen, server)
 }
 
-/// The journey several tests walk: log in, then fetch the homework (the goal).
-const LOGIN_THEN_HOMEWORK: &str = r#"    journey:
-      - name: login
-        post: /login
-        json: { user: "{{ user.id }}" }
-      - name: homework
-        get: /homework
-        goal: true
-"#;
-
 #[test]
 fn retry_after_is_honoured_and_every_retry_is_counted() {
     let (port, seen, server) = retry_after_server(4);
@@ -193,7 +183,7 @@ personas:
     waiting_room: { status: [503], json_field: queued, poll: 5s }
 "#
     .to_owned()
-        + LOGIN_THEN_HOMEWORK;
+        + super::LOGIN_THEN_HOMEWORK;
     let (summary, _) = run(&dir, &yaml);
     assert_accounting_closes(&summary);
     let p = &summary.personas[0];
@@ -226,7 +216,7 @@ personas:
     patience: { page: 300ms, goal: 2s, goal_sigma: 0 }
 "#
     .to_owned()
-        + LOGIN_THEN_HOMEWORK;
+        + super::LOGIN_THEN_HOMEWORK;
     let (summary, _) = run(&dir, &yaml);
     assert_accounting_closes(&summary);
     let p = &summary.personas[0];

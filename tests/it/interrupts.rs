@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use super::temp_dir;
 
 /// Arrivals from 2 s to 5 s (60 pupils), each thinking 8 s after logging in: users are still
-/// active during the grace period (5 s to 10 s).
+/// active during the grace period (5 s to 10 s). The journey, `LOGIN_THEN_HOMEWORK`, is
+/// appended when the file is written.
 const SCENARIO: &str = r#"name: interrupted
 target: embedded
 duration: 5s
@@ -23,13 +24,6 @@ personas:
   pupil:
     arrival: { shape: constant, rate: 20/s, from: 2s, to: 5s, spacing: even }
     think: 8s
-    journey:
-      - name: login
-        post: /login
-        json: { user: "{{ user.id }}" }
-      - name: homework
-        get: /homework
-        goal: true
 "#;
 
 /// A `schoolday run` child, and the instant it said it was running.
@@ -43,7 +37,7 @@ struct Running {
 fn start(name: &str) -> Running {
     let dir = temp_dir(name);
     let scenario = dir.join("scenario.yaml");
-    std::fs::write(&scenario, SCENARIO).unwrap();
+    std::fs::write(&scenario, format!("{SCENARIO}{}", super::LOGIN_THEN_HOMEWORK)).unwrap();
     let reports = dir.join("reports");
     let mut child = Command::new(env!("CARGO_BIN_EXE_schoolday"))
         .args(["run", scenario.to_str().unwrap(), "--out", reports.to_str().unwrap()])

@@ -30,6 +30,16 @@ use schoolday::analysis::Summary;
 use schoolday::report::Style;
 use schoolday::scenario::{self, Scenario};
 
+/// The journey several tests walk: log in, then fetch the homework (the goal).
+pub const LOGIN_THEN_HOMEWORK: &str = r#"    journey:
+      - name: login
+        post: /login
+        json: { user: "{{ user.id }}" }
+      - name: homework
+        get: /homework
+        goal: true
+"#;
+
 /// Held by tests whose outcome depends on the generator keeping to its schedule (an exit
 /// code 0 or 1 rather than 3) and by tests that load the machine on purpose (an overloaded
 /// generator, a capacity search), so that the two never overlap on a small CI machine.
