@@ -267,10 +267,10 @@ pub fn run_scenario_as(
         crate::start::check_not_late(at, launch.tolerance)?;
     }
     let whole = load::plan(&scenario);
-    let plan = match launch.shard {
+    let plan = Arc::new(match launch.shard {
         Some(s) => whole.shard(s.index, s.count),
         None => whole,
-    };
+    });
     // Created before any load is sent, so a bad output path fails first.
     let dir = RunDir::create(out, &launch.dir_name(&scenario), SystemTime::now())
         .with_context(|| format!("cannot create the run directory under {}", out.display()))?;
@@ -345,7 +345,7 @@ pub fn run_scenario_as(
         });
         let (every_second, aborted) = every_second(&scenario, &plan, &base_url, &stop, &dir, live);
         let hooks = runtime::Hooks { on_storm, every_second: Some(every_second) };
-        let mut output = runtime::run(scenario.clone(), &plan, &base_url, clients, stop, progress_tx, hooks).await;
+        let mut output = runtime::run(scenario.clone(), plan.clone(), &base_url, clients, stop, progress_tx, hooks).await;
         let _ = display.await;
         let aborted = aborted.and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take());
         if aborted.is_some() {
