@@ -345,7 +345,8 @@ pub fn run_scenario_as(
         });
         let (every_second, aborted) = every_second(&scenario, &plan, &base_url, &stop, &dir, live);
         let hooks = runtime::Hooks { on_storm, every_second: Some(every_second) };
-        let mut output = runtime::run(scenario.clone(), plan.clone(), &base_url, clients, stop, progress_tx, hooks).await;
+        let mut output =
+            runtime::run(scenario.clone(), plan.clone(), &base_url, clients, stop, progress_tx, hooks).await;
         let _ = display.await;
         let aborted = aborted.and_then(|r| r.lock().unwrap_or_else(|p| p.into_inner()).take());
         if aborted.is_some() {

@@ -2,9 +2,10 @@
 //! run cleanly (on time, or early on Ctrl-C) with every user accounted for.
 //!
 //! The schedule is a sorted list of intended instants. The pacing task waits for the next one
-//! (to within microseconds, see `pacer.rs`) and spawns every user that is due; if it falls behind, users start late, the lag is
-//! recorded, and their latency still counts from the intended instant. A collector task closes
-//! each second of the timeline and publishes progress. The runtime never formats output.
+//! (to within microseconds, see `pacer.rs`) and spawns every user that is due; if it falls
+//! behind, users start late, the lag is recorded, and their latency still counts from the
+//! intended instant. A collector task closes each second of the timeline and publishes
+//! progress. The runtime never formats output.
 
 mod cookies;
 mod decide;
@@ -223,7 +224,7 @@ pub async fn run(
 
     let storms = tokio::spawn(strike(ctx.clone(), start, hooks.on_storm));
     let users = TaskTracker::new();
-    let pacing = tokio::spawn(pace(ctx.clone(), plan.clone(), start, stop.clone(), users.clone()));
+    let pacing = tokio::spawn(pace(ctx.clone(), plan, start, stop.clone(), users.clone()));
     let mut interrupted = !pacing.await.expect("the pacing task does not panic");
 
     // Arrivals are over. Users still on their way get until the end of the run plus the grace
@@ -259,7 +260,13 @@ pub async fn run(
 /// Keep every arrival's appointment: spawn each user on `users` at its intended instant.
 /// Runs as a task on the runtime (see `pacer.rs` for why not on a thread of its own).
 /// Returns false when `stop` ended the arrivals early.
-async fn pace(ctx: Arc<RunContext>, plan: Arc<Plan>, start: Instant, stop: CancellationToken, users: TaskTracker) -> bool {
+async fn pace(
+    ctx: Arc<RunContext>,
+    plan: Arc<Plan>,
+    start: Instant,
+    stop: CancellationToken,
+    users: TaskTracker,
+) -> bool {
     let mut pacer = Pacer::new();
     let mut woke = Instant::now();
     for arrival in &plan.arrivals {
@@ -267,7 +274,7 @@ async fn pace(ctx: Arc<RunContext>, plan: Arc<Plan>, start: Instant, stop: Cance
         if Instant::now() < intended {
             // Arrivals closer together than `PACING_STEP` are spawned together at one wake-up
             // (each wake-up is a timer to arm and a readiness to poll and read, which at 20,000
-            // arrivals a second took a fifth of the core). Such an arrival is up to one step
+            // arrivals a second measured a sixth of the core). Such an arrival is up to one step
             // late, and that is recorded as its lag like any other lateness.
             let wake = intended.max(woke + PACING_STEP);
             tokio::select! {
