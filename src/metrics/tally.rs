@@ -18,6 +18,22 @@ pub fn micros(d: Duration) -> u64 {
     d.as_micros().min(u64::MAX as u128) as u64
 }
 
+/// Empty `h` for reuse. A histogram that grew past its initial size is replaced by a fresh one
+/// instead: a per-second tally reused all run long would otherwise keep the size of the slowest
+/// second ever seen, in every copy (each shard, the second being closed, the last one), and
+/// the run's memory would creep up as its slowest request got slower. Only the totals need to
+/// cover the whole run.
+fn reset_histogram(h: &mut Histogram<u64>) {
+    if h.distinct_values() > *INITIAL_LEN {
+        *h = new_histogram();
+    } else {
+        h.reset();
+    }
+}
+
+/// How many counters a new histogram holds before it first grows.
+static INITIAL_LEN: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| new_histogram().distinct_values());
+
 /// Record a duration, growing the histogram as needed. (`saturating_record` would clamp to the
 /// current range of an auto-resizing histogram and silently hide the slowest requests.)
 pub fn record(h: &mut Histogram<u64>, d: Duration) {
@@ -162,11 +178,12 @@ impl Tally {
         add_histogram(&mut self.lag, &other.lag);
     }
 
-    /// Empty every counter and histogram, keeping allocations for reuse.
+    /// Empty every counter and histogram, keeping the allocations of histograms that never grew
+    /// (see `reset_histogram`).
     pub fn reset(&mut self) {
         for s in &mut self.steps {
-            s.latency.reset();
-            s.service.reset();
+            reset_histogram(&mut s.latency);
+            reset_histogram(&mut s.service);
             s.started = 0;
             s.attempts = [0; Cause::COUNT];
             s.steps_ok = 0;
@@ -178,14 +195,14 @@ impl Tally {
         for p in &mut self.personas {
             p.arrived = 0;
             p.outcomes = [0; Outcome::COUNT];
-            p.time_to_goal.reset();
+            reset_histogram(&mut p.time_to_goal);
             p.relogins = 0;
             p.returns = 0;
             p.queued = 0;
-            p.time_in_queue.reset();
+            reset_histogram(&mut p.time_in_queue);
             p.abandoned_in_queue = 0;
         }
-        self.lag.reset();
+        reset_histogram(&mut self.lag);
     }
 
     /// One attempt ended after `service`: its body size on success, or why it failed.
@@ -263,6 +280,22 @@ mod tests {
         a.reset();
         assert_eq!(a.steps[0].finished(), 0);
         assert!(a.steps[0].latency.is_empty());
+    }
+
+    #[test]
+    fn reset_shrinks_histograms_that_grew_so_per_second_copies_stay_small() {
+        let mut second = Tally::new(1, 1);
+        let fresh = second.steps[0].latency.distinct_values();
+        second.record_request(0, Duration::from_secs(20), Duration::from_millis(3), Ok(1));
+        record(&mut second.lag, Duration::from_millis(400));
+        assert!(second.steps[0].latency.distinct_values() > fresh, "a 20 s latency grows the histogram");
+        second.reset();
+        assert_eq!(second.steps[0].latency.distinct_values(), fresh);
+        assert_eq!(second.lag.distinct_values(), fresh);
+        assert!(second.steps[0].latency.is_empty() && second.steps[0].service.is_empty());
+        // Still records anything after the shrink.
+        second.record_request(0, Duration::from_secs(40), Duration::from_secs(1), Ok(1));
+        assert!(second.steps[0].latency.max() >= 39_900_000);
     }
 
     #[test]
