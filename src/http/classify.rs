@@ -1,5 +1,5 @@
-//! From what hyper, rustls and the socket say to the [`ErrorKind`] a report counts, with the
-//! message kept in the run's notes.
+//! From what the HTTP/1.1 reader, hyper (HTTP/2), rustls and the socket say to the
+//! [`ErrorKind`] a report counts, with the message kept in the run's notes.
 //!
 //! The rules: nothing came back in time → `timeout`; the connection went away under the
 //! exchange → `reset`; bytes came back that are not HTTP → `protocol`. A connection that never
@@ -8,6 +8,7 @@
 use std::future::Future;
 
 use super::connect::Connector;
+use super::h1::Failure;
 use crate::metrics::ErrorKind;
 
 /// `fut` (a request waiting for its response head) within `http.timeouts.first_byte`.
@@ -20,13 +21,36 @@ pub async fn within_first_byte<F: Future>(connector: &Connector, fut: F) -> Resu
     })
 }
 
-/// A request that was sent and got no response head.
+/// An HTTP/1.1 exchange that failed `at` some point ("before the answer", "in the middle of a
+/// body").
+pub fn h1_failure(connector: &Connector, at: &str, failure: Failure) -> ErrorKind {
+    let (kind, why) = match failure {
+        Failure::Closed(what) => (ErrorKind::Reset, what.to_string()),
+        Failure::Malformed(what) => (ErrorKind::Protocol, what),
+        Failure::Io(e) => (io_kind(&e).unwrap_or(ErrorKind::Other), e.to_string()),
+    };
+    connector.notes.fail(kind, || format!("{} {at}: {why}", connector.server))
+}
+
+fn io_kind(io: &std::io::Error) -> Option<ErrorKind> {
+    use std::io::ErrorKind as Io;
+    match io.kind() {
+        Io::TimedOut => Some(ErrorKind::Timeout),
+        Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => Some(ErrorKind::Reset),
+        // rustls reports a broken record as invalid data; hyper's HTTP/2 body decoder a bad
+        // frame as invalid input.
+        Io::InvalidData | Io::InvalidInput => Some(ErrorKind::Protocol),
+        _ => None,
+    }
+}
+
+/// An HTTP/2 request that was sent and got no response head.
 pub fn send_failure(connector: &Connector, error: &hyper::Error) -> ErrorKind {
     let kind = kind_of(error);
     connector.notes.fail(kind, || format!("{} before the answer: {}", connector.server, chain(error)))
 }
 
-/// A response whose body did not arrive whole.
+/// An HTTP/2 response whose body did not arrive whole.
 pub fn body_failure(connector: &Connector, error: &hyper::Error) -> ErrorKind {
     let kind = kind_of(error);
     connector.notes.fail(kind, || format!("{} in the middle of a body: {}", connector.server, chain(error)))
@@ -41,18 +65,8 @@ fn kind_of(error: &hyper::Error) -> ErrorKind {
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind as Io;
-            match io.kind() {
-                Io::TimedOut => return ErrorKind::Timeout,
-                Io::ConnectionReset | Io::ConnectionAborted | Io::BrokenPipe | Io::UnexpectedEof => {
-                    return ErrorKind::Reset
-                }
-                // rustls reports a broken record as invalid data; hyper's HTTP/1.1 body decoder
-                // a bad chunk size line (or extension) as invalid input.
-                Io::InvalidData | Io::InvalidInput => return ErrorKind::Protocol,
-                _ => {}
-            }
+        if let Some(kind) = e.downcast_ref::<std::io::Error>().and_then(io_kind) {
+            return kind;
         }
         if let Some(h2) = e.downcast_ref::<h2::Error>() {
             return if h2.is_reset() || h2.is_go_away() || h2.is_io() { ErrorKind::Reset } else { ErrorKind::Protocol };

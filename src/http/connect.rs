@@ -1,5 +1,5 @@
 //! Opening one connection to the target: TCP (bound to the next source address when the
-//! scenario gives some), then TLS for https, then the HTTP/1.1 or HTTP/2 handshake that ALPN
+//! scenario gives some), then TLS for https, then HTTP/1.1 or the HTTP/2 handshake, as ALPN
 //! chose. Each phase has its own timeout and its own failure message.
 //!
 //! The target's address is resolved once, when the run is set up, as wrk and oha do: a
@@ -12,18 +12,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::client::conn::{http1, http2};
+use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::diagnose::Notes;
+use super::h1::{Io, H1};
 use super::{tls, HttpError};
 use crate::metrics::ErrorKind;
-use crate::scenario::{HttpSettings, HttpVersion, Timeouts};
+use crate::scenario::{ConnectionMode, HttpSettings, HttpVersion, Timeouts};
 
-pub type Body = Full<Bytes>;
+/// A request's body, whole: requests are built before they are sent.
+pub type Body = Bytes;
 
 /// The address of `host` (an IP literal, or a name the system resolves), except for the names
 /// RFC 6761 §6.4 reserves never to resolve (`.invalid`): those fail at once without asking any
@@ -40,17 +42,18 @@ fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
     addrs.next().ok_or_else(|| "the name has no address".into())
 }
 
-/// A ready connection: a handle to send requests on. The connection itself runs in its own
-/// task and ends when every handle is dropped (or the server closes it).
+/// A ready connection. HTTP/1.1 is driven by the task that uses it ([`H1`]); an HTTP/2
+/// connection runs in a task of its own, and this is a handle on it, which ends when every
+/// handle is dropped (or the server closes it).
 pub enum Conn {
-    H1(http1::SendRequest<Body>),
-    H2(http2::SendRequest<Body>),
+    H1(H1),
+    H2(http2::SendRequest<Full<Bytes>>),
 }
 
 impl Conn {
-    pub fn is_closed(&self) -> bool {
+    pub fn is_closed(&mut self) -> bool {
         match self {
-            Conn::H1(s) => s.is_closed(),
+            Conn::H1(c) => c.is_closed(),
             Conn::H2(s) => s.is_closed(),
         }
     }
@@ -66,6 +69,9 @@ pub struct Connector {
     version: HttpVersion,
     timeouts: Timeouts,
     local: Vec<ipnet::IpNet>,
+    /// HTTP/1.1 connections keep their read buffer between exchanges (a shared pool's few
+    /// busy connections; a user's own connection mostly waits, and gives it back).
+    keep_buffers: bool,
     /// Connections opened so far: picks the next source address.
     opened: AtomicU64,
     /// `host:port`, for messages.
@@ -107,6 +113,7 @@ impl Connector {
             version: client.version,
             timeouts: client.timeouts,
             local: client.local_addresses.clone(),
+            keep_buffers: settings.connections == ConnectionMode::Shared,
             opened: AtomicU64::new(0),
             server,
             notes: Notes::default(),
@@ -124,7 +131,10 @@ impl Connector {
             .await
             .map_err(|()| self.notes.fail(ErrorKind::Timeout, || format!("no TCP connection to {}", self.server)))??;
         let Some((connector, name)) = &self.tls else {
-            return self.handshake(tcp, self.version == HttpVersion::Http2).await;
+            return match self.version {
+                HttpVersion::Http2 => self.h2(tcp).await,
+                _ => Ok(Conn::H1(H1::new(Io::Plain(tcp), self.keep_buffers))),
+            };
         };
         let stream = within(self.timeouts.tls, connector.connect(name.clone(), tcp))
             .await
@@ -135,7 +145,11 @@ impl Connector {
             let why = || format!("{} did not agree to HTTP/2 by ALPN (`http.version: http2`)", self.server);
             return Err(self.notes.fail(ErrorKind::Protocol, why));
         }
-        self.handshake(stream, h2).await
+        if h2 {
+            self.h2(stream).await
+        } else {
+            Ok(Conn::H1(H1::new(Io::Tls(Box::new(stream)), self.keep_buffers)))
+        }
     }
 
     async fn tcp(&self) -> Result<TcpStream, ErrorKind> {
@@ -180,23 +194,18 @@ impl Connector {
         None
     }
 
-    async fn handshake<T>(&self, io: T, h2: bool) -> Result<Conn, ErrorKind>
+    /// HTTP/2 by hyper over `io`, its connection driven by a task of its own.
+    async fn h2<T>(&self, io: T) -> Result<Conn, ErrorKind>
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let io = TokioIo::new(io);
         let failed = |e: hyper::Error| {
-            self.notes.fail(ErrorKind::Protocol, || format!("HTTP handshake with {} failed: {e}", self.server))
+            self.notes.fail(ErrorKind::Protocol, || format!("HTTP/2 handshake with {} failed: {e}", self.server))
         };
-        if h2 {
-            let (sender, connection) = http2::Builder::new(TokioExecutor::new()).handshake(io).await.map_err(failed)?;
-            tokio::spawn(connection);
-            Ok(Conn::H2(sender))
-        } else {
-            let (sender, connection) = http1::Builder::new().handshake(io).await.map_err(failed)?;
-            tokio::spawn(connection);
-            Ok(Conn::H1(sender))
-        }
+        let (sender, connection) =
+            http2::Builder::new(TokioExecutor::new()).handshake(TokioIo::new(io)).await.map_err(failed)?;
+        tokio::spawn(connection);
+        Ok(Conn::H2(sender))
     }
 
     fn tls_failure(&self, error: &std::io::Error) -> ErrorKind {

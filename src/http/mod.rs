@@ -1,6 +1,7 @@
-//! The HTTP client side, built for a load generator: hyper's connection API driven directly,
-//! a small connection slot per virtual user (or one shared pool), and one request's exchange
-//! with every failure classified into an [`ErrorKind`] and explained once in [`Note`]s.
+//! The HTTP client side, built for a load generator: HTTP/1.1 driven by the user's own task
+//! ([`h1`]), HTTP/2 by hyper's connection API, a small connection slot per virtual user (or
+//! one shared pool), and one request's exchange with every failure classified into an
+//! [`ErrorKind`] and explained once in [`Note`]s.
 //!
 //! A full client per user (reqwest's, ~20 KiB with its pool, its layers and a pool key hashed
 //! on every request) was most of the generator's CPU and memory per user. A user here holds
@@ -14,6 +15,7 @@
 mod classify;
 mod connect;
 mod diagnose;
+mod h1;
 mod slot;
 mod tls;
 
@@ -23,14 +25,16 @@ use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, HOST};
-use http_body_util::BodyExt;
+use http::header::HeaderMap;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http2;
 
 use crate::metrics::ErrorKind;
 use crate::scenario::{ConnectionMode, HttpSettings};
 pub use connect::Body;
 use connect::{Conn, Connector};
 pub use diagnose::{Note, KEPT as NOTES_KEPT};
+use h1::H1;
 use slot::Pool;
 pub use slot::Slot;
 
@@ -130,39 +134,107 @@ pub async fn exchange(slot: &mut Slot, out: Outgoing, keep: Option<&mut Vec<u8>>
 
 async fn send(
     slot: &mut Slot,
-    mut request: http::Request<Body>,
+    request: http::Request<Body>,
     keep: Option<&mut Vec<u8>>,
 ) -> Result<Received, ErrorKind> {
     let pool = slot.pool();
     let _permit = Slot::permit(pool.as_deref()).await;
     let (mut conn, mut reused) = slot.take().await?;
-    let absolute = request.uri().clone();
     let connector = slot.connector.clone();
-    let response = loop {
-        prepare(&mut request, &conn, &absolute, &connector.host);
-        let sent = classify::within_first_byte(&connector, send_on(&mut conn, request));
-        match sent.await? {
-            Ok(response) => break response,
-            // Never written: the kept connection had closed. Send it on a new one, as a
-            // browser does, instead of reporting a reset the target never caused.
-            Err(SendError::Unsent(unsent)) if reused => {
-                request = unsent;
+    let mut keep = keep;
+    let mut request = Some(request);
+    loop {
+        let sent = match &mut conn {
+            Conn::H1(h1) => {
+                let request = request.as_ref().expect("kept until sent");
+                h1_exchange(&connector, h1, request, keep.as_deref_mut()).await
+            }
+            Conn::H2(sender) => {
+                let outgoing = request.take().expect("kept until sent");
+                h2_exchange(&connector, sender, outgoing, &mut request, keep.as_deref_mut()).await
+            }
+        };
+        match sent {
+            Ok(received) => {
+                slot.put(conn);
+                return Ok(received);
+            }
+            // Never carried: the kept connection had closed. Send it on a new one, as a browser
+            // does, instead of reporting a reset the target never caused.
+            Err(Sent::Unsent) if reused => {
                 conn = slot.reopen().await?;
                 reused = false;
             }
-            Err(SendError::Unsent(_)) => {
+            Err(Sent::Unsent) => {
                 return Err(connector
                     .notes
                     .fail(ErrorKind::Reset, || format!("{} closed a new connection at once", connector.server)))
             }
-            Err(SendError::Failed(e)) => return Err(classify::send_failure(&connector, &e)),
+            Err(Sent::Failed(kind)) => return Err(kind),
         }
+    }
+}
+
+/// Why an exchange gave no response.
+enum Sent {
+    /// Not carried: the connection was closed before it could take the request.
+    Unsent,
+    Failed(ErrorKind),
+}
+
+/// One exchange on an HTTP/1.1 connection, driven by this task.
+async fn h1_exchange(
+    connector: &Connector,
+    conn: &mut H1,
+    request: &http::Request<Body>,
+    keep: Option<&mut Vec<u8>>,
+) -> Result<Received, Sent> {
+    let head = classify::within_first_byte(connector, async {
+        // A write that fails has not reached a server that reads: on a kept connection, the
+        // server closed it as it was written to.
+        conn.send(request, &connector.host).await.map_err(|_| Sent::Unsent)?;
+        let head = conn.read_head(request.method()).await;
+        head.map_err(|f| Sent::Failed(classify::h1_failure(connector, "before the answer", f)))
+    });
+    let head = head.await.map_err(Sent::Failed)??;
+    let mut keep = keep;
+    let body = conn.read_body(&head, |data| {
+        if let Some(buf) = keep.as_deref_mut() {
+            keep_prefix(buf, data);
+        }
+    });
+    let bytes = body.await.map_err(|f| Sent::Failed(classify::h1_failure(connector, "in the middle of a body", f)))?;
+    Ok(Received { status: head.status, headers: head.headers, bytes, version: head.version })
+}
+
+/// One exchange on an HTTP/2 connection, by hyper. A request the connection could not carry
+/// is handed back in `unsent`.
+async fn h2_exchange(
+    connector: &Connector,
+    sender: &mut http2::SendRequest<Full<Bytes>>,
+    request: http::Request<Body>,
+    unsent: &mut Option<http::Request<Body>>,
+    keep: Option<&mut Vec<u8>>,
+) -> Result<Received, Sent> {
+    let mut request = request;
+    *request.version_mut() = http::Version::HTTP_2;
+    let body = request.body().clone();
+    let sent = classify::within_first_byte(connector, sender.try_send_request(request.map(Full::new)));
+    let response = match sent.await.map_err(Sent::Failed)? {
+        Ok(response) => response,
+        Err(mut e) => match e.take_message() {
+            Some(request) => {
+                *unsent = Some(request.map(|_| body));
+                return Err(Sent::Unsent);
+            }
+            None => return Err(Sent::Failed(classify::send_failure(connector, &e.into_error()))),
+        },
     };
     let (parts, mut body) = response.into_parts();
     let mut bytes = 0u64;
     let mut keep = keep;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| classify::body_failure(&connector, &e))?;
+        let frame = frame.map_err(|e| Sent::Failed(classify::body_failure(connector, &e)))?;
         if let Ok(data) = frame.into_data() {
             bytes += data.len() as u64;
             if let Some(buf) = keep.as_deref_mut() {
@@ -170,56 +242,10 @@ async fn send(
             }
         }
     }
-    slot.put(conn);
     Ok(Received { status: parts.status.as_u16(), headers: parts.headers, bytes, version: parts.version })
 }
 
-/// HTTP/1.1 wants the path in the request line and the authority in `Host`; HTTP/2 takes
-/// both from the absolute URI.
-fn prepare(request: &mut http::Request<Body>, conn: &Conn, absolute: &http::Uri, host: &HeaderValue) {
-    match conn {
-        Conn::H1(_) => {
-            let path = absolute.path_and_query().cloned().unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
-            *request.uri_mut() = http::Uri::from(path);
-            request.headers_mut().entry(HOST).or_insert_with(|| host.clone());
-        }
-        Conn::H2(_) => {
-            *request.uri_mut() = absolute.clone();
-            *request.version_mut() = http::Version::HTTP_2;
-        }
-    }
-}
-
-/// Why a send did not give a response. (The unsent request is handed back by value: it is
-/// sent again at once, and boxing it would cost every request an allocation.)
-#[allow(clippy::large_enum_variant)]
-enum SendError {
-    /// Never written: the connection was closed before it could carry the request.
-    Unsent(http::Request<Body>),
-    Failed(hyper::Error),
-}
-
-async fn send_on(
-    conn: &mut Conn,
-    request: http::Request<Body>,
-) -> Result<http::Response<hyper::body::Incoming>, SendError> {
-    let sent = match conn {
-        Conn::H1(sender) => {
-            // A kept connection the server has just closed reports it here.
-            if sender.ready().await.is_err() {
-                return Err(SendError::Unsent(request));
-            }
-            sender.try_send_request(request).await
-        }
-        Conn::H2(sender) => sender.try_send_request(request).await,
-    };
-    sent.map_err(|mut e| match e.take_message() {
-        Some(request) => SendError::Unsent(request),
-        None => SendError::Failed(e.into_error()),
-    })
-}
-
-fn keep_prefix(buf: &mut Vec<u8>, data: &Bytes) {
+fn keep_prefix(buf: &mut Vec<u8>, data: &[u8]) {
     let room = KEEP_LIMIT.saturating_sub(buf.len());
     buf.extend_from_slice(&data[..data.len().min(room)]);
 }

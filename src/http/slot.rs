@@ -36,7 +36,7 @@ impl Pool {
 
     fn pop(&self) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        while let Some(conn) = idle.pop() {
+        while let Some(mut conn) = idle.pop() {
             if !conn.is_closed() {
                 return Some(conn);
             }
@@ -78,7 +78,11 @@ impl Slot {
             Some(pool) => pool.pop(),
             None => match &self.conn {
                 Some(Conn::H2(sender)) if !sender.is_closed() => Some(Conn::H2(sender.clone())),
-                _ => self.conn.take().filter(|c| !c.is_closed()),
+                _ => {
+                    let mut kept = self.conn.take();
+                    kept.take_if(|c| c.is_closed());
+                    kept
+                }
             },
         };
         match kept {
@@ -98,7 +102,7 @@ impl Slot {
     }
 
     /// Give back a connection whose exchange ended cleanly.
-    pub fn put(&mut self, conn: Conn) {
+    pub fn put(&mut self, mut conn: Conn) {
         if conn.is_closed() {
             return;
         }

@@ -76,7 +76,7 @@ impl User<'_> {
             }
         };
         if let Some(body) = body {
-            *request.body_mut() = RequestBody::new(body.into());
+            *request.body_mut() = RequestBody::from(body);
         }
         Ok(Outgoing { request, timeout })
     }
