@@ -144,6 +144,7 @@ impl Morning {
             in_flight: (served * wait_s * 1.52).round() as u64,
             latency: Quantiles { count: ok, p50_us: p50, p95_us: p50 * 2, p99_us: p50 * 3, max_us: p50 * 4 },
             lag: Quantiles { count: 21, p50_us: 120, p95_us: 130, p99_us: 900, max_us: 900 },
+            behind: 0,
             steps,
         }
     }
@@ -324,6 +325,7 @@ pub fn empty_second(t: u32) -> Second {
         in_flight: 0,
         latency: Quantiles::default(),
         lag: Quantiles::default(),
+        behind: 0,
         steps: Vec::new(),
     }
 }

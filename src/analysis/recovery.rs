@@ -154,23 +154,10 @@ fn outage(timeline: &[Second], first: usize, last: usize) -> Outage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Quantiles, Second};
+    use crate::metrics::Second;
 
     fn second(t: u32, ok: u64) -> Second {
-        Second {
-            t,
-            arrivals: 0,
-            started: ok,
-            attempts: Default::default(),
-            ok,
-            errors: Default::default(),
-            goals: 0,
-            active_users: 0,
-            in_flight: 0,
-            latency: Quantiles::default(),
-            lag: Quantiles::default(),
-            steps: vec![],
-        }
+        Second { started: ok, ok, ..crate::analysis::fixture::empty_second(t) }
     }
 
     fn scenario_with_storm_at(secs: u64, duration: u64) -> Scenario {

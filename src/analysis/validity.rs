@@ -17,7 +17,10 @@
 //!    smoke run measured lag p99 of 5–6.4 ms in most runs: noise, not a generator behind.
 //! 2. **Offered load.** At every second until the last arrival, the users who actually arrived
 //!    may trail the plan by at most 2% of the run's arrivals (and at least 10 users): a
-//!    generator that cannot keep up falls steadily behind, scheduling noise does not.
+//!    generator that cannot keep up falls steadily behind, scheduling noise does not. Within a
+//!    second the pacer counts the users due more than 100 ms ago that have not started
+//!    (`Second::behind`), held to the same limit: a short run far beyond what the generator can
+//!    start falls behind and catches up inside one second, where the timeline cannot see it.
 //!
 //! A limit given explicitly (`--lag-limit`, `generator: { lag_p99_limit: … }`) replaces both:
 //! it is a hard limit on lag p99, for runs where lag itself is what is being decided.
@@ -175,7 +178,7 @@ fn arrivals_behind(arrivals_due: &[u64], timeline: &[Second]) -> (u64, u32) {
         // Row t covers (t − 1, t]: everyone due before t should have arrived by its end.
         let due = arrivals_due.get(second.t as usize).copied().unwrap_or(all);
         arrived += second.arrivals;
-        let behind = due.saturating_sub(arrived);
+        let behind = due.saturating_sub(arrived).max(second.behind);
         if behind > worst.0 {
             worst = (behind, second.t);
         }
@@ -272,6 +275,10 @@ mod tests {
             (0, 0),
             "nobody arrived: nothing to compare"
         );
+        // Everyone arrived within the first second, but the pacer saw 20 of them more than
+        // 100 ms late at once: the shortfall inside the second counts too.
+        let caught_up = Second { behind: 20, ..second(1, 30) };
+        assert_eq!(arrivals_behind(&due_by_second(&plan), &[caught_up]), (20, 1));
     }
 
     #[test]

@@ -167,6 +167,8 @@ fn second(
         in_flight: sum(|r| r.in_flight),
         latency,
         lag: quantiles(n_steps, &|r: &Second| r.lag),
+        // Each shard's own users: at worst they trailed at the same moment.
+        behind: sum(|r| r.behind),
         steps,
     }
 }

@@ -6,7 +6,7 @@
 //! never wait long on the collector.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -49,6 +49,8 @@ impl Layout {
 pub struct Recorder {
     layout: Layout,
     shards: Box<[Mutex<Tally>]>,
+    /// Users whose task has started, for the pacer to see how far the starts trail the plan.
+    users_started: AtomicU64,
 }
 
 impl Recorder {
@@ -56,7 +58,7 @@ impl Recorder {
     /// one); threads beyond that share shards, which is correct, only slower.
     pub fn new(layout: Layout, shards: usize) -> Self {
         let shards = (0..shards.max(1)).map(|_| Mutex::new(layout.empty_tally())).collect();
-        Recorder { layout, shards }
+        Recorder { layout, shards, users_started: AtomicU64::new(0) }
     }
 
     pub fn layout(&self) -> &Layout {
@@ -112,10 +114,21 @@ impl Recorder {
 
     /// A user arrived `lag` after its intended arrival time.
     pub fn arrival(&self, persona: usize, lag: Duration) {
+        self.users_started.fetch_add(1, Ordering::Relaxed);
         self.with_shard(|t| {
             t.personas[persona].arrived += 1;
             record(&mut t.lag, lag);
         });
+    }
+
+    /// How many users have started so far (every `arrival` recorded).
+    pub fn users_started(&self) -> u64 {
+        self.users_started.load(Ordering::Relaxed)
+    }
+
+    /// `users` were due and had not started yet: kept if it is the most of this second.
+    pub fn trailing(&self, users: u64) {
+        self.with_shard(|t| t.behind = t.behind.max(users));
     }
 
     /// A request (after think time) was sent `lag` after its intended start.
@@ -196,6 +209,17 @@ mod tests {
         assert_eq!(total.personas[0].arrived, 6);
         assert_eq!(total.personas[0].outcomes[Outcome::Completed.index()], 6);
         assert_eq!(total.lag.len(), 6);
+        assert_eq!(recorder.users_started(), 6);
+        // The trailing users are the most seen, whichever thread saw them.
+        recorder.trailing(7);
+        std::thread::spawn({
+            let r = recorder.clone();
+            move || r.trailing(3)
+        })
+        .join()
+        .unwrap();
+        recorder.drain_into(&mut total, &mut spare);
+        assert_eq!(total.behind, 7);
         // A second drain finds nothing new.
         let mut again = recorder.layout().empty_tally();
         recorder.drain_into(&mut again, &mut spare);

@@ -135,6 +135,9 @@ pub struct Tally {
     pub personas: Vec<PersonaTally>,
     /// Generator schedule lag: actual minus intended start of arrivals and of requests.
     pub lag: Histogram<u64>,
+    /// The most users that were due and had not started yet, as the pacer saw it (a maximum,
+    /// not a count: adding tallies keeps the larger).
+    pub behind: u64,
 }
 
 impl Tally {
@@ -143,6 +146,7 @@ impl Tally {
             steps: (0..steps).map(|_| StepTally::new()).collect(),
             personas: (0..personas).map(|_| PersonaTally::new()).collect(),
             lag: new_histogram(),
+            behind: 0,
         }
     }
 
@@ -176,6 +180,7 @@ impl Tally {
             mine.abandoned_in_queue += theirs.abandoned_in_queue;
         }
         add_histogram(&mut self.lag, &other.lag);
+        self.behind = self.behind.max(other.behind);
     }
 
     /// Empty every counter and histogram, keeping the allocations of histograms that never grew
@@ -203,6 +208,7 @@ impl Tally {
             p.abandoned_in_queue = 0;
         }
         reset_histogram(&mut self.lag);
+        self.behind = 0;
     }
 
     /// One attempt ended after `service`: its body size on success, or why it failed.

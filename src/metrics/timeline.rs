@@ -59,6 +59,11 @@ pub struct Second {
     pub latency: Quantiles,
     /// Generator lag of the arrivals and requests started in this second.
     pub lag: Quantiles,
+    /// The most users that were due but had not started yet at any moment of this second
+    /// (sampled by the pacer): how far the offered load trailed the plan, below the second's
+    /// resolution. Absent (0) in summaries written before it existed.
+    #[serde(default)]
+    pub behind: u64,
     /// Per global step id: the requests of that step that ended in this second.
     pub steps: Vec<StepSecond>,
 }
@@ -137,6 +142,7 @@ impl Gauges {
             in_flight: self.started.saturating_sub(self.finished),
             latency: Quantiles::of(&all),
             lag: Quantiles::of(&tally.lag),
+            behind: tally.behind,
             steps,
         }
     }

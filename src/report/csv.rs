@@ -25,6 +25,7 @@ pub fn timeline(summary: &Summary) -> io::Result<Vec<u8>> {
             "lag_p50_us",
             "lag_p99_us",
             "lag_max_us",
+            "behind",
         ]
         .iter()
         .map(|s| s.to_string()),
@@ -49,6 +50,7 @@ pub fn timeline(summary: &Summary) -> io::Result<Vec<u8>> {
             s.lag.p50_us,
             s.lag.p99_us,
             s.lag.max_us,
+            s.behind,
         ]);
         for i in 0..summary.steps.len() {
             // A second recorded before a step existed (or a truncated row) reads as zeros.
