@@ -97,6 +97,9 @@ fn main() -> std::io::Result<()> {
         let accept = async {
             loop {
                 let Ok((socket, _)) = listener.accept().await else {
+                    // Out of descriptors (a surge of connections): retrying at once would spin
+                    // on the error and starve the connections it holds; give them a moment.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
                     continue;
                 };
                 let _ = socket.set_nodelay(true);

@@ -24,6 +24,8 @@ use crate::scenario::{self, ConnectionMode, Scenario, Target};
 
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     let style = Style { quiet: cli.quiet, ..Style::detect(cli.color.into()) };
+    // Both ends of a large morning hold a descriptor per connection (the run and `target`).
+    crate::http::descriptors::raise_limit();
     match cli.command {
         Command::Run(args) => run(*args, style),
         Command::Validate(args) => validate(args, style),

@@ -159,7 +159,7 @@ impl Connector {
         };
         let refused = |e: std::io::Error| {
             let kind = if e.kind() == std::io::ErrorKind::TimedOut { ErrorKind::Timeout } else { ErrorKind::Connect };
-            self.notes.fail(kind, || format!("cannot connect to {}: {e}", self.server))
+            self.notes.fail(kind, || format!("cannot connect to {}: {e}{}", self.server, super::descriptors::hint(&e)))
         };
         let stream = match self.source() {
             None => TcpStream::connect(addr).await.map_err(refused)?,

@@ -14,6 +14,7 @@
 
 mod classify;
 mod connect;
+pub mod descriptors;
 mod diagnose;
 mod h1;
 mod slot;
@@ -66,6 +67,7 @@ impl Clients {
     /// Set up for a run against `base_url`: resolve it, build the TLS configuration.
     pub fn new(base_url: &str, settings: &HttpSettings) -> Result<Self, HttpError> {
         install_crypto_provider();
+        descriptors::raise_limit();
         let url = url::Url::parse(base_url).map_err(|_| HttpError::Url(base_url.to_string()))?;
         let connector = Arc::new(Connector::new(&url, settings)?);
         let shared =
