@@ -419,9 +419,16 @@ fn every_second(
         }
         _ => (None, None),
     };
-    let (dir, started_at) = (dir.clone(), SystemTime::now());
-    let mut logs: Option<report::hlog::LiveLogs> = None;
-    let mut logs_failed = false;
+    // Opened before the first arrival: a run that uses up the process's descriptors in its
+    // first second (a surge of connections) must not leave it unable to open its logs.
+    let mut logs = match report::hlog::LiveLogs::create(dir, &runtime::layout(scenario), SystemTime::now()) {
+        Ok(logs) => Some(logs),
+        Err(e) => {
+            // The report rebuilds whole-run logs from the summary instead.
+            eprintln!("warning: cannot write the per-second HDR logs: {e}");
+            None
+        }
+    };
     let hook: runtime::SecondHook = Box::new(move |collector, t, last| {
         if let Some(judge) = judge.as_mut() {
             judge(collector, t, last);
@@ -429,16 +436,6 @@ fn every_second(
         if let Some(live) = &live {
             let state = report::prometheus::RunState { elapsed_s: t, finished: last };
             live.page.publish(report::prometheus::render(collector, &live.scheduled, &live.labels, state));
-        }
-        if logs.is_none() && !logs_failed {
-            match report::hlog::LiveLogs::create(&dir, collector.layout(), started_at) {
-                Ok(created) => logs = Some(created),
-                Err(e) => {
-                    // The report rebuilds whole-run logs from the summary instead.
-                    eprintln!("warning: cannot write the per-second HDR logs: {e}");
-                    logs_failed = true;
-                }
-            }
         }
         if let Some(logs) = logs.as_mut() {
             logs.append(collector.last_second(), t);

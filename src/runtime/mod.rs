@@ -185,6 +185,16 @@ const START_LEAD: Duration = Duration::from_millis(20);
 /// The pacing task wakes at most once per step; arrivals due in between are spawned together.
 const PACING_STEP: Duration = Duration::from_micros(200);
 
+/// What a run of `scenario` records: its personas and their request steps.
+pub fn layout(scenario: &Scenario) -> Layout {
+    Layout::new(
+        scenario
+            .personas
+            .iter()
+            .map(|p| (p.name.as_str(), p.journey.requests.iter().map(|r| r.name.clone()).collect::<Vec<_>>())),
+    )
+}
+
 /// Run `plan` against `base_url`. `stop` ends the run early (the report is then marked
 /// interrupted). Progress snapshots are sent on `progress` once a second.
 pub async fn run(
@@ -196,12 +206,7 @@ pub async fn run(
     progress: watch::Sender<Progress>,
     hooks: Hooks,
 ) -> RunOutput {
-    let layout = Layout::new(
-        scenario
-            .personas
-            .iter()
-            .map(|p| (p.name.as_str(), p.journey.requests.iter().map(|r| r.name.clone()).collect::<Vec<_>>())),
-    );
+    let layout = layout(&scenario);
     let workers = tokio::runtime::Handle::current().metrics().num_workers();
     let recorder = Arc::new(Recorder::new(layout, workers + 2));
     let mut scheduled = vec![0u64; scenario.personas.len()];
