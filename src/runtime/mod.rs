@@ -319,7 +319,8 @@ async fn pace(
 /// lag (recorded), not load withheld from the target.
 const TRAILING_GRACE: Duration = Duration::from_millis(100);
 
-/// While behind schedule, how many releases between two looks at the trailing users.
+/// How many releases between two looks at the trailing users, besides one before each wait
+/// (behind schedule the pacer does not wait).
 const TRAILING_EVERY: usize = 64;
 
 /// Record how many users were due more than [`TRAILING_GRACE`] ago and have not started yet.
