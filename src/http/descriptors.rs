@@ -6,7 +6,8 @@
 //! Like Go's runtime and nginx's `worker_rlimit_nofile`, the process raises its soft limit to
 //! the hard limit when it starts: the hard limit is what the administrator allowed, the soft
 //! one only a default. Past the hard limit, connecting fails with "Too many open files", and
-//! the failure note says what the limit is and what to do instead.
+//! the failure note says what the limit is and what to do instead. (Linux only, where rustix
+//! is a dependency; elsewhere the limit stays as the system set it.)
 
 use std::sync::Once;
 
@@ -14,7 +15,7 @@ use std::sync::Once;
 pub fn raise_limit() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        #[cfg(unix)]
+        #[cfg(target_os = "linux")]
         {
             use rustix::process::{getrlimit, setrlimit, Resource};
             let mut limit = getrlimit(Resource::Nofile);
@@ -30,11 +31,11 @@ pub fn raise_limit() {
 
 /// How many files this process may hold open, if known.
 pub fn limit() -> Option<u64> {
-    #[cfg(unix)]
+    #[cfg(target_os = "linux")]
     {
         rustix::process::getrlimit(rustix::process::Resource::Nofile).current
     }
-    #[cfg(not(unix))]
+    #[cfg(not(target_os = "linux"))]
     None
 }
 
@@ -46,7 +47,7 @@ pub fn hint(e: &std::io::Error) -> String {
     if e.raw_os_error() != Some(TOO_MANY_OPEN_FILES) {
         return String::new();
     }
-    let limit = limit().map_or_else(|| "its limit of".to_string(), |n| crate::format::count(n));
+    let limit = limit().map_or_else(|| "its limit of".to_string(), crate::format::count);
     format!(
         " (this process may hold {limit} open files, `ulimit -n`, and each connection is one: raise the hard \
          limit, hold fewer connections with `connections: shared`, or split the run with `--shard`)"
@@ -60,12 +61,15 @@ mod tests {
     #[test]
     fn the_limit_is_raised_to_the_hard_limit_and_named_when_it_is_reached() {
         raise_limit();
-        let soft = limit().expect("a unix limit");
-        #[cfg(unix)]
-        assert_eq!(Some(soft), rustix::process::getrlimit(rustix::process::Resource::Nofile).maximum.or(Some(soft)));
-        let emfile = std::io::Error::from_raw_os_error(24);
-        let hint = hint(&emfile);
-        assert!(hint.contains(&crate::format::count(soft)) && hint.contains("--shard"), "{hint}");
+        let hint = hint(&std::io::Error::from_raw_os_error(24));
+        assert!(hint.contains("--shard"), "{hint}");
         assert_eq!(super::hint(&std::io::Error::from(std::io::ErrorKind::ConnectionRefused)), "");
+        #[cfg(target_os = "linux")]
+        {
+            let soft = limit().expect("Linux reports its limit");
+            let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile).maximum;
+            assert_eq!(Some(soft), hard.or(Some(soft)), "the soft limit is the hard one");
+            assert!(hint.contains(&crate::format::count(soft)), "{hint}");
+        }
     }
 }

@@ -21,7 +21,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Version};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, Interest, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -371,10 +371,11 @@ impl H1 {
 /// still be set when the next answer is awaited on this connection, and that wait would
 /// begin with a read that finds nothing (one wasted `recvfrom` per request on a kept-alive
 /// connection, measured as two reads per answer).
+#[cfg(target_os = "linux")]
 fn read_draining(tcp: &TcpStream, buf: &mut Vec<u8>) -> Option<io::Result<usize>> {
     let room = buf.capacity() - buf.len();
     let mut drained = None;
-    let read = tcp.try_io(Interest::READABLE, || {
+    let read = tcp.try_io(tokio::io::Interest::READABLE, || {
         let (n, _) = rustix::net::recv(tcp, rustix::buffer::spare_capacity(buf), rustix::net::RecvFlags::empty())?;
         if n > 0 && n < room {
             // Returned as "would block" only so that tokio clears the readiness.
@@ -387,6 +388,15 @@ fn read_draining(tcp: &TcpStream, buf: &mut Vec<u8>) -> Option<io::Result<usize>
         (_, Some(n)) => Some(Ok(n)),
         (Err(e), None) if e.kind() == io::ErrorKind::WouldBlock => None,
         (read, None) => Some(read),
+    }
+}
+
+/// Elsewhere (no rustix), a plain read: the next wait may begin with one that finds nothing.
+#[cfg(not(target_os = "linux"))]
+fn read_draining(tcp: &TcpStream, buf: &mut Vec<u8>) -> Option<io::Result<usize>> {
+    match tcp.try_read_buf(buf) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+        read => Some(read),
     }
 }
 
