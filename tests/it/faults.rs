@@ -20,7 +20,7 @@ use schoolday::analysis::Summary;
 use schoolday::exit_code::ExitCode;
 
 use super::misbehaving::{each_request, Seen, Server};
-use super::{assert_accounting_closes, run, temp_dir};
+use super::{assert_accounting_closes, exclusive, run, temp_dir};
 
 /// `users` pupils arriving evenly over one second, each sending one `GET path` (the goal) to
 /// `url`, with `timeout`, and `extra` persona keys (e.g. a retry policy).
@@ -323,6 +323,9 @@ fn a_bad_chunk_size_is_protocol() {
 
 #[test]
 fn a_target_that_dies_and_comes_back_shows_the_outage_and_the_recovery() {
+    // Its 12 s must not overlap the overloaded-generator test, which uses up this process's
+    // descriptors: connecting would fail for want of one, not because the target is gone.
+    let _machine = exclusive();
     let serve = Arc::new(|conn: &mut super::misbehaving::Conn| each_request(conn, |conn, _| conn.answer(200, "")));
     let seen: Arc<Seen> = Arc::default();
     let first = Server::start_on(0, serve.clone(), seen.clone());

@@ -41,8 +41,9 @@ pub const LOGIN_THEN_HOMEWORK: &str = r#"    journey:
 "#;
 
 /// Held by tests whose outcome depends on the generator keeping to its schedule (an exit
-/// code 0 or 1 rather than 3) and by tests that load the machine on purpose (an overloaded
-/// generator, a capacity search), so that the two never overlap on a small CI machine.
+/// code 0 or 1 rather than 3) or on every connection failure being the target's, and by tests
+/// that load the machine on purpose (an overloaded generator, which also uses up the process's
+/// descriptors; a capacity search), so that the two never overlap on a small CI machine.
 pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
